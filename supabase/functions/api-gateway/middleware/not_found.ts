@@ -1,0 +1,35 @@
+import type { Context } from "hono";
+import { ApiError } from "../errors.ts";
+
+type RouteTable = { routes: { method: string; path: string }[] };
+
+/** 405 with `Allow` when the path exists under another method, else 404 not_found. */
+export function routeMiss(app: RouteTable) {
+  return (c: Context): never => {
+    const allowed = new Set<string>();
+    for (const r of app.routes) {
+      if (r.method === "ALL" || !matches(r.path, c.req.path)) continue;
+      allowed.add(r.method);
+      if (r.method === "GET") allowed.add("HEAD");
+    }
+    if (allowed.size > 0) {
+      allowed.add("OPTIONS");
+      const allow = [...allowed].sort().join(", ");
+      throw new ApiError(
+        405,
+        "method_not_allowed",
+        `Method ${c.req.method} is not allowed here. Allowed: ${allow}.`,
+        undefined,
+        { Allow: allow },
+      );
+    }
+    throw new ApiError(404, "not_found", `No route for ${c.req.method} ${c.req.path}.`);
+  };
+}
+
+function matches(pattern: string, path: string): boolean {
+  const regex = pattern.split("/").map((part) =>
+    part.startsWith(":") ? "[^/]+" : part.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")
+  ).join("/");
+  return new RegExp(`^${regex}/?$`).test(path);
+}
