@@ -101,11 +101,14 @@ export function validationError(
   issues: readonly { path: PropertyKey[]; code: string; message: string }[],
   where: "body" | "path",
 ): ApiError {
-  const details = issues.map((i) => ({
-    path: i.path.map(String).join("."),
-    code: i.code,
-    message: i.message,
-  }));
+  // An unknown key is reported at its own path, so clients can point at the offending field.
+  const details = issues.flatMap((i) => {
+    const keys = (i as { keys?: string[] }).keys;
+    const paths = i.code === "unrecognized_keys" && keys?.length
+      ? keys.map((k) => [...i.path, k])
+      : [i.path];
+    return paths.map((p) => ({ path: p.map(String).join("."), code: i.code, message: i.message }));
+  });
   const first = details[0];
   const summary = first
     ? `${first.path ? `${first.path}: ` : ""}${first.message}`

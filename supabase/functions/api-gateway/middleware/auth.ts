@@ -18,7 +18,9 @@ export function requireApiKey(scope: string): MiddlewareHandler<AppEnv> {
       throw invalidKey("Unsupported authorization scheme. Send `Authorization: Bearer wbk_...`.");
     }
     if (token === undefined || rest.length > 0 || !API_KEY_PATTERN.test(token)) {
-      throw invalidKey("Malformed API key. Keys look like `wbk_` followed by 52 letters and digits.");
+      throw invalidKey(
+        "Malformed API key. Keys look like `wbk_` followed by 52 letters and digits.",
+      );
     }
     // The lookup is by hash: the plaintext never leaves this function, and comparing hashes in
     // an indexed equality lookup leaks nothing useful about the stored keys.
@@ -33,19 +35,22 @@ export function requireApiKey(scope: string): MiddlewareHandler<AppEnv> {
       );
     }
     c.set("apiKey", key);
-
-    const last = key.lastUsedAt?.getTime();
-    if (last === undefined || Date.now() - last >= TOUCH_INTERVAL_MS) {
-      // Bookkeeping must never fail or slow the request.
-      defer(db.touchApiKey(key.keyId).catch((err) => {
-        log({
-          level: "warn",
-          msg: "could not record API key use",
-          request_id: c.get("requestId"),
-          error: err instanceof Error ? err.name : typeof err,
-        });
-      }));
-    }
     await next();
+
+    // Only successful calls count as a use, so a rejected request leaves the database exactly
+    // as it was. At most one write a minute per key; it must never fail or slow the request.
+    const last = key.lastUsedAt?.getTime();
+    if (c.res.status < 400 && (last === undefined || Date.now() - last >= TOUCH_INTERVAL_MS)) {
+      defer(
+        db.touchApiKey(key.keyId).catch((err) => {
+          log({
+            level: "warn",
+            msg: "could not record API key use",
+            request_id: c.get("requestId"),
+            error: err instanceof Error ? err.name : typeof err,
+          });
+        }),
+      );
+    }
   };
 }

@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# Installs, idempotently, what the test suite needs besides Deno: the PostgreSQL 15 server,
+# pgTAP and pg_prove (Debian packages) and the pinned Supabase CLI (npm, run through npx).
+# Fast when everything is already there.
+set -euo pipefail
+
+pkgs=()
+if ! command -v initdb >/dev/null 2>&1 && [ ! -x /usr/lib/postgresql/15/bin/initdb ]; then
+  pkgs+=(postgresql-15)
+fi
+[ -f /usr/share/postgresql/15/extension/pgtap.control ] || pkgs+=(postgresql-15-pgtap)
+command -v pg_prove >/dev/null 2>&1 || pkgs+=(libtap-parser-sourcehandler-pgtap-perl)
+
+if [ ${#pkgs[@]} -gt 0 ]; then
+  if [ "$(id -u)" = 0 ]; then
+    echo "installing ${pkgs[*]} from Debian" >&2
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${pkgs[@]}" >/dev/null
+  elif command -v sudo >/dev/null 2>&1 && sudo -n true 2>/dev/null; then
+    sudo apt-get update -qq
+    sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${pkgs[@]}" >/dev/null
+  else
+    echo "!!! cannot install ${pkgs[*]} (not root): the tests that need them will be IGNORED !!!" >&2
+  fi
+fi
+
+# Warm npx's cache so the first migration run does not pay for the download.
+npx --yes supabase@2.117.0 --version >/dev/null

@@ -1,0 +1,117 @@
+import { createClient, type SupabaseClient } from "@supabase/supabase-js";
+import { serviceUnavailable } from "../errors.ts";
+import {
+  type AuthenticateRow,
+  type GatewayDb,
+  type LinkRow,
+  toApiKeyContext,
+  toLinkResult,
+} from "./port.ts";
+
+export const DEFAULT_TIMEOUT_MS = 8000;
+
+export interface SupabaseClientOptions {
+  url: string;
+  /** The secret (service role) key: PostgREST then runs the RPCs as service_role. */
+  serviceKey: string;
+  /** Upper bound for each HTTP request, body included. */
+  timeoutMs?: number;
+  /** The fetch to wrap; tests inject one, production uses the global. */
+  fetch?: typeof fetch;
+}
+
+/** One client per isolate: no session, no token refresh, every request time-bounded. */
+export function createSupabaseClient(
+  { url, serviceKey, timeoutMs = DEFAULT_TIMEOUT_MS, fetch: baseFetch }: SupabaseClientOptions,
+): SupabaseClient {
+  return createClient(url, serviceKey, {
+    auth: { persistSession: false, autoRefreshToken: false, detectSessionInUrl: false },
+    // RPCs are POSTs, which postgrest-js never retries; say so, so a switch to GET cannot add
+    // hidden retries with multi-second back-offs behind the timeout.
+    db: { retry: false },
+    global: { fetch: withTimeout(baseFetch ?? globalThis.fetch, timeoutMs) },
+  });
+}
+
+/** Aborts a request (connect, headers and body) after `timeoutMs`, or when the caller's own
+ * signal aborts, whichever comes first. */
+export function withTimeout(base: typeof fetch, timeoutMs: number): typeof fetch {
+  return (input, init) => {
+    const signals = [AbortSignal.timeout(timeoutMs)];
+    if (init?.signal) signals.push(init.signal);
+    if (input instanceof Request) signals.push(input.signal);
+    return base(input, { ...init, signal: AbortSignal.any(signals) });
+  };
+}
+
+/** A non-2xx answer from PostgREST that is not an outage: an internal error (500). Carries only
+ * the PostgREST/SQLSTATE code and the HTTP status. PostgREST's message, details and hint can
+ * quote user input or SQL, so they are dropped here and reach neither the client nor the logs. */
+export class UpstreamError extends Error {
+  constructor(readonly code: string | null, readonly status: number) {
+    super(`The database API call failed (status ${status}${code ? `, code ${code}` : ""}).`);
+    this.name = "UpstreamError";
+  }
+}
+
+// Statuses of a gateway or proxy that could not reach PostgREST or the database; 0 is how
+// postgrest-js reports a fetch that threw (network failure, abort, timeout).
+const UNAVAILABLE_STATUS = new Set([0, 502, 503, 504]);
+// PGRST000-003: database unreachable, pool unavailable or timed out.
+const UNAVAILABLE_PGRST = /^PGRST00[0-3]$/;
+// The SQLSTATEs local/sql_db.ts treats as an outage: connection exceptions (08), shutdown and
+// restart (57P01-57P03), too many connections, statement timeout.
+const UNAVAILABLE_SQLSTATE = /^(08[0-9A-Z]{3}|57P0[1-3]|53300|57014)$/;
+// What a PostgREST or SQLSTATE code looks like; anything else is not carried.
+const CODE_SHAPE = /^(PGRST\d{3}|[0-9A-Z]{5})$/;
+
+type RpcResponse = { data: unknown; error: { code?: unknown } | null; status: number };
+
+/** The error to throw for a failed call: ApiError 503 for an outage, else UpstreamError. */
+export function upstreamFailure(error: { code?: unknown } | null, status: number): Error {
+  const code = typeof error?.code === "string" && CODE_SHAPE.test(error.code) ? error.code : null;
+  if (
+    UNAVAILABLE_STATUS.has(status) ||
+    (code !== null && (UNAVAILABLE_PGRST.test(code) || UNAVAILABLE_SQLSTATE.test(code)))
+  ) {
+    return serviceUnavailable();
+  }
+  return new UpstreamError(code, status);
+}
+
+/** The data of a successful call; throws for anything else. */
+async function call(pending: PromiseLike<RpcResponse>): Promise<unknown> {
+  const { data, error, status } = await pending;
+  if (error || status < 200 || status >= 300) throw upstreamFailure(error, status);
+  return data;
+}
+
+/** The supabase adapter: the SQL functions through PostgREST (`POST /rest/v1/rpc/<fn>`). */
+export function createSupabaseDb(client: SupabaseClient): GatewayDb {
+  return {
+    async authenticate(keyHash) {
+      // A set-returning function: PostgREST answers an array of rows.
+      const rows = await call(client.rpc("authenticate_api_key", { p_key_hash: keyHash }));
+      if (!Array.isArray(rows)) throw new UpstreamError("unexpected_response", 200);
+      return toApiKeyContext(rows[0] as AuthenticateRow | undefined);
+    },
+    async touchApiKey(keyId) {
+      await call(client.rpc("touch_api_key", { p_key_id: keyId }));
+    },
+    async linkContacts(orgId, companyId, contactIds) {
+      // A jsonb function: PostgREST answers the object itself.
+      const row = await call(
+        client.rpc("link_contacts_to_company", {
+          p_org_id: orgId,
+          p_company_id: companyId,
+          p_contact_ids: contactIds,
+        }),
+      );
+      if (row === null || typeof row !== "object" || Array.isArray(row)) {
+        // Anything else would otherwise read as "company not found".
+        throw new UpstreamError("unexpected_response", 200);
+      }
+      return toLinkResult(row as LinkRow);
+    },
+  };
+}

@@ -1,0 +1,285 @@
+-- Security, catalog-wide: every table and function in schema public is covered, including ones
+-- added later, without editing this file. Offenders are listed in the failure diagnostics.
+begin;
+create schema if not exists tap;
+create extension if not exists pgtap with schema tap;
+set local search_path = tap, public;
+
+select plan(34);
+
+-- The API roles call pgTAP's functions when an assertion runs under `set local role`.
+grant usage on schema tap to anon, authenticated, service_role;
+
+-- tap.privilege_probe(role): switches to the role (set local role), tries, for every relation in
+-- public, SELECT / INSERT / UPDATE of every column and of the whole row, DELETE and TRUNCATE, and
+-- reports each attempt: '42501' (insufficient_privilege, i.e. denied), 'ok' (it ran; undone at once)
+-- or the SQLSTATE of any other error (the privilege check passed and something else failed).
+create function tap.privilege_probe(p_role name)
+returns table (rel text, col text, action text, outcome text)
+language plpgsql
+as $fn$
+declare
+  v_prev text := current_setting('role');
+  v_rel text[];
+  v_col text[];
+  v_action text[];
+  v_sql text[];
+  i int;
+begin
+  with rels as (
+    select c.oid, c.relname::text as relname, c.relkind
+    from pg_class c
+    where c.relnamespace = 'public'::regnamespace
+      and c.relkind in ('r', 'p', 'v', 'm', 'f')
+  ),
+  cols as (
+    select r.*, a.attname::text as attname
+    from rels r
+    join pg_attribute a on a.attrelid = r.oid and a.attnum > 0 and not a.attisdropped
+  ),
+  stmts as (
+    select relname, null::text as attname, 'select' as action,
+           format('select 1 from public.%I where false', relname) as sql
+    from rels
+    union all
+    select relname, attname, 'select', format('select %I from public.%I where false', attname, relname)
+    from cols
+    union all
+    select relname, null, 'insert', format('insert into public.%I default values', relname)
+    from rels where relkind <> 'm'
+    union all
+    select relname, attname, 'insert', format('insert into public.%I (%I) values (default)', relname, attname)
+    from cols where relkind <> 'm'
+    union all
+    select relname, attname, 'update', format('update public.%I set %I = default where false', relname, attname)
+    from cols where relkind <> 'm'
+    union all
+    select relname, null, 'delete', format('delete from public.%I where false', relname)
+    from rels where relkind <> 'm'
+    union all
+    select relname, null, 'truncate', format('truncate public.%I', relname)
+    from rels where relkind in ('r', 'p', 'f')
+  )
+  select array_agg(s.relname order by s.relname, s.action, s.attname nulls first),
+         array_agg(s.attname order by s.relname, s.action, s.attname nulls first),
+         array_agg(s.action order by s.relname, s.action, s.attname nulls first),
+         array_agg(s.sql order by s.relname, s.action, s.attname nulls first)
+  into v_rel, v_col, v_action, v_sql
+  from stmts s;
+
+  execute format('set local role %I', p_role);
+  for i in 1 .. coalesce(cardinality(v_sql), 0) loop
+    rel := v_rel[i];
+    col := v_col[i];
+    action := v_action[i];
+    begin
+      execute v_sql[i];
+      -- It ran: undo it (this block's subtransaction rolls back) and report it.
+      raise exception using errcode = 'TAPOK';
+    exception
+      when sqlstate 'TAPOK' then outcome := 'ok';
+      when insufficient_privilege then outcome := '42501';
+      when others then outcome := sqlstate;
+    end;
+    return next;
+  end loop;
+  perform set_config('role', v_prev, true);
+end;
+$fn$;
+
+-- The catalog scans below must see the project's objects (guards against a vacuous pass) -------------
+select set_has(
+  $$select relname::text from pg_class where relnamespace = 'public'::regnamespace and relkind in ('r', 'p')$$,
+  $$values ('orgs'), ('api_keys'), ('companies'), ('contacts')$$,
+  'the catalog scan of public sees the four tables'
+);
+select set_has(
+  $$select oid::regprocedure::text from pg_proc where pronamespace = 'public'::regnamespace$$,
+  $$values ('authenticate_api_key(text)'), ('touch_api_key(uuid)'), ('link_contacts_to_company(uuid,uuid,uuid[])')$$,
+  'the catalog scan of public sees the three RPCs'
+);
+select is_empty(
+  $$select rel || coalesce('.' || col, '') || ' ' || action || ' -> ' || outcome
+    from tap.privilege_probe(current_user) where outcome = '42501'$$,
+  'probe sanity: as the owner nothing is denied (so a denied result below really means denied)'
+);
+select set_has(
+  $$select distinct rel from tap.privilege_probe('anon')$$,
+  $$values ('orgs'), ('api_keys'), ('companies'), ('contacts')$$,
+  'probe sanity: the probe attempts statements on the four tables'
+);
+select is(current_setting('role'), 'none', 'probe sanity: the probe restores the caller''s role');
+
+-- Tables: RLS on, no policy for the API roles ------------------------------------------------------------
+select is_empty(
+  $$select c.oid::regclass::text
+    from pg_class c
+    where c.relnamespace = 'public'::regnamespace and c.relkind in ('r', 'p') and not c.relrowsecurity$$,
+  'every table in public has row level security enabled (offenders listed)'
+);
+select is_empty(
+  $$select tablename || ': policy ' || policyname || ' to ' || array_to_string(roles, ',')
+    from pg_policies
+    where schemaname = 'public' and roles && array['public', 'anon', 'authenticated']::name[]$$,
+  'no policy in public applies to public, anon or authenticated (offenders listed)'
+);
+
+-- Tables: anon and authenticated can neither read nor write anything, by catalog and by trying -------
+select is_empty(
+  $$select r.rolname || ' has ' || p.priv || ' on ' || c.oid::regclass
+    from pg_class c
+    cross join (values ('anon'), ('authenticated'), ('public')) r (rolname)
+    cross join (values ('SELECT'), ('INSERT'), ('UPDATE'), ('DELETE'), ('TRUNCATE'), ('REFERENCES'), ('TRIGGER')) p (priv)
+    where c.relnamespace = 'public'::regnamespace
+      and c.relkind in ('r', 'p', 'v', 'm', 'f')
+      and (
+        has_table_privilege(r.rolname, c.oid, p.priv)
+        or (p.priv in ('SELECT', 'INSERT', 'UPDATE', 'REFERENCES') and has_any_column_privilege(r.rolname, c.oid, p.priv))
+      )$$,
+  'anon, authenticated and PUBLIC hold no table or column privilege on any relation in public (offenders listed)'
+);
+select is_empty(
+  $$select r.rolname || ' has ' || p.priv || ' on sequence ' || c.oid::regclass
+    from pg_class c
+    cross join (values ('anon'), ('authenticated'), ('public'), ('service_role')) r (rolname)
+    cross join (values ('USAGE'), ('SELECT'), ('UPDATE')) p (priv)
+    where c.relnamespace = 'public'::regnamespace and c.relkind = 'S'
+      and has_sequence_privilege(r.rolname, c.oid, p.priv)$$,
+  'no API role and not PUBLIC holds a privilege on any sequence in public (offenders listed)'
+);
+select is_empty(
+  $$select c.oid::regclass || ' grants ' || a.privilege_type || ' to PUBLIC'
+    from pg_class c, aclexplode(c.relacl) a
+    where c.relnamespace = 'public'::regnamespace and a.grantee = 0
+    union all
+    select c.oid::regclass || '.' || t.attname || ' grants ' || a.privilege_type || ' to PUBLIC'
+    from pg_class c
+    join pg_attribute t on t.attrelid = c.oid and t.attnum > 0 and not t.attisdropped
+    cross join aclexplode(t.attacl) a
+    where c.relnamespace = 'public'::regnamespace and a.grantee = 0$$,
+  'no relation or column in public grants anything to PUBLIC (offenders listed)'
+);
+select is_empty(
+  $$select action || ' ' || rel || coalesce('.' || col, '') || ' -> ' || outcome
+    from tap.privilege_probe('anon') where outcome <> '42501'$$,
+  'as anon, every select / insert / update / delete / truncate on every relation in public is denied (statements that were not denied listed)'
+);
+select is_empty(
+  $$select action || ' ' || rel || coalesce('.' || col, '') || ' -> ' || outcome
+    from tap.privilege_probe('authenticated') where outcome <> '42501'$$,
+  'as authenticated, every select / insert / update / delete / truncate on every relation in public is denied (statements that were not denied listed)'
+);
+
+-- Tables: service_role holds exactly what the RPCs need ------------------------------------------------
+select set_eq(
+  $$select c.relname::text, p.priv
+    from pg_class c
+    cross join (values ('SELECT'), ('INSERT'), ('UPDATE'), ('DELETE'), ('TRUNCATE'), ('REFERENCES'), ('TRIGGER')) p (priv)
+    where c.relnamespace = 'public'::regnamespace
+      and c.relkind in ('r', 'p', 'v', 'm', 'f')
+      and has_table_privilege('service_role', c.oid, p.priv)$$,
+  $$values ('api_keys', 'SELECT'), ('companies', 'SELECT'), ('contacts', 'SELECT')$$,
+  'service_role''s table-level privileges in public are exactly SELECT on api_keys, companies and contacts'
+);
+select set_eq(
+  $$select c.relname::text, t.attname::text, p.priv
+    from pg_class c
+    join pg_attribute t on t.attrelid = c.oid and t.attnum > 0 and not t.attisdropped
+    cross join (values ('SELECT'), ('INSERT'), ('UPDATE'), ('REFERENCES')) p (priv)
+    where c.relnamespace = 'public'::regnamespace
+      and c.relkind in ('r', 'p', 'v', 'm', 'f')
+      and has_column_privilege('service_role', c.oid, t.attnum, p.priv)
+      and not has_table_privilege('service_role', c.oid, p.priv)$$,
+  $$values ('api_keys', 'last_used_at', 'UPDATE'),
+           ('contacts', 'company_id', 'UPDATE'),
+           ('contacts', 'updated_at', 'UPDATE'),
+           ('companies', 'updated_at', 'UPDATE')$$,
+  'service_role''s column-level privileges are exactly UPDATE on api_keys.last_used_at, contacts.company_id, contacts.updated_at, companies.updated_at'
+);
+select ok(
+  not has_any_column_privilege('service_role', 'public.orgs', 'SELECT, INSERT, UPDATE, REFERENCES')
+  and not has_table_privilege('service_role', 'public.orgs', 'DELETE, TRUNCATE, TRIGGER'),
+  'service_role has no access to orgs'
+);
+select ok(
+  has_schema_privilege('service_role', 'public', 'USAGE'),
+  'service_role has USAGE on schema public'
+);
+select set_eq(
+  $$select action, rel, col, outcome from tap.privilege_probe('service_role') where outcome <> '42501'$$,
+  $$select 'select' as action, c.relname::text as rel, null::text as col, 'ok' as outcome
+      from pg_class c where c.oid in ('public.api_keys'::regclass, 'public.companies'::regclass, 'public.contacts'::regclass)
+    union all
+    select 'select', c.relname::text, t.attname::text, 'ok'
+      from pg_class c join pg_attribute t on t.attrelid = c.oid and t.attnum > 0 and not t.attisdropped
+      where c.oid in ('public.api_keys'::regclass, 'public.companies'::regclass, 'public.contacts'::regclass)
+    union all
+    values ('update', 'api_keys', 'last_used_at', 'ok'),
+           ('update', 'contacts', 'company_id', 'ok'),
+           ('update', 'contacts', 'updated_at', 'ok'),
+           ('update', 'companies', 'updated_at', 'ok')$$,
+  'as service_role, exactly the selects on api_keys / companies / contacts and the four column updates are allowed; every other statement is denied'
+);
+
+set local role service_role;
+select throws_ok($$select 1 from public.orgs$$, '42501', null, 'service_role cannot select orgs');
+select throws_ok($$insert into public.api_keys (org_id, key_hash) values (gen_random_uuid(), repeat('a', 64))$$, '42501', null, 'service_role cannot insert api keys');
+select throws_ok($$update public.api_keys set revoked_at = null where false$$, '42501', null, 'service_role cannot un-revoke (update revoked_at of) api keys');
+select throws_ok($$update public.companies set name = name where false$$, '42501', null, 'service_role cannot rename companies');
+select throws_ok($$update public.contacts set org_id = org_id where false$$, '42501', null, 'service_role cannot move contacts between orgs');
+select throws_ok($$delete from public.contacts where false$$, '42501', null, 'service_role cannot delete contacts');
+reset role;
+
+-- Functions: only service_role (and the owner) may execute; security invoker; search_path pinned ----
+select is_empty(
+  $$select r.rolname || ' can execute ' || p.oid::regprocedure
+    from pg_proc p
+    cross join (values ('anon'), ('authenticated'), ('public')) r (rolname)
+    where p.pronamespace = 'public'::regnamespace
+      and has_function_privilege(r.rolname, p.oid, 'EXECUTE')$$,
+  'no function in public is executable by anon, authenticated or PUBLIC (offenders listed)'
+);
+select is_empty(
+  $$select p.oid::regprocedure || ' is executable by '
+           || case a.grantee when 0 then 'PUBLIC' else a.grantee::regrole::text end
+    from pg_proc p
+    cross join aclexplode(coalesce(p.proacl, acldefault('f', p.proowner))) a
+    where p.pronamespace = 'public'::regnamespace
+      and a.privilege_type = 'EXECUTE'
+      and a.grantee not in (p.proowner, 'service_role'::regrole)$$,
+  'the EXECUTE grants of every function in public name only its owner and service_role (offenders listed)'
+);
+select is_empty(
+  $$select p.oid::regprocedure::text
+    from pg_proc p
+    where p.pronamespace = 'public'::regnamespace
+      and p.prorettype not in ('trigger'::regtype, 'event_trigger'::regtype)
+      and not has_function_privilege('service_role', p.oid, 'EXECUTE')$$,
+  'service_role can execute every RPC in public (offenders listed)'
+);
+select is_empty(
+  $$select p.oid::regprocedure::text from pg_proc p
+    where p.pronamespace = 'public'::regnamespace and p.prosecdef$$,
+  'every function in public is security invoker (security definer offenders listed)'
+);
+select is_empty(
+  $$select p.oid::regprocedure || ' proconfig=' || coalesce(p.proconfig::text, 'null')
+    from pg_proc p
+    where p.pronamespace = 'public'::regnamespace
+      and not coalesce('search_path=""' = any (p.proconfig), false)$$,
+  'every function in public pins search_path="" (offenders listed with their proconfig)'
+);
+
+set local role anon;
+select throws_ok($$select public.authenticate_api_key(repeat('a', 64))$$, '42501', null, 'anon cannot call authenticate_api_key');
+select throws_ok($$select public.touch_api_key(gen_random_uuid())$$, '42501', null, 'anon cannot call touch_api_key');
+select throws_ok($$select public.link_contacts_to_company(gen_random_uuid(), gen_random_uuid(), array[gen_random_uuid()])$$, '42501', null, 'anon cannot call link_contacts_to_company');
+reset role;
+set local role authenticated;
+select throws_ok($$select public.authenticate_api_key(repeat('a', 64))$$, '42501', null, 'authenticated cannot call authenticate_api_key');
+select throws_ok($$select public.touch_api_key(gen_random_uuid())$$, '42501', null, 'authenticated cannot call touch_api_key');
+select throws_ok($$select public.link_contacts_to_company(gen_random_uuid(), gen_random_uuid(), array[gen_random_uuid()])$$, '42501', null, 'authenticated cannot call link_contacts_to_company');
+reset role;
+
+select * from finish();
+rollback;
