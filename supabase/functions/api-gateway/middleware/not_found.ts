@@ -31,5 +31,5 @@ function matches(pattern: string, path: string): boolean {
   const regex = pattern.split("/").map((part) =>
     part.startsWith(":") ? "[^/]+" : part.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")
   ).join("/");
-  return new RegExp(`^${regex}/?$`).test(path);
+  return new RegExp(`^${regex}$`).test(path);
 }
