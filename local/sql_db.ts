@@ -38,8 +38,8 @@ export function createSqlDb(query: Query): GatewayDb {
 }
 
 // SQLSTATEs that mean "the database is not there right now": connection exceptions (08),
-// shutdown and restart (57P01-57P03), too many connections, statement timeout.
-const UNAVAILABLE_SQLSTATE = /^(08...|57P0[1-3]|53300|57014)$/;
+// shutdown and restart (57P01-57P03), too many connections, statement and lock timeouts.
+const UNAVAILABLE_SQLSTATE = /^(08...|57P0[1-3]|53300|57014|55P03)$/;
 // postgres.js and Node's socket errors.
 const UNAVAILABLE_DRIVER_CODES = new Set([
   "CONNECT_TIMEOUT",

@@ -1,0 +1,210 @@
+import assert from "node:assert/strict";
+import { connectPostgres } from "../../local/postgres.ts";
+import { hashApiKey } from "../../supabase/functions/api-gateway/lib/api_key.ts";
+import { startPostgres } from "../harness/postgres_server.ts";
+import { targetTestOptions } from "../harness/targets.ts";
+import { collectOutput, freePort, latencySummary, sleep } from "./support.ts";
+
+const REPO = new URL("../../", import.meta.url).pathname;
+// The seeded demo org's company and contacts (supabase/seed.sql), as the dev server prints them.
+const DEMO_COMPANY_ID = "c0000000-0000-4000-8000-000000000001";
+const DEMO_CONTACT_IDS = [
+  "a0000000-0000-4000-8000-000000000001",
+  "a0000000-0000-4000-8000-000000000002",
+];
+/** A 503 must come back well before this; the point is "bounded", not "fast". */
+const HANG_BOUND_MS = 15_000;
+const RECOVERY_BOUND_MS = 20_000;
+const LEAKY = /ECONN|postgres|connection|SQL|select|127\.0\.0\.1/i;
+
+Deno.test(
+  {
+    name: "resilience: Postgres faults under a running `deno task dev`",
+    ...targetTestOptions("postgres"),
+  },
+  async (t) => {
+    // A dedicated server: this test stops it, so it must not be the shared one.
+    const pg = await startPostgres();
+    const port = freePort();
+    const child = new Deno.Command(Deno.execPath(), {
+      args: ["task", "dev"],
+      cwd: REPO,
+      env: { PORT: String(port), DATABASE_URL: pg.url },
+      stdin: "null",
+      stdout: "piped",
+      stderr: "piped",
+    }).spawn();
+    const stdout = collectOutput(child.stdout);
+    const stderr = collectOutput(child.stderr);
+    let exited = false;
+    const status = child.status.finally(() => exited = true);
+    let faults = 0;
+    const faultLatencies: number[] = [];
+
+    const url = `http://127.0.0.1:${port}/functions/v1/api-gateway/v1/companies/` +
+      `${DEMO_COMPANY_ID}/contacts/link`;
+    let key = "";
+    const link = async () => {
+      const started = performance.now();
+      const res = await fetch(url, {
+        method: "POST",
+        headers: { authorization: `Bearer ${key}`, "content-type": "application/json" },
+        body: JSON.stringify({ contact_ids: DEMO_CONTACT_IDS }),
+        signal: AbortSignal.timeout(60_000),
+      });
+      const text = await res.text();
+      return { status: res.status, headers: res.headers, text, ms: performance.now() - started };
+    };
+    const assertUnavailable = (res: Awaited<ReturnType<typeof link>>, what: string) => {
+      assert.equal(res.status, 503, `${what}: ${res.text}`);
+      assert.equal(JSON.parse(res.text).error.code, "service_unavailable");
+      assert.ok(res.headers.get("retry-after"), "Retry-After is set");
+      assert.doesNotMatch(res.text, LEAKY, "no driver or SQL text in the body");
+      assert.ok(res.ms < HANG_BOUND_MS, `${what} answered in ${Math.round(res.ms)}ms: a hang`);
+    };
+    /** Polls until the gateway answers 200 again; returns how long that took. */
+    const recover = async (what: string) => {
+      const started = performance.now();
+      const seen: number[] = [];
+      for (;;) {
+        const res = await link();
+        seen.push(res.status);
+        if (res.status === 200) break;
+        assert.equal(res.status, 503, `${what}: only 503 while recovering: ${res.text}`);
+        assert.ok(
+          performance.now() - started < RECOVERY_BOUND_MS,
+          `${what}: no 200 within ${RECOVERY_BOUND_MS}ms (${seen.join(",")})`,
+        );
+        await sleep(250);
+      }
+      assert.equal(exited, false, "the same gateway process recovered");
+      const ms = performance.now() - started;
+      console.log(`  ${what}: 200 after ${Math.round(ms)}ms, statuses ${seen.join(",")}`);
+      return ms;
+    };
+
+    try {
+      const ready = await stdout.waitFor(
+        (text) => /wbk_[0-9A-Za-z]{52}/.test(text) && /^\s+-d /m.test(text),
+        120_000,
+      );
+      if (!ready) assert.fail(`no key printed:\n${stdout.text}\n${stderr.text}`);
+      key = stdout.text.match(/wbk_[0-9A-Za-z]{52}/)![0];
+      assert.ok(stdout.text.includes(`database: Postgres at 127.0.0.1:${pg.port}`));
+
+      await t.step("the gateway answers 200 on the running database", async () => {
+        const res = await link();
+        assert.equal(res.status, 200, res.text);
+        assert.deepEqual(JSON.parse(res.text).data, { updated: 2, failed: 0, failed_ids: [] });
+      });
+
+      await t.step("Postgres stopped: 503 service_unavailable, promptly", async () => {
+        await pg.stop();
+        faults++;
+        const seen: number[] = [];
+        for (let i = 0; i < 4; i++) {
+          const res = await link();
+          assertUnavailable(res, `request ${i + 1} while stopped`);
+          seen.push(res.ms);
+        }
+        faultLatencies.push(...seen);
+        console.log(
+          `  stopped: 4 x 503, latencies ${seen.map((ms) => Math.round(ms)).join(", ")}ms`,
+        );
+      });
+
+      await t.step("Postgres restarted: the same process recovers", async () => {
+        await pg.start();
+        await recover("after restart");
+      });
+
+      await t.step("Postgres stopped under in-flight requests: 200 or 503, never 500", async () => {
+        const inFlight = Array.from({ length: 16 }, async (_, i) => {
+          await sleep(i * 20);
+          return await link();
+        });
+        await sleep(100);
+        await pg.stop();
+        faults++;
+        const results = await Promise.all(inFlight);
+        const counts: Record<number, number> = {};
+        for (const res of results) {
+          counts[res.status] = (counts[res.status] ?? 0) + 1;
+          if (res.status !== 200) assertUnavailable(res, "in-flight request");
+        }
+        faultLatencies.push(...results.filter((r) => r.status === 503).map((r) => r.ms));
+        console.log(
+          `  stopped mid-traffic: ${JSON.stringify(counts)}, ` +
+            `latency ${latencySummary(results.map((r) => r.ms))}`,
+        );
+        // Whatever was in flight, the server is down now.
+        assertUnavailable(await link(), "request after the stop");
+        await pg.start();
+        await recover("after the second restart");
+      });
+
+      await t.step(
+        "company row locked elsewhere: 503 within the statement/lock timeout, no hang",
+        async () => {
+          const holder = connectPostgres(pg.url, { role: null, max: 1 });
+          let release!: () => void;
+          const released = new Promise<void>((r) => release = r);
+          let locked!: () => void;
+          const isLocked = new Promise<void>((r) => locked = r);
+          const held = holder.begin(async (tx) => {
+            await tx.unsafe("select id from public.companies where id = $1 for update", [
+              DEMO_COMPANY_ID,
+            ]);
+            locked();
+            await released;
+          });
+          try {
+            await Promise.race([isLocked, held]);
+            faults++;
+            const res = await link();
+            faultLatencies.push(res.ms);
+            console.log(`  lock held: ${res.status} after ${Math.round(res.ms)}ms`);
+            assertUnavailable(res, "request on a locked company");
+          } finally {
+            release();
+            await held;
+            await holder.end();
+          }
+          const res = await link();
+          assert.equal(res.status, 200, `after release: ${res.text}`);
+        },
+      );
+
+      await t.step("no key or key hash in the gateway's own log lines", async () => {
+        const hash = await hashApiKey(key);
+        const lines = (stdout.text + "\n" + stderr.text).split("\n");
+        const withKey = lines.filter((l) => l.includes(key));
+        assert.ok(withKey.length > 0, "the banner shows the key");
+        assert.ok(
+          withKey.every((l) => l.trim() === key || l.includes("Authorization: Bearer")),
+          "the key appears only in the startup banner",
+        );
+        assert.ok(!lines.some((l) => l.includes(hash)), "the key's hash is never logged");
+        const requestLines = lines.filter((l) => l.startsWith("{"));
+        assert.ok(requestLines.length > 0, "requests are logged");
+        assert.ok(
+          requestLines.every((l) => !LEAKY.test(l.replace(/"path":"[^"]*"/, ""))),
+          "no driver or SQL text in log lines",
+        );
+      });
+
+      console.log(
+        `  faults injected: ${faults}; 503 latencies ${latencySummary(faultLatencies)}`,
+      );
+    } finally {
+      if (!exited) child.kill("SIGTERM");
+      const killer = setTimeout(() => {
+        if (!exited) child.kill("SIGKILL");
+      }, 10_000);
+      await status;
+      clearTimeout(killer);
+      await Promise.all([stdout.done, stderr.done]);
+      await pg.destroy();
+    }
+  },
+);
