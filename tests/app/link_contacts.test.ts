@@ -292,6 +292,7 @@ for (const kind of TARGET_KINDS) {
       await t.step(
         "404 not_found for unknown routes, 405 with Allow for wrong methods",
         async () => {
+          const before = await databaseDigest(target.owner);
           const unknown = await app.request("/api-gateway/v1/nothing-here", {
             headers: { authorization: `Bearer ${a.keys.write}` },
           });
@@ -306,6 +307,14 @@ for (const kind of TARGET_KINDS) {
             assert.equal((await res.json()).error.code, "method_not_allowed");
             assert.match(res.headers.get("allow") ?? "", /\bPOST\b/);
           }
+          // A trailing slash is another path: unknown, not a method mismatch.
+          const slash = await app.request(`${linkPath(c1)}/`, {
+            method: "POST",
+            headers: { authorization: `Bearer ${a.keys.write}` },
+          });
+          assert.equal(slash.status, 404);
+          await slash.body?.cancel();
+          assert.equal(await databaseDigest(target.owner), before, "nothing may be written");
         },
       );
 

@@ -59,6 +59,10 @@ function fromHttpException(err: HTTPException): ApiError {
       return new ApiError(400, "validation_error", "Request body is not valid JSON.");
     case 413:
       return payloadTooLarge();
+    case 415:
+      // @hono/zod-openapi's own media-type gate: it is stricter than requireJsonBody (no
+      // whitespace before `;`, no bare parameters, no digits in a `+json` prefix).
+      return unsupportedMediaType();
     default:
       return internalError();
   }
@@ -66,6 +70,13 @@ function fromHttpException(err: HTTPException): ApiError {
 
 export const payloadTooLarge = () =>
   new ApiError(413, "payload_too_large", "Request body is larger than 64 KiB.");
+
+export const unsupportedMediaType = () =>
+  new ApiError(
+    415,
+    "unsupported_media_type",
+    "Send the request body as JSON with `Content-Type: application/json`.",
+  );
 
 export type Logger = (entry: Record<string, unknown>) => void;
 
