@@ -3,7 +3,12 @@ import type postgres from "postgres";
 import { openPglite } from "../../local/pglite.ts";
 import { connectPostgres } from "../../local/postgres.ts";
 import { createSqlDb, pgliteQuery, postgresJsQuery, type Query } from "../../local/sql_db.ts";
+import { readConfig } from "../../supabase/functions/api-gateway/config.ts";
 import type { GatewayDb } from "../../supabase/functions/api-gateway/db/port.ts";
+import {
+  createSupabaseClient,
+  createSupabaseDb,
+} from "../../supabase/functions/api-gateway/db/supabase.ts";
 import { type PgServer, postgresUnavailableReason, startPostgres } from "./postgres_server.ts";
 
 /** A real database the app tests run against, with the SQL adapter the dev server uses. */
@@ -17,8 +22,10 @@ export interface DbTarget {
   server?: PgServer;
 }
 
-export type TargetKind = "pglite" | "postgres";
-export const TARGET_KINDS: TargetKind[] = ["pglite", "postgres"];
+/** "supabase": the deployed adapter (supabase-js → PostgREST) against a real Supabase stack,
+ * when SUPABASE_URL, its service key and SUPABASE_DB_URL (for fixtures) are set. */
+export type TargetKind = "pglite" | "postgres" | "supabase";
+export const TARGET_KINDS: TargetKind[] = ["pglite", "postgres", "supabase"];
 
 const postgresSkip = postgresUnavailableReason();
 if (postgresSkip) {
@@ -26,11 +33,21 @@ if (postgresSkip) {
     `\n!!! Real-Postgres tests are IGNORED: ${postgresSkip}. Only PGlite runs. !!!\n`,
   );
 }
+const supabaseSkip = Deno.env.get("SUPABASE_URL") && Deno.env.get("SUPABASE_DB_URL")
+  ? null
+  : "SUPABASE_URL and SUPABASE_DB_URL are not set (PostgREST cannot run on this machine)";
+if (supabaseSkip) {
+  console.error(
+    `\n!!! Suites against a real Supabase stack are IGNORED: ${supabaseSkip}. ` +
+      "The supabase adapter is covered by tests/contract. !!!\n",
+  );
+}
 
 /** Deno.test options for a target: ignored, loudly, when it cannot run here. */
 export function targetTestOptions(kind: TargetKind) {
   return {
-    ignore: kind === "postgres" && postgresSkip !== null,
+    ignore: (kind === "postgres" && postgresSkip !== null) ||
+      (kind === "supabase" && supabaseSkip !== null),
     // Shared servers and pools outlive single tests by design.
     sanitizeResources: false,
     sanitizeOps: false,
@@ -38,6 +55,7 @@ export function targetTestOptions(kind: TargetKind) {
 }
 
 let pglite: Promise<{ target: DbTarget; pg: PGlite }> | undefined;
+let supabase: Promise<DbTarget> | undefined;
 let server: Promise<{ target: DbTarget; sql: postgres.Sql; admin: postgres.Sql }> | undefined;
 
 /** One database of each kind per test process; tests isolate themselves by creating their
@@ -53,6 +71,20 @@ export function getTarget(kind: TargetKind): Promise<DbTarget> {
       },
     }));
     return pglite.then((p) => p.target);
+  }
+  if (kind === "supabase") {
+    supabase ??= (async () => {
+      const config = readConfig((name) => Deno.env.get(name));
+      const admin = connectPostgres(Deno.env.get("SUPABASE_DB_URL")!, { role: null, max: 5 });
+      return {
+        kind,
+        db: createSupabaseDb(
+          createSupabaseClient({ url: config.supabaseUrl, serviceKey: config.serviceKey }),
+        ),
+        owner: postgresJsQuery(admin),
+      };
+    })();
+    return supabase;
   }
   server ??= startPostgres().then((srv) => {
     const sql = connectPostgres(srv.url, { max: 20 });
