@@ -1,13 +1,7 @@
 import assert from "node:assert/strict";
+import { freePort } from "../harness/net.ts";
 
 const REPO = new URL("../../", import.meta.url).pathname;
-
-function freePort(): number {
-  const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const port = (l.addr as Deno.NetAddr).port;
-  l.close();
-  return port;
-}
 
 /** The README's promise: `deno task dev` prints a key and a curl that works as pasted. */
 Deno.test("e2e: `deno task dev` serves the printed curl on PGlite", async () => {

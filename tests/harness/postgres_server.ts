@@ -1,4 +1,5 @@
 import postgres from "postgres";
+import { freePort } from "./net.ts";
 
 /** A throwaway PostgreSQL 15 server: temporary data directory, free port, started as the
  * `postgres` user when we are root (Postgres refuses to run as root), migrations and seed
@@ -51,13 +52,6 @@ export function postgresUnavailableReason(): string | null {
     if (!found) return `${bin} is not on PATH (install postgresql-15)`;
   }
   return null;
-}
-
-function freePort(): number {
-  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const port = (listener.addr as Deno.NetAddr).port;
-  listener.close();
-  return port;
 }
 
 export async function startPostgres(): Promise<PgServer> {

@@ -73,7 +73,7 @@ export function getTarget(kind: TargetKind): Promise<DbTarget> {
     return pglite.then((p) => p.target);
   }
   if (kind === "supabase") {
-    supabase ??= (async () => {
+    supabase ??= Promise.resolve().then((): DbTarget => {
       const config = readConfig((name) => Deno.env.get(name));
       const admin = connectPostgres(Deno.env.get("SUPABASE_DB_URL")!, { role: null, max: 5 });
       return {
@@ -83,7 +83,7 @@ export function getTarget(kind: TargetKind): Promise<DbTarget> {
         ),
         owner: postgresJsQuery(admin),
       };
-    })();
+    });
     return supabase;
   }
   server ??= startPostgres().then((srv) => {

@@ -3,7 +3,8 @@ import { connectPostgres } from "../../local/postgres.ts";
 import { hashApiKey } from "../../supabase/functions/api-gateway/lib/api_key.ts";
 import { startPostgres } from "../harness/postgres_server.ts";
 import { targetTestOptions } from "../harness/targets.ts";
-import { collectOutput, freePort, latencySummary, sleep } from "./support.ts";
+import { freePort } from "../harness/net.ts";
+import { collectOutput, latencySummary, sleep } from "./support.ts";
 
 const REPO = new URL("../../", import.meta.url).pathname;
 // The seeded demo org's company and contacts (supabase/seed.sql), as the dev server prints them.

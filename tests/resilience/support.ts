@@ -9,13 +9,6 @@ export function withAppName(url: string, name: string): string {
   return u.toString();
 }
 
-export function freePort(): number {
-  const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const port = (l.addr as Deno.NetAddr).port;
-  l.close();
-  return port;
-}
-
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** pg_stat_database.deadlocks for the URL's database, read on a fresh connection with a
