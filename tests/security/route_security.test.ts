@@ -126,7 +126,11 @@ for (const kind of TARGET_KINDS) {
             assert.equal(res.status, c.status);
             assert.equal(json.error.code, c.code);
             if (c.status === 401) {
-              assert.match(res.headers.get("www-authenticate") ?? "", /^Bearer\b/);
+              const challenge = res.headers.get("www-authenticate") ?? "";
+              assert.match(challenge, /^Bearer realm="api-gateway"/);
+              // RFC 6750: error="invalid_token" only when a bearer token was presented.
+              const presented = /^Bearer \S/.test(c.authorization(self) ?? "");
+              assert.equal(challenge.includes('error="invalid_token"'), presented, challenge);
             } else {
               assert.equal(res.headers.get("www-authenticate"), null);
               assert.ok(json.error.message.includes(route.scope), "403 names the missing scope");

@@ -35,9 +35,13 @@ export class ApiError extends Error {
   }
 }
 
-export const invalidKey = (message: string) =>
+/** 401. `presented`: a bearer token was sent but is not valid, which RFC 6750 marks with
+ * error="invalid_token"; a request without one gets the bare challenge. */
+export const invalidKey = (message: string, presented = false) =>
   new ApiError(401, "invalid_key", message, undefined, {
-    "WWW-Authenticate": 'Bearer realm="api-gateway"',
+    "WWW-Authenticate": presented
+      ? 'Bearer realm="api-gateway", error="invalid_token"'
+      : 'Bearer realm="api-gateway"',
   });
 
 export const serviceUnavailable = () =>

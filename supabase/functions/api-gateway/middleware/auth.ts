@@ -17,15 +17,19 @@ export function requireApiKey(scope: string): MiddlewareHandler<AppEnv> {
     if (scheme.toLowerCase() !== "bearer") {
       throw invalidKey("Unsupported authorization scheme. Send `Authorization: Bearer wbk_...`.");
     }
-    if (token === undefined || rest.length > 0 || !API_KEY_PATTERN.test(token)) {
+    if (token === undefined) {
+      throw invalidKey("Missing API key after `Bearer`. Send `Authorization: Bearer wbk_...`.");
+    }
+    if (rest.length > 0 || !API_KEY_PATTERN.test(token)) {
       throw invalidKey(
         "Malformed API key. Keys look like `wbk_` followed by 52 letters and digits.",
+        true,
       );
     }
     // The lookup is by hash: the plaintext never leaves this function, and comparing hashes in
     // an indexed equality lookup leaks nothing useful about the stored keys.
     const key = await db.authenticate(await hashApiKey(token));
-    if (!key) throw invalidKey("Invalid API key: it is unknown, revoked or expired.");
+    if (!key) throw invalidKey("Invalid API key: it is unknown, revoked or expired.", true);
 
     if (!key.permissions.includes(scope)) {
       throw new ApiError(
