@@ -4,6 +4,7 @@
  * seed applied at start) or, with DATABASE_URL, on that Postgres (migrations already applied).
  */
 import { createApp } from "../supabase/functions/api-gateway/app.ts";
+import { ApiError } from "../supabase/functions/api-gateway/errors.ts";
 import { createApiKey } from "./api_keys.ts";
 import { openPglite } from "./pglite.ts";
 import { connectPostgres } from "./postgres.ts";
@@ -47,10 +48,13 @@ const key = await createApiKey(owner, {
   name: `deno task dev ${new Date().toISOString()}`,
   permissions: ["contacts:write"],
 }).catch((err) => {
-  console.error(
-    `Could not create a key for the demo org ${DEMO_ORG_ID} (is supabase/seed.sql applied?): ` +
-      (err instanceof Error ? err.name : String(err)),
-  );
+  const reason = err instanceof ApiError && err.status === 503
+    ? "the database cannot be reached"
+    : `${err instanceof Error ? err.name : String(err)} ${
+      (err as { code?: string }).code ?? ""
+    }; ` +
+      "is supabase/seed.sql applied?";
+  console.error(`Could not create a key for the demo org ${DEMO_ORG_ID}: ${reason}`);
   return null;
 });
 

@@ -2,7 +2,7 @@ import { OpenAPIHono } from "@hono/zod-openapi";
 import { bodyLimit } from "hono/body-limit";
 import { cors } from "hono/cors";
 import { requestId } from "hono/request-id";
-import type { AppDeps, AppEnv, ResolvedDeps } from "./env.ts";
+import type { AppDeps, AppEnv, ResolvedDeps } from "./deps.ts";
 import { errorResponse, type Logger, payloadTooLarge, validationError } from "./errors.ts";
 import { accessLog } from "./middleware/access_log.ts";
 import { routeMiss } from "./middleware/not_found.ts";

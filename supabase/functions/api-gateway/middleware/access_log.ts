@@ -1,6 +1,6 @@
 import type { MiddlewareHandler } from "hono";
 import type { Logger } from "../errors.ts";
-import type { AppEnv } from "../env.ts";
+import type { AppEnv } from "../deps.ts";
 
 /** One line per request. Never the headers or the query string: they may carry a key. */
 export function accessLog(log: Logger): MiddlewareHandler<AppEnv> {

@@ -1,6 +1,6 @@
 import type { MiddlewareHandler } from "hono";
 import { ApiError, invalidKey } from "../errors.ts";
-import type { AppEnv } from "../env.ts";
+import type { AppEnv } from "../deps.ts";
 import { API_KEY_PATTERN, hashApiKey } from "../lib/api_key.ts";
 
 const TOUCH_INTERVAL_MS = 60_000;

@@ -1,5 +1,5 @@
 import { createRoute, type OpenAPIHono, z } from "@hono/zod-openapi";
-import type { AppEnv } from "../../env.ts";
+import type { AppEnv } from "../../deps.ts";
 import { ApiError, commonErrorResponses } from "../../errors.ts";
 import { requireApiKey } from "../../middleware/auth.ts";
 import { requireJsonBody } from "../../middleware/json_body.ts";
