@@ -1,26 +1,26 @@
 import { PGlite } from "@electric-sql/pglite";
+import { PGLiteSocketServer } from "@electric-sql/pglite-socket";
+import { supabaseDbPush } from "./supabase_cli.ts";
 
-const SUPABASE_DIR = new URL("../supabase/", import.meta.url);
+const ROLES_SQL = new URL("../supabase/roles.sql", import.meta.url);
 
-/** The migration files in the order the Supabase CLI applies them (by timestamped name). */
-export async function migrationFiles(): Promise<URL[]> {
-  const dir = new URL("migrations/", SUPABASE_DIR);
-  const names: string[] = [];
-  for await (const entry of Deno.readDir(dir)) {
-    if (entry.isFile && /^\d+_.+\.sql$/.test(entry.name)) names.push(entry.name);
-  }
-  return names.sort().map((name) => new URL(name, dir));
-}
-
-/** Embedded Postgres with the Supabase roles, every migration and (optionally) the seed. */
+/** Embedded Postgres with the Supabase roles, then every migration and (optionally) the seed,
+ * applied by the real Supabase CLI: PGlite is exposed on a loopback socket for the duration of
+ * `supabase db push`, exactly as a server would be. */
 export async function openPglite(options: { seed?: boolean } = {}): Promise<PGlite> {
   const db = await PGlite.create();
-  await db.exec(await Deno.readTextFile(new URL("roles.sql", SUPABASE_DIR)));
-  for (const file of await migrationFiles()) {
-    await db.exec(await Deno.readTextFile(file));
-  }
-  if (options.seed ?? true) {
-    await db.exec(await Deno.readTextFile(new URL("seed.sql", SUPABASE_DIR)));
+  await db.exec(await Deno.readTextFile(ROLES_SQL));
+  const socket = new PGLiteSocketServer({ db, host: "127.0.0.1", port: 0 });
+  await socket.start();
+  try {
+    await supabaseDbPush(
+      `postgresql://postgres@${socket.getServerConn()}/postgres?sslmode=disable`,
+      {
+        seed: options.seed ?? true,
+      },
+    );
+  } finally {
+    await socket.stop();
   }
   return db;
 }

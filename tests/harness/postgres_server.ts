@@ -1,4 +1,5 @@
 import postgres from "postgres";
+import { supabaseDbPush } from "../../local/supabase_cli.ts";
 import { freePort } from "./net.ts";
 
 /** A throwaway PostgreSQL 15 server: temporary data directory, free port, started as the
@@ -24,8 +25,6 @@ try {
     Deno.env.set("PATH", `${Deno.env.get("PATH")}:${PG_BIN}`);
   }
 } catch { /* not installed there */ }
-const SUPABASE_CLI = Deno.env.get("SUPABASE_CLI")?.split(" ") ??
-  ["npx", "--yes", "supabase@2.117.0"];
 
 async function run(cmd: string[], opts: { cwd?: string; asPostgres?: boolean } = {}) {
   const argv = opts.asPostgres && Deno.uid() === 0
@@ -91,9 +90,7 @@ export async function startPostgres(): Promise<PgServer> {
   } finally {
     await admin.end();
   }
-  await run([...SUPABASE_CLI, "db", "push", "--db-url", url, "--include-seed", "--yes"], {
-    cwd: REPO.pathname,
-  });
+  await supabaseDbPush(url, { seed: true });
 
   return {
     url,
