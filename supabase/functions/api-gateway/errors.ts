@@ -142,7 +142,7 @@ export const ErrorSchema = z.object({
   }),
 }).openapi("Error");
 
-const described = (description: string) => ({
+export const described = (description: string) => ({
   description,
   content: { "application/json": { schema: ErrorSchema } },
 });

@@ -1,6 +1,6 @@
 import { createRoute, type OpenAPIHono, z } from "@hono/zod-openapi";
 import type { AppEnv } from "../../deps.ts";
-import { ApiError, commonErrorResponses } from "../../errors.ts";
+import { ApiError, commonErrorResponses, described } from "../../errors.ts";
 import { requireApiKey } from "../../middleware/auth.ts";
 import { requireJsonBody } from "../../middleware/json_body.ts";
 
@@ -57,6 +57,9 @@ export const linkContactsRoute = createRoute({
   responses: {
     200: { description: "Counts.", content: { "application/json": { schema: Result } } },
     ...commonErrorResponses,
+    404: described(
+      "company_not_found: no such company in the key's workspace; not_found: no route",
+    ),
   },
 });
 
