@@ -37,7 +37,7 @@ if (databaseUrl) {
 } else {
   const pg = await openPglite({ seed: true });
   query = pgliteQuery(pg);
-  owner = async <T>(text: string, params: unknown[]) => (await pg.query<T>(text, params)).rows;
+  owner = pgliteQuery(pg, null);
   close = () => pg.close();
   database = "embedded PGlite (migrations + supabase/seed.sql applied)";
 }
@@ -50,10 +50,7 @@ const key = await createApiKey(owner, {
 }).catch((err) => {
   const reason = err instanceof ApiError && err.status === 503
     ? "the database cannot be reached"
-    : `${err instanceof Error ? err.name : String(err)} ${
-      (err as { code?: string }).code ?? ""
-    }; ` +
-      "is supabase/seed.sql applied?";
+    : `${err?.name ?? err} ${err?.code ?? ""}; is supabase/seed.sql applied?`;
   console.error(`Could not create a key for the demo org ${DEMO_ORG_ID}: ${reason}`);
   return null;
 });

@@ -3,6 +3,7 @@ import type postgres from "postgres";
 import {
   type AuthenticateRow,
   type GatewayDb,
+  isOutageSqlstate,
   type LinkRow,
   toApiKeyContext,
   toLinkResult,
@@ -37,9 +38,6 @@ export function createSqlDb(query: Query): GatewayDb {
   };
 }
 
-// SQLSTATEs that mean "the database is not there right now": connection exceptions (08),
-// shutdown and restart (57P01-57P03), too many connections, statement and lock timeouts.
-const UNAVAILABLE_SQLSTATE = /^(08...|57P0[1-3]|53300|57014|55P03)$/;
 // postgres.js and Node's socket errors.
 const UNAVAILABLE_DRIVER_CODES = new Set([
   "CONNECT_TIMEOUT",
@@ -59,7 +57,7 @@ const UNAVAILABLE_DRIVER_CODES = new Set([
 export function isUnavailable(err: unknown): boolean {
   const e = err as { code?: unknown; errno?: unknown; name?: unknown };
   const code = typeof e?.code === "string" ? e.code : "";
-  if (UNAVAILABLE_DRIVER_CODES.has(code) || UNAVAILABLE_SQLSTATE.test(code)) return true;
+  if (UNAVAILABLE_DRIVER_CODES.has(code) || isOutageSqlstate(code)) return true;
   // Deno surfaces some socket failures as its own error classes.
   return e?.name === "ConnectionRefused" || e?.name === "ConnectionReset" ||
     e?.name === "TimedOut";
@@ -82,8 +80,11 @@ export function postgresJsQuery(sql: postgres.Sql): Query {
 }
 
 /** PGlite is one session shared with whoever set it up, so each call takes the API role for
- * its own transaction only. */
-export function pgliteQuery(db: PGlite, role = "service_role"): Query {
+ * its own transaction only. `role: null` keeps the session's own (owner) rights. */
+export function pgliteQuery(db: PGlite, role: string | null = "service_role"): Query {
+  if (role === null) {
+    return async <T>(text: string, params: unknown[]) => (await db.query<T>(text, params)).rows;
+  }
   return <T>(text: string, params: unknown[]) =>
     db.transaction(async (tx) => {
       await tx.exec(`set local role ${role}`);

@@ -1,4 +1,5 @@
 import postgres from "postgres";
+import { runOrThrow } from "../../local/command.ts";
 import { supabaseDbPush } from "../../local/supabase_cli.ts";
 import { freePort } from "./net.ts";
 
@@ -26,21 +27,9 @@ try {
   }
 } catch { /* not installed there */ }
 
-async function run(cmd: string[], opts: { cwd?: string; asPostgres?: boolean } = {}) {
-  const argv = opts.asPostgres && Deno.uid() === 0
-    ? ["runuser", "-u", "postgres", "--", ...cmd]
-    : cmd;
-  const out = await new Deno.Command(argv[0], {
-    args: argv.slice(1),
-    cwd: opts.cwd,
-    stdout: "piped",
-    stderr: "piped",
-    stdin: "null",
-  }).output();
-  if (!out.success) {
-    const text = new TextDecoder().decode(out.stdout) + new TextDecoder().decode(out.stderr);
-    throw new Error(`${cmd.join(" ")} failed (${out.code}):\n${text}`);
-  }
+/** Postgres refuses to run as root: as root, run its tools as the `postgres` user. */
+function asPostgres(cmd: string[]): string[] {
+  return Deno.uid() === 0 ? ["runuser", "-u", "postgres", "--", ...cmd] : cmd;
 }
 
 /** Why a real Postgres cannot be started here, or null when it can. */
@@ -63,11 +52,11 @@ export async function startPostgres(): Promise<PgServer> {
   const data = `${dir}/data`;
   const port = freePort();
   const url = `postgresql://postgres@127.0.0.1:${port}/postgres?sslmode=disable`;
-  await run(["initdb", "-D", data, "-U", "postgres", "--auth=trust", "-E", "UTF8", "--no-sync"], {
-    asPostgres: true,
-  });
+  await runOrThrow(
+    asPostgres(["initdb", "-D", data, "-U", "postgres", "--auth=trust", "-E", "UTF8", "--no-sync"]),
+  );
   const start = () =>
-    run([
+    runOrThrow(asPostgres([
       "pg_ctl",
       "-D",
       data,
@@ -78,9 +67,9 @@ export async function startPostgres(): Promise<PgServer> {
       `-p ${port} -k ${dir} -c listen_addresses=127.0.0.1 -c fsync=off ` +
       "-c synchronous_commit=off -c full_page_writes=off -c max_connections=200",
       "start",
-    ], { asPostgres: true });
-  const stopArgv = ["pg_ctl", "-D", data, "-m", "fast", "-w", "stop"];
-  const stop = () => run(stopArgv, { asPostgres: true });
+    ]));
+  const stopArgv = asPostgres(["pg_ctl", "-D", data, "-m", "fast", "-w", "stop"]);
+  const stop = () => runOrThrow(stopArgv);
   await start();
 
   // The Supabase roles must exist before the migrations grant to them.
@@ -102,8 +91,7 @@ export async function startPostgres(): Promise<PgServer> {
       await Deno.remove(dir, { recursive: true });
     },
     destroySync: () => {
-      const argv = Deno.uid() === 0 ? ["runuser", "-u", "postgres", "--", ...stopArgv] : stopArgv;
-      new Deno.Command(argv[0], { args: argv.slice(1), stdout: "null", stderr: "null" })
+      new Deno.Command(stopArgv[0], { args: stopArgv.slice(1), stdout: "null", stderr: "null" })
         .outputSync();
       Deno.removeSync(dir, { recursive: true });
     },

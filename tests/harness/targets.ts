@@ -1,5 +1,3 @@
-import type { PGlite } from "@electric-sql/pglite";
-import type postgres from "postgres";
 import { openPglite } from "../../local/pglite.ts";
 import { connectPostgres } from "../../local/postgres.ts";
 import { createSqlDb, pgliteQuery, postgresJsQuery, type Query } from "../../local/sql_db.ts";
@@ -54,53 +52,37 @@ export function targetTestOptions(kind: TargetKind) {
   };
 }
 
-let pglite: Promise<{ target: DbTarget; pg: PGlite }> | undefined;
-let supabase: Promise<DbTarget> | undefined;
-let server: Promise<{ target: DbTarget; sql: postgres.Sql; admin: postgres.Sql }> | undefined;
+const cache = new Map<TargetKind, Promise<DbTarget>>();
 
 /** One database of each kind per test process; tests isolate themselves by creating their
  * own orgs, never by relying on an empty database. */
 export function getTarget(kind: TargetKind): Promise<DbTarget> {
+  let target = cache.get(kind);
+  if (!target) {
+    target = open(kind);
+    cache.set(kind, target);
+  }
+  return target;
+}
+
+async function open(kind: TargetKind): Promise<DbTarget> {
   if (kind === "pglite") {
-    pglite ??= openPglite().then((pg) => ({
-      pg,
-      target: {
-        kind,
-        db: createSqlDb(pgliteQuery(pg)),
-        owner: async <T>(text: string, params: unknown[]) => (await pg.query<T>(text, params)).rows,
-      },
-    }));
-    return pglite.then((p) => p.target);
+    const pg = await openPglite();
+    return { kind, db: createSqlDb(pgliteQuery(pg)), owner: pgliteQuery(pg, null) };
   }
   if (kind === "supabase") {
-    supabase ??= Promise.resolve().then((): DbTarget => {
-      const config = readConfig((name) => Deno.env.get(name));
-      const admin = connectPostgres(Deno.env.get("SUPABASE_DB_URL")!, { role: null, max: 5 });
-      return {
-        kind,
-        db: createSupabaseDb(
-          createSupabaseClient({ url: config.supabaseUrl, serviceKey: config.serviceKey }),
-        ),
-        owner: postgresJsQuery(admin),
-      };
-    });
-    return supabase;
+    const config = readConfig((name) => Deno.env.get(name));
+    const admin = connectPostgres(Deno.env.get("SUPABASE_DB_URL")!, { role: null, max: 5 });
+    const client = createSupabaseClient({ url: config.supabaseUrl, serviceKey: config.serviceKey });
+    return { kind, db: createSupabaseDb(client), owner: postgresJsQuery(admin) };
   }
-  server ??= startPostgres().then((srv) => {
-    const sql = connectPostgres(srv.url, { max: 20 });
-    const admin = connectPostgres(srv.url, { role: null, max: 5 });
-    // The server is a separate process and must not outlive the test run, however it ends.
-    globalThis.addEventListener("unload", () => srv.destroySync());
-    return {
-      sql,
-      admin,
-      target: {
-        kind,
-        db: createSqlDb(postgresJsQuery(sql)),
-        owner: postgresJsQuery(admin),
-        server: srv,
-      },
-    };
-  });
-  return server.then((s) => s.target);
+  const server = await startPostgres();
+  // The server is a separate process and must not outlive the test run, however it ends.
+  globalThis.addEventListener("unload", () => server.destroySync());
+  return {
+    kind,
+    db: createSqlDb(postgresJsQuery(connectPostgres(server.url, { max: 20 }))),
+    owner: postgresJsQuery(connectPostgres(server.url, { role: null, max: 5 })),
+    server,
+  };
 }

@@ -64,8 +64,8 @@ function fromHttpException(err: HTTPException): ApiError {
     case 413:
       return payloadTooLarge();
     case 415:
-      // @hono/zod-openapi's own media-type gate: it is stricter than requireJsonBody (no
-      // whitespace before `;`, no bare parameters, no digits in a `+json` prefix).
+      // Hono's JSON validator has its own media-type gate; requireJsonBody uses the same rule,
+      // so this is a safety net should the two ever drift apart.
       return unsupportedMediaType();
     default:
       return internalError();

@@ -38,6 +38,15 @@ export type LinkRow = {
   failed_ids?: string[];
 };
 
+// SQLSTATEs that mean "the database is not there right now", whichever adapter saw them:
+// connection exceptions (08), shutdown and restart (57P01-57P03), too many connections,
+// statement and lock timeouts.
+const OUTAGE_SQLSTATE = /^(08[0-9A-Z]{3}|57P0[1-3]|53300|57014|55P03)$/;
+
+export function isOutageSqlstate(code: string): boolean {
+  return OUTAGE_SQLSTATE.test(code);
+}
+
 export function toApiKeyContext(row: AuthenticateRow | undefined): ApiKeyContext | null {
   if (!row) return null;
   return {

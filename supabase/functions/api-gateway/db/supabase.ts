@@ -3,6 +3,7 @@ import { serviceUnavailable } from "../errors.ts";
 import {
   type AuthenticateRow,
   type GatewayDb,
+  isOutageSqlstate,
   type LinkRow,
   toApiKeyContext,
   toLinkResult,
@@ -59,9 +60,6 @@ export class UpstreamError extends Error {
 const UNAVAILABLE_STATUS = new Set([0, 502, 503, 504]);
 // PGRST000-003: database unreachable, pool unavailable or timed out.
 const UNAVAILABLE_PGRST = /^PGRST00[0-3]$/;
-// The SQLSTATEs local/sql_db.ts treats as an outage: connection exceptions (08), shutdown and
-// restart (57P01-57P03), too many connections, statement and lock timeouts.
-const UNAVAILABLE_SQLSTATE = /^(08[0-9A-Z]{3}|57P0[1-3]|53300|57014|55P03)$/;
 // What a PostgREST or SQLSTATE code looks like; anything else is not carried.
 const CODE_SHAPE = /^(PGRST\d{3}|[0-9A-Z]{5})$/;
 
@@ -72,7 +70,7 @@ export function upstreamFailure(error: { code?: unknown } | null, status: number
   const code = typeof error?.code === "string" && CODE_SHAPE.test(error.code) ? error.code : null;
   if (
     UNAVAILABLE_STATUS.has(status) ||
-    (code !== null && (UNAVAILABLE_PGRST.test(code) || UNAVAILABLE_SQLSTATE.test(code)))
+    (code !== null && (UNAVAILABLE_PGRST.test(code) || isOutageSqlstate(code)))
   ) {
     return serviceUnavailable();
   }
