@@ -15,12 +15,22 @@ export async function openPglite(options: { seed?: boolean } = {}): Promise<PGli
   try {
     await supabaseDbPush(
       `postgresql://postgres@${socket.getServerConn()}/postgres?sslmode=disable`,
-      {
-        seed: options.seed ?? true,
-      },
+      { seed: options.seed ?? true },
     );
   } finally {
     await socket.stop();
   }
   return db;
+}
+
+/** A migrated database as a data-directory archive: loading it is several times faster than
+ * migrating again. */
+export async function dumpPglite(db: PGlite): Promise<Uint8Array<ArrayBuffer>> {
+  const blob = await db.dumpDataDir("none");
+  return new Uint8Array(await blob.arrayBuffer());
+}
+
+/** A new, independent PGlite holding what the archive holds. */
+export function pgliteFromDump(dump: Uint8Array<ArrayBuffer>): Promise<PGlite> {
+  return PGlite.create({ loadDataDir: new Blob([dump]) });
 }

@@ -1,39 +1,35 @@
 import type { PGlite } from "@electric-sql/pglite";
 import type postgres from "postgres";
 import {
-  type AuthenticateRow,
+  assertIdentifier,
   type GatewayDb,
   isOutageSqlstate,
-  type LinkRow,
-  toApiKeyContext,
-  toLinkResult,
 } from "../supabase/functions/api-gateway/db/port.ts";
 import { serviceUnavailable } from "../supabase/functions/api-gateway/errors.ts";
 
 /** Runs one parameterised statement as the API role; rows come back as plain objects. */
 export type Query = <T>(text: string, params: unknown[]) => Promise<T[]>;
 
-/** The SQL adapter: the very SQL functions the supabase adapter reaches through PostgREST,
- * called with named arguments as PostgREST does. Not deployed. */
+/** The SQL adapter: the very SQL functions the supabase adapter reaches through PostgREST, called
+ * with named arguments as PostgREST does, one statement per call. Not deployed. Arguments left
+ * undefined are not passed, so the function's default applies (as when JSON omits them). */
 export function createSqlDb(query: Query): GatewayDb {
+  // Keyed by function and argument names, which come from route code, never from a request.
+  const statements = new Map<string, string>();
   return {
-    async authenticate(keyHash) {
-      const rows = await query<AuthenticateRow>(
-        "select * from public.authenticate_api_key(p_key_hash => $1)",
-        [keyHash],
-      );
-      return toApiKeyContext(rows[0]);
-    },
-    async touchApiKey(keyId) {
-      await query("select public.touch_api_key(p_key_id => $1::uuid)", [keyId]);
-    },
-    async linkContacts(orgId, companyId, contactIds) {
-      const rows = await query<{ result: LinkRow }>(
-        "select public.link_contacts_to_company(p_org_id => $1::uuid, p_company_id => $2::uuid, " +
-          "p_contact_ids => $3::uuid[]) as result",
-        [orgId, companyId, contactIds],
-      );
-      return toLinkResult(rows[0]?.result);
+    async call<T>(fn: string, args: Record<string, unknown>): Promise<T> {
+      const names = Object.keys(args).filter((n) => args[n] !== undefined);
+      const key = `${fn}(${names.join(",")})`;
+      let text = statements.get(key);
+      if (text === undefined) {
+        assertIdentifier(fn);
+        names.forEach(assertIdentifier);
+        const named = names.map((n, i) => `${n} => $${i + 1}`).join(", ");
+        text = `select public.${fn}(${named}) as result`;
+        statements.set(key, text);
+      }
+      const rows = await query<{ result: T }>(text, names.map((n) => args[n]));
+      return rows[0]?.result as T;
     },
   };
 }

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs, idempotently, what the test suite needs besides Deno: the PostgreSQL 15 server,
-# pgTAP and pg_prove (Debian packages) and the pinned Supabase CLI (npm, run through npx).
+# pgTAP, pg_cron and pg_prove (Debian packages). The pinned Supabase CLI is fetched by tests/run.ts.
 # Fast when everything is already there.
 set -euo pipefail
 
@@ -10,6 +10,7 @@ if ! command -v initdb >/dev/null 2>&1 && [ ! -x /usr/lib/postgresql/15/bin/init
 fi
 [ -f /usr/share/postgresql/15/extension/pgtap.control ] || pkgs+=(postgresql-15-pgtap)
 command -v pg_prove >/dev/null 2>&1 || pkgs+=(libtap-parser-sourcehandler-pgtap-perl)
+[ -f /usr/share/postgresql/15/extension/pg_cron.control ] || pkgs+=(postgresql-15-cron)
 
 if [ ${#pkgs[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ]; then
@@ -23,6 +24,3 @@ if [ ${#pkgs[@]} -gt 0 ]; then
     echo "!!! cannot install ${pkgs[*]} (not root): the tests that need them will be IGNORED !!!" >&2
   fi
 fi
-
-# Warm npx's cache so the first migration run does not pay for the download.
-npx --yes supabase@2.117.0 --version >/dev/null

@@ -1,16 +1,37 @@
 import { createApp } from "../../supabase/functions/api-gateway/app.ts";
 import type { GatewayDb } from "../../supabase/functions/api-gateway/db/port.ts";
 
-/** The real app on a chosen database, with its log lines and deferred work captured. */
-export function buildApp(db: GatewayDb) {
+export interface BuildOptions {
+  /** The app's clock (what the database takes as now); default: the database's own. */
+  clock?: () => Date;
+}
+
+/** The real app on a chosen database, with its log lines and its database calls recorded. */
+export function buildApp(db: GatewayDb, options: BuildOptions = {}) {
   const logs: string[] = [];
-  const deferred: Promise<unknown>[] = [];
+  const calls: { fn: string; args: Record<string, unknown> }[] = [];
+  const counted: GatewayDb = {
+    call(fn, args) {
+      calls.push({ fn, args });
+      return db.call(fn, args);
+    },
+  };
   const app = createApp({
-    db,
+    db: counted,
     log: (entry) => logs.push(JSON.stringify(entry)),
-    defer: (task) => deferred.push(task),
+    clock: options.clock,
   });
-  return { app, logs, settle: () => Promise.all(deferred.splice(0)) };
+  return { app, logs, calls };
+}
+
+/** A clock tests move by hand. */
+export function manualClock(start: Date | string) {
+  let now = new Date(start).getTime();
+  return {
+    now: () => new Date(now),
+    set: (at: Date | string) => void (now = new Date(at).getTime()),
+    advance: (ms: number) => void (now += ms),
+  };
 }
 
 /** Fails naming the first secret found in any of the texts (response bodies, log lines). */

@@ -1,27 +1,54 @@
 import { createApiKey } from "../../local/api_keys.ts";
 import type { Query } from "../../local/sql_db.ts";
+import { type Permission, PERMISSIONS } from "../../supabase/functions/api-gateway/permissions.ts";
 
 export interface Tenant {
   orgId: string;
   companyIds: string[];
+  /** Sorted. */
   contactIds: string[];
-  /** Plaintext keys, by what they are for. */
+  /** Plaintext keys. */
   keys: {
-    write: string;
-    readOnly: string;
+    /** Exactly one permission. */
+    only: Record<Permission, string>;
+    /** Every permission but one. */
+    without: Record<Permission, string>;
+    /** Every permission. */
+    all: string;
+    /** Every permission, revoked an hour ago. */
     revoked: string;
+    /** Every permission, expired an hour ago. */
     expired: string;
+    /** Shorthands: only["contacts:write"], only["contacts:read"]. */
+    write: string;
+    read: string;
   };
 }
 
+export interface TenantOptions {
+  companies?: number;
+  contacts?: number;
+  /** The org's plan (default starter). */
+  plan?: string;
+  /** Per-org overrides. Unless given, both are set so high that no test is throttled by
+   * accident; `null` leaves the plan's limit in force. */
+  perMinute?: number | null;
+  perDay?: number | null;
+}
+
+const UNTHROTTLED = 1_000_000_000;
+
 /** A fresh org with its own companies, contacts and keys, so tests never share state. */
-export async function createTenant(
-  owner: Query,
-  opts: { companies?: number; contacts?: number } = {},
-): Promise<Tenant> {
+export async function createTenant(owner: Query, opts: TenantOptions = {}): Promise<Tenant> {
   const [{ id: orgId }] = await owner<{ id: string }>(
-    "insert into public.orgs (name) values ($1) returning id",
-    [`test org ${crypto.randomUUID().slice(0, 8)}`],
+    `insert into public.orgs (name, plan, rate_limit_per_minute, rate_limit_per_day)
+     values ($1, $2, $3, $4) returning id`,
+    [
+      `test org ${crypto.randomUUID().slice(0, 8)}`,
+      opts.plan ?? "starter",
+      opts.perMinute === undefined ? UNTHROTTLED : opts.perMinute,
+      opts.perDay === undefined ? UNTHROTTLED : opts.perDay,
+    ],
   );
   const companyIds = (await owner<{ id: string }>(
     `insert into public.companies (org_id, name)
@@ -34,23 +61,37 @@ export async function createTenant(
      returning id`,
     [orgId, opts.contacts ?? 5],
   )).map((r) => r.id).sort();
+
+  const mint = async (permissions: readonly string[], extra: object = {}) =>
+    (await createApiKey(owner, { orgId, permissions: [...permissions], ...extra })).plaintext;
   const hourAgo = new Date(Date.now() - 3_600_000);
+  const only = {} as Record<Permission, string>;
+  const without = {} as Record<Permission, string>;
+  for (const p of PERMISSIONS) {
+    only[p] = await mint([p]);
+    without[p] = await mint(PERMISSIONS.filter((q) => q !== p));
+  }
   const keys = {
-    write: (await createApiKey(owner, { orgId, permissions: ["contacts:write"] })).plaintext,
-    readOnly: (await createApiKey(owner, { orgId, permissions: ["contacts:read"] })).plaintext,
-    revoked: (await createApiKey(owner, {
-      orgId,
-      permissions: ["contacts:write"],
-      revokedAt: hourAgo,
-    })).plaintext,
-    expired: (await createApiKey(owner, {
-      orgId,
-      permissions: ["contacts:write"],
-      expiresAt: hourAgo,
-    })).plaintext,
+    only,
+    without,
+    all: await mint(PERMISSIONS),
+    revoked: await mint(PERMISSIONS, { revokedAt: hourAgo }),
+    expired: await mint(PERMISSIONS, { expiresAt: hourAgo }),
+    write: only["contacts:write"],
+    read: only["contacts:read"],
   };
   return { orgId, companyIds, contactIds, keys };
 }
+
+/** Every plaintext key of the tenants, for leak checks. */
+export const allKeys = (...tenants: Tenant[]) =>
+  tenants.flatMap((t) => [
+    ...Object.values(t.keys.only),
+    ...Object.values(t.keys.without),
+    t.keys.all,
+    t.keys.revoked,
+    t.keys.expired,
+  ]);
 
 /** company_id of each contact, keyed by contact id (null when unlinked). */
 export async function companyOf(owner: Query, contactIds: string[]) {
@@ -61,22 +102,53 @@ export async function companyOf(owner: Query, contactIds: string[]) {
   return Object.fromEntries(rows.map((r) => [r.id, r.company_id]));
 }
 
-/** A digest of every row of every table in public: equal digests mean nothing was written. */
+/** The org's usage today (UTC) as the limiter counts it. */
+export async function usageOf(owner: Query, orgId: string, now = new Date()) {
+  const rows = await owner<{ day_used: number; minute_used: number; minute: Date }>(
+    `select day_used, minute_used, minute from public.api_usage
+     where org_id = $1 and day = ($2::timestamptz at time zone 'UTC')::date`,
+    [orgId, now.toISOString()],
+  );
+  const row = rows[0];
+  const minuteStart = new Date(Math.floor(now.getTime() / 60_000) * 60_000);
+  return {
+    day: row?.day_used ?? 0,
+    minute: row && new Date(row.minute).getTime() === minuteStart.getTime() ? row.minute_used : 0,
+  };
+}
+
+/** A digest of the business data, every row of every table in public except the metering (the
+ * usage counters and api_keys.last_used_at, which every counted request may write): equal
+ * digests mean the request changed nothing a client can see or rely on. */
 export async function databaseDigest(owner: Query): Promise<string> {
   const tables = await owner<{ name: string }>(
     `select c.relname as name from pg_class c
-     where c.relnamespace = 'public'::regnamespace and c.relkind = 'r' order by 1`,
+     where c.relnamespace = 'public'::regnamespace and c.relkind = 'r' and c.relname <> 'api_usage'
+     order by 1`,
     [],
   );
   const parts: string[] = [];
   for (const { name } of tables) {
-    const [row] = await owner<{ digest: string | null; n: number }>(
-      `select md5(coalesce(string_agg(t::text, E'\\n' order by t::text), '')) as digest,
+    const row = name === "api_keys" ? "(to_jsonb(t) - 'last_used_at')::text" : "t::text";
+    const [r] = await owner<{ digest: string | null; n: number }>(
+      `select md5(coalesce(string_agg(${row}, E'\\n' order by ${row}), '')) as digest,
               count(*)::int as n
        from public.${name} t`,
       [],
     );
-    parts.push(`${name}:${row.n}:${row.digest}`);
+    parts.push(`${name}:${r.n}:${r.digest}`);
   }
   return parts.join(" ");
+}
+
+/** The metering state of the whole database: usage rows and every key's last use. */
+export async function meteringDigest(owner: Query): Promise<string> {
+  const [r] = await owner<{ digest: string }>(
+    `select md5(coalesce((select string_agg(u::text, ',' order by u::text) from public.api_usage u), '')
+            || '|' ||
+            coalesce((select string_agg(k.id || ':' || coalesce(k.last_used_at::text, '-'), ','
+                      order by k.id) from public.api_keys k), '')) as digest`,
+    [],
+  );
+  return r.digest;
 }

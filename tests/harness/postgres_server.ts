@@ -3,13 +3,16 @@ import { runOrThrow } from "../../local/command.ts";
 import { supabaseDbPush } from "../../local/supabase_cli.ts";
 import { freePort } from "./net.ts";
 
-/** A throwaway PostgreSQL 15 server: temporary data directory, free port, started as the
- * `postgres` user when we are root (Postgres refuses to run as root), migrations and seed
- * applied by the real Supabase CLI. */
+/** Throwaway PostgreSQL 15 servers. The slow part (initdb, the Supabase roles, every migration and
+ * the seed through the real Supabase CLI) is done once, into a stopped "golden" data directory;
+ * each server is a copy of it started on a free port, as the `postgres` user when we are root
+ * (Postgres refuses to run as root). */
 export interface PgServer {
-  /** Superuser URL (the table owner: fixtures, digests). */
+  /** Superuser URL of the migrated database (the table owner: fixtures, digests). */
   url: string;
   port: number;
+  /** The data directory, for tests that need a server of their own built the same way. */
+  dir: string;
   stop(): Promise<void>;
   start(): Promise<void>;
   destroy(): Promise<void>;
@@ -42,19 +45,48 @@ export function postgresUnavailableReason(): string | null {
   return null;
 }
 
-export async function startPostgres(): Promise<PgServer> {
-  const dir = await Deno.makeTempDir({ prefix: "gateway-pg-" });
+async function tempDirForPostgres(prefix: string): Promise<string> {
+  const dir = await Deno.makeTempDir({ prefix });
   if (Deno.uid() === 0) {
     const ids = new Deno.Command("id", { args: ["-u", "postgres"], stdout: "piped" }).outputSync();
     const uid = Number(new TextDecoder().decode(ids.stdout).trim());
     await Deno.chown(dir, uid, null);
   }
+  return dir;
+}
+
+export interface ServerOptions {
+  /** Extra `-c name=value` settings, e.g. shared_preload_libraries. */
+  settings?: Record<string, string>;
+}
+
+/** A server on a copy of `golden` (a stopped, migrated data directory). */
+export async function startServerFrom(
+  golden: string,
+  options: ServerOptions = {},
+): Promise<PgServer> {
+  const dir = await tempDirForPostgres("gateway-pg-");
   const data = `${dir}/data`;
+  await runOrThrow(asPostgres(["cp", "-a", golden, data]));
+  return await startServer(dir, data, options);
+}
+
+async function startServer(
+  dir: string,
+  data: string,
+  options: ServerOptions,
+): Promise<PgServer> {
   const port = freePort();
   const url = `postgresql://postgres@127.0.0.1:${port}/postgres?sslmode=disable`;
-  await runOrThrow(
-    asPostgres(["initdb", "-D", data, "-U", "postgres", "--auth=trust", "-E", "UTF8", "--no-sync"]),
-  );
+  const settings = {
+    listen_addresses: "127.0.0.1",
+    fsync: "off",
+    synchronous_commit: "off",
+    full_page_writes: "off",
+    max_connections: "400",
+    ...options.settings,
+  };
+  const flags = Object.entries(settings).map(([k, v]) => `-c ${k}=${v}`).join(" ");
   const start = () =>
     runOrThrow(asPostgres([
       "pg_ctl",
@@ -64,26 +96,16 @@ export async function startPostgres(): Promise<PgServer> {
       `${dir}/server.log`,
       "-w",
       "-o",
-      `-p ${port} -k ${dir} -c listen_addresses=127.0.0.1 -c fsync=off ` +
-      "-c synchronous_commit=off -c full_page_writes=off -c max_connections=200",
+      `-p ${port} -k ${dir} ${flags}`,
       "start",
     ]));
   const stopArgv = asPostgres(["pg_ctl", "-D", data, "-m", "fast", "-w", "stop"]);
   const stop = () => runOrThrow(stopArgv);
   await start();
-
-  // The Supabase roles must exist before the migrations grant to them.
-  const admin = postgres(url, { max: 1, onnotice: () => {} });
-  try {
-    await admin.unsafe(await Deno.readTextFile(new URL("supabase/roles.sql", REPO)));
-  } finally {
-    await admin.end();
-  }
-  await supabaseDbPush(url, { seed: true });
-
   return {
     url,
     port,
+    dir: data,
     stop,
     start,
     destroy: async () => {
@@ -93,7 +115,62 @@ export async function startPostgres(): Promise<PgServer> {
     destroySync: () => {
       new Deno.Command(stopArgv[0], { args: stopArgv.slice(1), stdout: "null", stderr: "null" })
         .outputSync();
-      Deno.removeSync(dir, { recursive: true });
+      try {
+        Deno.removeSync(dir, { recursive: true });
+      } catch { /* already gone */ }
     },
   };
+}
+
+/** initdb, the Supabase roles, then every migration and the seed by the real Supabase CLI,
+ * into database `postgres`; the server is stopped again and the directory returned. */
+export async function buildGolden(): Promise<string> {
+  const dir = await tempDirForPostgres("gateway-golden-");
+  const data = `${dir}/data`;
+  await runOrThrow(
+    asPostgres(["initdb", "-D", data, "-U", "postgres", "--auth=trust", "-E", "UTF8", "--no-sync"]),
+  );
+  const server = await startServer(dir, data, {});
+  try {
+    await applyRolesAndMigrations(server.url);
+  } finally {
+    await server.stop();
+  }
+  return data;
+}
+
+/** The Supabase roles (they must exist before the migrations grant to them), then `supabase db
+ * push --include-seed`. */
+export async function applyRolesAndMigrations(url: string): Promise<void> {
+  const admin = postgres(url, { max: 1, onnotice: () => {} });
+  try {
+    await admin.unsafe(await Deno.readTextFile(new URL("supabase/roles.sql", REPO)));
+  } finally {
+    await admin.end();
+  }
+  await supabaseDbPush(url, { seed: true });
+}
+
+/** The run's golden directory: built by tests/run.ts and named in GATEWAY_TEST_PG_GOLDEN, or
+ * built here once per test process when a file is run on its own. */
+let golden: Promise<string> | undefined;
+export function goldenDataDir(): Promise<string> {
+  const given = Deno.env.get("GATEWAY_TEST_PG_GOLDEN");
+  if (given) return Promise.resolve(given);
+  golden ??= buildGolden().then((dir) => {
+    globalThis.addEventListener("unload", () => {
+      try {
+        Deno.removeSync(new URL(`file://${dir}/..`).pathname, { recursive: true });
+      } catch { /* gone */ }
+    });
+    return dir;
+  });
+  return golden;
+}
+
+/** A server of its own (for tests that stop it), started from the golden copy. */
+export async function startPostgres(options: ServerOptions = {}): Promise<PgServer> {
+  const server = await startServerFrom(await goldenDataDir(), options);
+  globalThis.addEventListener("unload", () => server.destroySync());
+  return server;
 }

@@ -1,4 +1,5 @@
-import { openPglite } from "../../local/pglite.ts";
+import postgres from "postgres";
+import { dumpPglite, openPglite, pgliteFromDump } from "../../local/pglite.ts";
 import { connectPostgres } from "../../local/postgres.ts";
 import { createSqlDb, pgliteQuery, postgresJsQuery, type Query } from "../../local/sql_db.ts";
 import { readConfig } from "../../supabase/functions/api-gateway/config.ts";
@@ -9,15 +10,17 @@ import {
 } from "../../supabase/functions/api-gateway/db/supabase.ts";
 import { type PgServer, postgresUnavailableReason, startPostgres } from "./postgres_server.ts";
 
-/** A real database the app tests run against, with the SQL adapter the dev server uses. */
+/** A real database the tests run against, with the SQL adapter the dev server uses. */
 export interface DbTarget {
   kind: TargetKind;
   /** The gateway's adapter: statements run as service_role, like PostgREST's. */
   db: GatewayDb;
   /** Table-owner access for fixtures and assertions about the stored state. */
   owner: Query;
-  /** Present on real Postgres: stop/start it to inject faults. */
-  server?: PgServer;
+  /** Postgres: the owner URL of this target's own database (a clone). */
+  url?: string;
+  /** Closes the target's connections (its database is dropped with the run's server). */
+  close(): Promise<void>;
 }
 
 /** "supabase": the deployed adapter (supabase-js → PostgREST) against a real Supabase stack,
@@ -25,20 +28,23 @@ export interface DbTarget {
 export type TargetKind = "pglite" | "postgres" | "supabase";
 export const TARGET_KINDS: TargetKind[] = ["pglite", "postgres", "supabase"];
 
-const postgresSkip = postgresUnavailableReason();
-if (postgresSkip) {
-  console.error(
-    `\n!!! Real-Postgres tests are IGNORED: ${postgresSkip}. Only PGlite runs. !!!\n`,
-  );
-}
+export const postgresSkip = postgresUnavailableReason();
 const supabaseSkip = Deno.env.get("SUPABASE_URL") && Deno.env.get("SUPABASE_DB_URL")
   ? null
   : "SUPABASE_URL and SUPABASE_DB_URL are not set (PostgREST cannot run on this machine)";
-if (supabaseSkip) {
-  console.error(
-    `\n!!! Suites against a real Supabase stack are IGNORED: ${supabaseSkip}. ` +
-      "The supabase adapter is covered by tests/contract. !!!\n",
-  );
+// Said once per run by tests/run.ts; a file run on its own says it itself.
+if (!Deno.env.get("GATEWAY_TEST_RUN")) {
+  if (postgresSkip) {
+    console.error(
+      `\n!!! Real-Postgres tests are IGNORED: ${postgresSkip}. Only PGlite runs. !!!\n`,
+    );
+  }
+  if (supabaseSkip) {
+    console.error(
+      `\n!!! Suites against a real Supabase stack are IGNORED: ${supabaseSkip}. ` +
+        "The supabase adapter is covered by tests/contract. !!!\n",
+    );
+  }
 }
 
 /** Deno.test options for a target: ignored, loudly, when it cannot run here. */
@@ -46,43 +52,96 @@ export function targetTestOptions(kind: TargetKind) {
   return {
     ignore: (kind === "postgres" && postgresSkip !== null) ||
       (kind === "supabase" && supabaseSkip !== null),
-    // Shared servers and pools outlive single tests by design.
+    // Pools and embedded databases outlive single steps by design.
     sanitizeResources: false,
     sanitizeOps: false,
   };
 }
 
-const cache = new Map<TargetKind, Promise<DbTarget>>();
-
-/** One database of each kind per test process; tests isolate themselves by creating their
- * own orgs, never by relying on an empty database. */
+/** A fresh database for the caller: a clone of the run's migrated and seeded database (PGlite
+ * from its archive, Postgres by CREATE DATABASE ... TEMPLATE), so tests never share state and
+ * nothing is migrated twice. The Supabase stack is shared: tests isolate by their own orgs. */
 export function getTarget(kind: TargetKind): Promise<DbTarget> {
-  let target = cache.get(kind);
-  if (!target) {
-    target = open(kind);
-    cache.set(kind, target);
-  }
-  return target;
+  if (kind === "pglite") return pgliteTarget();
+  if (kind === "postgres") return postgresTarget();
+  return supabaseTarget();
 }
 
-async function open(kind: TargetKind): Promise<DbTarget> {
-  if (kind === "pglite") {
-    const pg = await openPglite();
-    return { kind, db: createSqlDb(pgliteQuery(pg)), owner: pgliteQuery(pg, null) };
-  }
-  if (kind === "supabase") {
-    const config = readConfig((name) => Deno.env.get(name));
-    const admin = connectPostgres(Deno.env.get("SUPABASE_DB_URL")!, { role: null, max: 5 });
-    const client = createSupabaseClient({ url: config.supabaseUrl, serviceKey: config.serviceKey });
-    return { kind, db: createSupabaseDb(client), owner: postgresJsQuery(admin) };
-  }
-  const server = await startPostgres();
-  // The server is a separate process and must not outlive the test run, however it ends.
-  globalThis.addEventListener("unload", () => server.destroySync());
+// ---- PGlite ----
+
+let pgliteDump: Promise<Uint8Array<ArrayBuffer>> | undefined;
+function runPgliteDump(): Promise<Uint8Array<ArrayBuffer>> {
+  const path = Deno.env.get("GATEWAY_TEST_PGLITE_DUMP");
+  pgliteDump ??= path
+    ? Deno.readFile(path) as Promise<Uint8Array<ArrayBuffer>>
+    : openPglite({ seed: true }).then(async (db) => {
+      const dump = await dumpPglite(db);
+      await db.close();
+      return dump;
+    });
+  return pgliteDump;
+}
+
+async function pgliteTarget(): Promise<DbTarget> {
+  const pg = await pgliteFromDump(await runPgliteDump());
   return {
-    kind,
-    db: createSqlDb(postgresJsQuery(connectPostgres(server.url, { max: 20 }))),
-    owner: postgresJsQuery(connectPostgres(server.url, { role: null, max: 5 })),
-    server,
+    kind: "pglite",
+    db: createSqlDb(pgliteQuery(pg)),
+    owner: pgliteQuery(pg, null),
+    close: () => pg.close(),
   };
+}
+
+// ---- Postgres 15 ----
+
+/** The run's shared server (tests/run.ts names it in GATEWAY_TEST_PG_URL), or one started per
+ * process from the golden copy. Clones are made from its `postgres` database, which nothing
+ * else connects to. */
+let sharedServer: Promise<string> | undefined;
+function sharedServerUrl(): Promise<string> {
+  const given = Deno.env.get("GATEWAY_TEST_PG_URL");
+  sharedServer ??= given ? Promise.resolve(given) : startPostgres().then((s: PgServer) => s.url);
+  return sharedServer;
+}
+
+/** A new database on the shared server, copied from the migrated one; its owner URL. */
+export async function clonePostgres(): Promise<string> {
+  const url = new URL(await sharedServerUrl());
+  url.pathname = "/template1";
+  const admin = postgres(url.toString(), { max: 1, onnotice: () => {} });
+  const name = `t_${crypto.randomUUID().replaceAll("-", "")}`;
+  try {
+    await admin.unsafe(`create database ${name} template postgres`);
+  } finally {
+    await admin.end();
+  }
+  url.pathname = `/${name}`;
+  return url.toString();
+}
+
+async function postgresTarget(): Promise<DbTarget> {
+  const url = await clonePostgres();
+  const api = connectPostgres(url, { max: 8 });
+  const owner = connectPostgres(url, { role: null, max: 3 });
+  return {
+    kind: "postgres",
+    db: createSqlDb(postgresJsQuery(api)),
+    owner: postgresJsQuery(owner),
+    url,
+    close: () => Promise.all([api.end(), owner.end()]).then(() => {}),
+  };
+}
+
+// ---- a real Supabase stack ----
+
+function supabaseTarget(): Promise<DbTarget> {
+  const config = readConfig((name) => Deno.env.get(name));
+  const admin = connectPostgres(Deno.env.get("SUPABASE_DB_URL")!, { role: null, max: 5 });
+  const client = createSupabaseClient({ url: config.supabaseUrl, serviceKey: config.serviceKey });
+  return Promise.resolve({
+    kind: "supabase",
+    db: createSupabaseDb(client),
+    owner: postgresJsQuery(admin),
+    close: () => admin.end(),
+  });
 }

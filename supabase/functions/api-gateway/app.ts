@@ -2,36 +2,31 @@ import { OpenAPIHono } from "@hono/zod-openapi";
 import { bodyLimit } from "hono/body-limit";
 import { cors } from "hono/cors";
 import { requestId } from "hono/request-id";
-import type { AppDeps, AppEnv, ResolvedDeps } from "./deps.ts";
-import { errorResponse, type Logger, payloadTooLarge, validationError } from "./errors.ts";
+import type { AppDeps, AppEnv, Logger, ResolvedDeps } from "./deps.ts";
+import { errorResponse, payloadTooLarge, validationError } from "./errors.ts";
+import { refuseInput } from "./kit/authorize.ts";
+import { registerEndpoint } from "./kit/endpoint.ts";
+import { RATE_LIMIT_HEADER_NAMES } from "./kit/outcome.ts";
+import { MAX_BODY_BYTES } from "./limits.ts";
 import { accessLog } from "./middleware/access_log.ts";
 import { routeMiss } from "./middleware/not_found.ts";
-import { registerRoutes } from "./routes/index.ts";
-
-export const BASE_PATH = "/api-gateway";
-export const MAX_BODY_BYTES = 64 * 1024;
+import { openApiDocument } from "./openapi_document.ts";
+import { BASE_PATH } from "./paths.ts";
+import { ENDPOINTS } from "./routes/index.ts";
 
 export const jsonLineLogger: Logger = (entry) => console.log(JSON.stringify(entry));
 
-/** Hands work to the edge runtime so it outlives the response; elsewhere lets it run. */
-export function deferToRuntime(task: Promise<unknown>): void {
-  const runtime = (globalThis as { EdgeRuntime?: { waitUntil?: (p: Promise<unknown>) => void } })
-    .EdgeRuntime;
-  if (runtime?.waitUntil) runtime.waitUntil(task);
-}
+const SOURCE = { param: "path", query: "query", json: "body" } as const;
 
 export function createApp(deps: AppDeps) {
-  const resolved: ResolvedDeps = {
-    db: deps.db,
-    log: deps.log ?? jsonLineLogger,
-    defer: deps.defer ?? deferToRuntime,
-  };
+  const resolved: ResolvedDeps = { ...deps, log: deps.log ?? jsonLineLogger };
 
   const app = new OpenAPIHono<AppEnv>({
-    // zod failures share the one error body with everything else.
-    defaultHook: (result) => {
+    // zod failures share the one error body with everything else, and come after the key check.
+    defaultHook: async (result, c) => {
       if (!result.success) {
-        throw validationError(result.error.issues, result.target === "param" ? "path" : "body");
+        const where = SOURCE[result.target as keyof typeof SOURCE] ?? "body";
+        await refuseInput(c, validationError(result.error.issues, where));
       }
     },
   });
@@ -44,7 +39,13 @@ export function createApp(deps: AppDeps) {
       origin: "*",
       allowMethods: ["GET", "POST", "OPTIONS"],
       allowHeaders: ["Authorization", "Content-Type", "X-Request-ID"],
-      exposeHeaders: ["X-Request-ID", "Retry-After", "WWW-Authenticate", "Allow"],
+      exposeHeaders: [
+        "X-Request-ID",
+        "Retry-After",
+        "WWW-Authenticate",
+        "Allow",
+        ...RATE_LIMIT_HEADER_NAMES,
+      ],
       maxAge: 600,
     }),
     bodyLimit({
@@ -60,25 +61,14 @@ export function createApp(deps: AppDeps) {
   );
 
   const api = app.basePath(BASE_PATH);
-  registerRoutes(api);
-  api.openAPIRegistry.registerComponent("securitySchemes", "ApiKey", {
-    type: "http",
-    scheme: "bearer",
-    bearerFormat: "wbk_ followed by 52 letters and digits",
-  });
-  api.doc31("/v1/openapi.json", {
-    openapi: "3.1.0",
-    info: {
-      title: "LeadLex API gateway",
-      version: "1.0.0",
-      description: "Authenticate with `Authorization: Bearer wbk_...`. Errors use one envelope: " +
-        '`{"error": {"code", "message", "details"?}}`. Every response carries `X-Request-ID`.',
-    },
-    servers: [{ url: "https://<project-ref>.supabase.co/functions/v1" }],
-  });
+  for (const endpoint of ENDPOINTS) registerEndpoint(api, endpoint);
+
+  // Built on first request, then kept: nothing of it is paid at start-up.
+  let document: unknown;
+  api.get("/v1/openapi.json", (c) => c.json(document ??= openApiDocument(api, resolved.servers)));
 
   app.notFound(routeMiss(app));
-  app.onError((err, c) => errorResponse(c, err, resolved.log));
+  app.onError((err, c) => errorResponse(c, err));
   return app;
 }
 

@@ -1,21 +1,36 @@
-import type { ApiKeyContext, GatewayDb } from "./db/port.ts";
-import type { Logger } from "./errors.ts";
+import type { GatewayDb } from "./db/port.ts";
+import type { Outcome } from "./kit/outcome.ts";
+import type { Permission } from "./permissions.ts";
+
+/** One JSON object per line. */
+export type Logger = (entry: Record<string, unknown>) => void;
 
 /** What the app is built from. Injected, never global, so tests choose the database. */
 export interface AppDeps {
   db: GatewayDb;
-  /** One JSON object per call; defaults to a JSON line on stdout. */
+  /** The request log; defaults to a JSON line on stdout. */
   log?: Logger;
-  /** Runs work after the response (EdgeRuntime.waitUntil where the runtime has it). */
-  defer?: (task: Promise<unknown>) => void;
+  /** The time the database should take as "now" for keys and rate limits. Unset (production), the
+   * database's own clock decides; tests set it to move time without sleeping. Never read from a
+   * request. */
+  clock?: () => Date;
+  /** Servers listed in the OpenAPI document besides the public URL template (the dev server
+   * adds its own base). */
+  servers?: { url: string; description: string }[];
 }
 
-export type ResolvedDeps = Required<AppDeps>;
+export type ResolvedDeps = AppDeps & { log: Logger };
 
 export type AppEnv = {
   Variables: {
     requestId: string;
     deps: ResolvedDeps;
-    apiKey: ApiKeyContext;
+    /** Set by the API key middleware: the SHA-256 of the presented key, and the route's scope. */
+    keyHash: string;
+    permission: Permission;
+    /** The database's answer, once the request has made its one call. */
+    outcome: Outcome;
+    /** Why an unexpected error was answered 500, for the request's log line. */
+    errorCause: Record<string, unknown>;
   };
 };

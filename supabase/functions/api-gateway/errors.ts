@@ -1,30 +1,48 @@
-import { z } from "@hono/zod-openapi";
 import type { Context } from "hono";
 import { HTTPException } from "hono/http-exception";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
+import { MAX_BODY_BYTES } from "./limits.ts";
 
-/** Every error code the gateway can answer with; clients may switch on these. */
-export const ERROR_CODES = [
-  "validation_error",
-  "invalid_key",
-  "insufficient_permissions",
-  "company_not_found",
-  "not_found",
-  "method_not_allowed",
-  "payload_too_large",
-  "unsupported_media_type",
-  "rate_limited",
-  "internal_error",
-  "service_unavailable",
-] as const;
-export type ErrorCode = typeof ERROR_CODES[number];
+/** Every error code the gateway answers with, its status and what it means: the one table the
+ * responses, the OpenAPI document and the tests are built from. Clients may switch on the codes. */
+export const ERRORS = {
+  validation_error: { status: 400, means: "the path, query, body or JSON is invalid" },
+  invalid_key: {
+    status: 401,
+    means: "missing, malformed, unknown, revoked or expired API key (see WWW-Authenticate)",
+  },
+  insufficient_permissions: { status: 403, means: "the key lacks the route's permission" },
+  company_not_found: {
+    status: 404,
+    means: "no such company in the key's workspace (another workspace's looks the same)",
+  },
+  not_found: { status: 404, means: "no such route" },
+  method_not_allowed: { status: 405, means: "the path exists under another method (see Allow)" },
+  payload_too_large: { status: 413, means: `body over ${MAX_BODY_BYTES / 1024} KiB` },
+  unsupported_media_type: { status: 415, means: "the body is not declared application/json" },
+  rate_limited: {
+    status: 429,
+    means: "the workspace's minute or day quota is spent; nothing was done (see Retry-After)",
+  },
+  internal_error: { status: 500, means: "unexpected; quote X-Request-ID" },
+  service_unavailable: {
+    status: 503,
+    means: "the database cannot be reached or timed out (see Retry-After)",
+  },
+} as const satisfies Record<string, { status: ContentfulStatusCode; means: string }>;
 
-export type IssueDetail = { path: string; code: string; message: string };
+export type ErrorCode = keyof typeof ERRORS;
+export const ERROR_CODES = Object.keys(ERRORS) as ErrorCode[];
+
+export const isErrorCode = (code: unknown): code is ErrorCode =>
+  typeof code === "string" && Object.hasOwn(ERRORS, code);
+
+export type IssueDetail = { path: string; code: string; message: string; in?: string };
 
 /** The one error type: anything the gateway answers with other than 2xx is one of these. */
 export class ApiError extends Error {
+  readonly status: ContentfulStatusCode;
   constructor(
-    readonly status: ContentfulStatusCode,
     readonly code: ErrorCode,
     message: string,
     readonly details?: IssueDetail[],
@@ -32,13 +50,14 @@ export class ApiError extends Error {
   ) {
     super(message);
     this.name = "ApiError";
+    this.status = ERRORS[code].status;
   }
 }
 
 /** 401. `presented`: a bearer token was sent but is not valid, which RFC 6750 marks with
  * error="invalid_token"; a request without one gets the bare challenge. */
 export const invalidKey = (message: string, presented = false) =>
-  new ApiError(401, "invalid_key", message, undefined, {
+  new ApiError("invalid_key", message, undefined, {
     "WWW-Authenticate": presented
       ? 'Bearer realm="api-gateway", error="invalid_token"'
       : 'Bearer realm="api-gateway"',
@@ -46,7 +65,6 @@ export const invalidKey = (message: string, presented = false) =>
 
 export const serviceUnavailable = () =>
   new ApiError(
-    503,
     "service_unavailable",
     "The service is temporarily unavailable. Retry after a few seconds.",
     undefined,
@@ -54,52 +72,62 @@ export const serviceUnavailable = () =>
   );
 
 export const internalError = () =>
-  new ApiError(500, "internal_error", "An unexpected error occurred. Quote the request id.");
-
-/** Hono's own HTTP errors (body limit, malformed JSON) mapped onto our codes. */
-function fromHttpException(err: HTTPException): ApiError {
-  switch (err.status) {
-    case 400:
-      return new ApiError(400, "validation_error", "Request body is not valid JSON.");
-    case 413:
-      return payloadTooLarge();
-    case 415:
-      // Hono's JSON validator has its own media-type gate; requireJsonBody uses the same rule,
-      // so this is a safety net should the two ever drift apart.
-      return unsupportedMediaType();
-    default:
-      return internalError();
-  }
-}
+  new ApiError("internal_error", "An unexpected error occurred. Quote the request id.");
 
 export const payloadTooLarge = () =>
-  new ApiError(413, "payload_too_large", "Request body is larger than 64 KiB.");
+  new ApiError("payload_too_large", `Request body is larger than ${MAX_BODY_BYTES / 1024} KiB.`);
 
 export const unsupportedMediaType = () =>
   new ApiError(
-    415,
     "unsupported_media_type",
     "Send the request body as JSON with `Content-Type: application/json`.",
   );
 
-export type Logger = (entry: Record<string, unknown>) => void;
+export const malformedJson = () =>
+  new ApiError("validation_error", "Request body is not valid JSON.");
 
-/** The single place that turns errors into responses. */
-export function errorResponse(c: Context, err: unknown, log: Logger): Response {
-  let apiError: ApiError;
-  if (err instanceof ApiError) {
-    apiError = err;
-  } else if (err instanceof HTTPException) {
-    apiError = fromHttpException(err);
-  } else {
-    // Only the error's class and SQLSTATE-like code: messages can carry user data or SQL.
-    log({
-      level: "error",
-      msg: "unhandled error",
-      request_id: c.get("requestId"),
-      error: err instanceof Error ? err.name : typeof err,
-      code: (err as { code?: unknown })?.code ?? null,
-    });
+/** Hono's own HTTP errors (body limit, malformed JSON, media type) mapped onto our codes. */
+function fromHttpException(err: HTTPException): ApiError | null {
+  switch (err.status) {
+    case 400:
+      return malformedJson();
+    case 413:
+      return payloadTooLarge();
+    case 415:
+      return unsupportedMediaType();
+    default:
+      return null;
+  }
+}
+
+/** The ApiError a thrown value stands for, or null when it is unexpected (a 500). */
+export function asApiError(err: unknown): ApiError | null {
+  if (err instanceof ApiError) return err;
+  if (err instanceof HTTPException) return fromHttpException(err);
+  return null;
+}
+
+/** What an unexpected error may say in a log line: its class, its SQLSTATE-like code and where
+ * it was thrown. Never its message: messages can quote user input, rows or SQL. */
+export function describeCause(err: unknown): Record<string, unknown> {
+  const e = err as { name?: unknown; code?: unknown; status?: unknown; stack?: unknown };
+  const frames = typeof e?.stack === "string"
+    ? e.stack.split("\n").filter((l) => /^\s+at /.test(l)).slice(0, 8).map((l) => l.trim())
+    : [];
+  return {
+    name: err instanceof Error ? err.name : typeof err,
+    code: typeof e?.code === "string" || typeof e?.code === "number" ? e.code : null,
+    ...(typeof e?.status === "number" ? { status: e.status } : {}),
+    frames,
+  };
+}
+
+/** The single place that turns errors into responses. An unexpected error is answered 500 and
+ * its cause kept on the context for the request's one log line. */
+export function errorResponse(c: Context, err: unknown): Response {
+  let apiError = asApiError(err);
+  if (!apiError) {
+    c.set("errorCause", describeCause(err));
     apiError = internalError();
   }
   for (const [name, value] of Object.entries(apiError.headers)) c.header(name, value);
@@ -111,10 +139,13 @@ export function errorResponse(c: Context, err: unknown, log: Logger): Response {
   return c.json({ error: body }, apiError.status);
 }
 
-/** zod issues as the envelope's details: every issue, with a dotted path. */
+/** Where a zod issue came from, as clients name it. */
+export type InputSource = "path" | "query" | "body";
+
+/** zod issues as the envelope's details: every issue, with a dotted path and its source. */
 export function validationError(
   issues: readonly { path: PropertyKey[]; code: string; message: string }[],
-  where: "body" | "path",
+  where: InputSource,
 ): ApiError {
   // An unknown key is reported at its own path, so clients can point at the offending field.
   const details = issues.flatMap((i) => {
@@ -122,40 +153,16 @@ export function validationError(
     const paths = i.code === "unrecognized_keys" && keys?.length
       ? keys.map((k) => [...i.path, k])
       : [i.path];
-    return paths.map((p) => ({ path: p.map(String).join("."), code: i.code, message: i.message }));
+    return paths.map((p) => ({
+      path: p.map(String).join("."),
+      code: i.code,
+      message: i.message,
+      in: where,
+    }));
   });
   const first = details[0];
   const summary = first
     ? `${first.path ? `${first.path}: ` : ""}${first.message}`
     : "Invalid request";
-  return new ApiError(400, "validation_error", `Invalid request ${where}. ${summary}`, details);
+  return new ApiError("validation_error", `Invalid request ${where}. ${summary}`, details);
 }
-
-// ---- OpenAPI: the envelope, listed on every route ----
-
-export const ErrorSchema = z.object({
-  error: z.object({
-    code: z.enum(ERROR_CODES).openapi({ example: "validation_error" }),
-    message: z.string().openapi({ example: "Invalid request body. contact_ids.3: Invalid UUID" }),
-    details: z.array(z.object({ path: z.string(), code: z.string(), message: z.string() }))
-      .optional(),
-  }),
-}).openapi("Error");
-
-export const described = (description: string) => ({
-  description,
-  content: { "application/json": { schema: ErrorSchema } },
-});
-
-/** Spread into every route's responses so the document lists every status. */
-export const commonErrorResponses = {
-  400: described("validation_error: the path, body or JSON is invalid"),
-  401: described("invalid_key: missing, malformed, unknown, revoked or expired API key"),
-  403: described("insufficient_permissions: the key lacks the route's scope"),
-  404: described("not_found, or the resource's own not-found code"),
-  405: described("method_not_allowed: see the Allow header"),
-  413: described("payload_too_large: body over 64 KiB"),
-  415: described("unsupported_media_type: body is not application/json"),
-  500: described("internal_error: unexpected; quote X-Request-ID"),
-  503: described("service_unavailable: the database cannot be reached; see Retry-After"),
-} as const;

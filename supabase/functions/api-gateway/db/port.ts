@@ -1,42 +1,21 @@
-/** What the gateway needs from the database. Adapters: ./supabase.ts (deployed) and
- * local/sql_db.ts (dev, tests, benchmarks). Both throw ApiError 503 when the database
- * cannot be reached. */
+/** What the gateway needs from the database: one call of a named SQL function with named
+ * arguments, in one round trip and one transaction, answering the function's JSON. Every endpoint
+ * goes through it; adding one adds nothing here.
+ *
+ * Adapters: ./supabase.ts (deployed: PostgREST's POST /rest/v1/rpc/<fn>) and local/sql_db.ts (dev
+ * server, tests, benchmarks: `select public.<fn>(p_a => $1, ...)`). Both throw ApiError 503 when
+ * the database cannot be reached, and nothing else of their own. */
 export interface GatewayDb {
-  /** The active (not revoked, not expired) key with this SHA-256 hex hash, or null. */
-  authenticate(keyHash: string): Promise<ApiKeyContext | null>;
-  /** Records a use of the key; the database keeps it to at most one write a minute. */
-  touchApiKey(keyId: string): Promise<void>;
-  /** null when the company is not one of the org's. */
-  linkContacts(orgId: string, companyId: string, contactIds: string[]): Promise<LinkResult | null>;
+  call<T = unknown>(fn: string, args: Record<string, unknown>): Promise<T>;
 }
 
-export interface ApiKeyContext {
-  orgId: string;
-  keyId: string;
-  permissions: string[];
-  lastUsedAt: Date | null;
+/** Function and argument names are interpolated into SQL by the SQL adapter and into the URL by
+ * PostgREST: both adapters refuse anything but plain lowercase identifiers. */
+const IDENTIFIER = /^[a-z_][a-z0-9_]{0,62}$/;
+
+export function assertIdentifier(name: string): void {
+  if (!IDENTIFIER.test(name)) throw new TypeError(`not a plain SQL identifier: ${name}`);
 }
-
-export interface LinkResult {
-  updated: number;
-  failed: number;
-  failedIds: string[];
-}
-
-/** Rows as the SQL functions return them, shared by both adapters. */
-export type AuthenticateRow = {
-  org_id: string;
-  key_id: string;
-  permissions: string[] | null;
-  last_used_at: string | Date | null;
-};
-
-export type LinkRow = {
-  company_found: boolean;
-  updated?: number;
-  failed?: number;
-  failed_ids?: string[];
-};
 
 // SQLSTATEs that mean "the database is not there right now", whichever adapter saw them:
 // connection exceptions (08), shutdown and restart (57P01-57P03), too many connections,
@@ -45,19 +24,4 @@ const OUTAGE_SQLSTATE = /^(08[0-9A-Z]{3}|57P0[1-3]|53300|57014|55P03)$/;
 
 export function isOutageSqlstate(code: string): boolean {
   return OUTAGE_SQLSTATE.test(code);
-}
-
-export function toApiKeyContext(row: AuthenticateRow | undefined): ApiKeyContext | null {
-  if (!row) return null;
-  return {
-    orgId: row.org_id,
-    keyId: row.key_id,
-    permissions: row.permissions ?? [],
-    lastUsedAt: row.last_used_at === null ? null : new Date(row.last_used_at),
-  };
-}
-
-export function toLinkResult(row: LinkRow | null | undefined): LinkResult | null {
-  if (!row || !row.company_found) return null;
-  return { updated: row.updated ?? 0, failed: row.failed ?? 0, failedIds: row.failed_ids ?? [] };
 }

@@ -1,13 +1,6 @@
 import { createClient, type SupabaseClient } from "@supabase/supabase-js";
 import { serviceUnavailable } from "../errors.ts";
-import {
-  type AuthenticateRow,
-  type GatewayDb,
-  isOutageSqlstate,
-  type LinkRow,
-  toApiKeyContext,
-  toLinkResult,
-} from "./port.ts";
+import { assertIdentifier, type GatewayDb, isOutageSqlstate } from "./port.ts";
 
 export const DEFAULT_TIMEOUT_MS = 8000;
 
@@ -63,8 +56,6 @@ const UNAVAILABLE_PGRST = /^PGRST00[0-3]$/;
 // What a PostgREST or SQLSTATE code looks like; anything else is not carried.
 const CODE_SHAPE = /^(PGRST\d{3}|[0-9A-Z]{5})$/;
 
-type RpcResponse = { data: unknown; error: { code?: unknown } | null; status: number };
-
 /** The error to throw for a failed call: ApiError 503 for an outage, else UpstreamError. */
 export function upstreamFailure(error: { code?: unknown } | null, status: number): Error {
   const code = typeof error?.code === "string" && CODE_SHAPE.test(error.code) ? error.code : null;
@@ -77,39 +68,16 @@ export function upstreamFailure(error: { code?: unknown } | null, status: number
   return new UpstreamError(code, status);
 }
 
-/** The data of a successful call; throws for anything else. */
-async function call(pending: PromiseLike<RpcResponse>): Promise<unknown> {
-  const { data, error, status } = await pending;
-  if (error || status < 200 || status >= 300) throw upstreamFailure(error, status);
-  return data;
-}
-
-/** The supabase adapter: the SQL functions through PostgREST (`POST /rest/v1/rpc/<fn>`). */
+/** The supabase adapter: any SQL function through PostgREST (`POST /rest/v1/rpc/<fn>`, the named
+ * arguments as the JSON body), one HTTP request per call. */
 export function createSupabaseDb(client: SupabaseClient): GatewayDb {
   return {
-    async authenticate(keyHash) {
-      // A set-returning function: PostgREST answers an array of rows.
-      const rows = await call(client.rpc("authenticate_api_key", { p_key_hash: keyHash }));
-      if (!Array.isArray(rows)) throw new UpstreamError("unexpected_response", 200);
-      return toApiKeyContext(rows[0] as AuthenticateRow | undefined);
-    },
-    async touchApiKey(keyId) {
-      await call(client.rpc("touch_api_key", { p_key_id: keyId }));
-    },
-    async linkContacts(orgId, companyId, contactIds) {
-      // A jsonb function: PostgREST answers the object itself.
-      const row = await call(
-        client.rpc("link_contacts_to_company", {
-          p_org_id: orgId,
-          p_company_id: companyId,
-          p_contact_ids: contactIds,
-        }),
-      );
-      if (row === null || typeof row !== "object" || Array.isArray(row)) {
-        // Anything else would otherwise read as "company not found".
-        throw new UpstreamError("unexpected_response", 200);
-      }
-      return toLinkResult(row as LinkRow);
+    async call<T>(fn: string, args: Record<string, unknown>): Promise<T> {
+      assertIdentifier(fn);
+      for (const name of Object.keys(args)) assertIdentifier(name);
+      const { data, error, status } = await client.rpc(fn, args);
+      if (error || status < 200 || status >= 300) throw upstreamFailure(error, status);
+      return data as T;
     },
   };
 }

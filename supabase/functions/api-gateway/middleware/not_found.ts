@@ -16,14 +16,13 @@ export function routeMiss(app: RouteTable) {
       allowed.add("OPTIONS");
       const allow = [...allowed].sort().join(", ");
       throw new ApiError(
-        405,
         "method_not_allowed",
         `Method ${c.req.method} is not allowed here. Allowed: ${allow}.`,
         undefined,
         { Allow: allow },
       );
     }
-    throw new ApiError(404, "not_found", `No route for ${c.req.method} ${c.req.path}.`);
+    throw new ApiError("not_found", `No route for ${c.req.method} ${c.req.path}.`);
   };
 }
 

@@ -1,8 +1,8 @@
-import type { OpenAPIHono } from "@hono/zod-openapi";
-import type { AppEnv } from "../deps.ts";
-import { registerLinkContacts } from "./companies/link_contacts.ts";
+import type { AnyEndpoint } from "../kit/endpoint.ts";
+import { linkContacts } from "./companies/link_contacts.ts";
 
-/** Every endpoint, in one list: the app and the OpenAPI document are built from it. */
-export function registerRoutes(api: OpenAPIHono<AppEnv>) {
-  registerLinkContacts(api);
-}
+/** Every endpoint, one line each: the app, its OpenAPI document and the shared test suites are
+ * built from this list. */
+export const ENDPOINTS: AnyEndpoint[] = [
+  linkContacts,
+];

@@ -1,0 +1,87 @@
+import { z } from "@hono/zod-openapi";
+import { ERROR_CODES, type ErrorCode, ERRORS } from "../errors.ts";
+
+export const ErrorSchema = z.object({
+  error: z.object({
+    code: z.enum(ERROR_CODES as [ErrorCode, ...ErrorCode[]]).openapi({
+      example: "validation_error",
+    }),
+    message: z.string().openapi({ example: "Invalid request body. contact_ids.3: Invalid UUID" }),
+    details: z.array(z.object({
+      path: z.string().openapi({ example: "contact_ids.3" }),
+      code: z.string().openapi({ example: "invalid_format" }),
+      message: z.string().openapi({ example: "Invalid UUID" }),
+      in: z.enum(["path", "query", "body"]).openapi({ example: "body" }),
+    })).optional().openapi({ description: "validation_error only: every issue, with its path." }),
+  }),
+}).openapi("Error");
+
+const integer = (description: string) => ({
+  description,
+  schema: { type: "integer" as const },
+});
+
+/** On every answer to a request whose key was valid (200 and 4xx alike). */
+export const RATE_LIMIT_HEADERS = {
+  "X-RateLimit-Limit": integer("The workspace's daily quota."),
+  "X-RateLimit-Remaining": integer("Requests left today (UTC)."),
+  "X-RateLimit-Reset": integer("Unix seconds of the next 00:00 UTC, when the daily quota resets."),
+  "RateLimit-Policy": {
+    description: 'Both windows (draft-ietf-httpapi-ratelimit-headers-11), e.g. `"minute";q=10;' +
+      'w=60, "day";q=100;w=86400`.',
+    schema: { type: "string" as const },
+  },
+  "RateLimit": {
+    description: 'The window that runs out first: `"minute";r=<remaining>;t=<seconds to reset>`.',
+    schema: { type: "string" as const },
+  },
+};
+
+const RETRY_AFTER = integer("Seconds to wait before retrying.");
+
+/** Statuses a key-authenticated route can answer besides 200, with the codes behind each. */
+export function errorResponses(routeCodes: readonly ErrorCode[]) {
+  const codes: ErrorCode[] = [
+    "validation_error",
+    "invalid_key",
+    "insufficient_permissions",
+    "not_found",
+    "method_not_allowed",
+    "payload_too_large",
+    "unsupported_media_type",
+    "rate_limited",
+    "internal_error",
+    "service_unavailable",
+    ...routeCodes,
+  ];
+  const byStatus = new Map<number, ErrorCode[]>();
+  for (const code of codes) {
+    const status = ERRORS[code].status;
+    byStatus.set(status, [...byStatus.get(status) ?? [], code]);
+  }
+  const responses: Record<number, unknown> = {};
+  for (const [status, list] of [...byStatus].sort(([a], [b]) => a - b)) {
+    const headers: Record<string, unknown> = {};
+    // Answered after the key was checked: the quota state rides along.
+    if ([400, 403, 404, 415, 429].includes(status)) Object.assign(headers, RATE_LIMIT_HEADERS);
+    if (status === 429 || status === 503) headers["Retry-After"] = RETRY_AFTER;
+    if (status === 401) {
+      headers["WWW-Authenticate"] = {
+        description: 'Bearer realm="api-gateway" (error="invalid_token" when a key was sent).',
+        schema: { type: "string" },
+      };
+    }
+    if (status === 405) {
+      headers["Allow"] = {
+        description: "The methods the path allows.",
+        schema: { type: "string" },
+      };
+    }
+    responses[status] = {
+      description: list.map((code) => `\`${code}\`: ${ERRORS[code].means}`).join("; "),
+      headers,
+      content: { "application/json": { schema: ErrorSchema } },
+    };
+  }
+  return responses;
+}

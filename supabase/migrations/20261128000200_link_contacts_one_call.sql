@@ -1,0 +1,90 @@
+-- The link endpoint in one call: the function authorizes itself (api_authorize), so the gateway
+-- makes one round trip and the key check, the rate-limit tokens and the links commit together.
+-- The earlier key lookup and touch functions are gone with the second round trip they needed.
+drop function public.authenticate_api_key(text);
+drop function public.touch_api_key(uuid);
+drop function public.link_contacts_to_company(uuid, uuid, uuid[]);
+
+-- Points the key's org's contacts at one of that org's companies. Returns api_authorize's result;
+-- when it is "ok": either outcome "company_not_found" (nothing changed), or "ok" with
+-- data = {"updated", "failed", "failed_ids"}: over the distinct ids given, updated counts the org's
+-- contacts that now point at the company (already linked ones included) and failed the ids that
+-- are not the org's contacts (another org's look missing), in the order first given.
+create function public.link_contacts_to_company(
+  p_key_hash text,
+  p_company_id uuid,
+  p_contact_ids uuid[],
+  p_now timestamptz default null
+)
+returns jsonb
+language plpgsql
+volatile
+security invoker
+set search_path = ''
+as $$
+declare
+  v_auth jsonb := public.api_authorize(p_key_hash, 'contacts:write', p_now);
+  v_org uuid;
+  v_requested uuid[];
+  v_found uuid[];
+  v_failed uuid[];
+begin
+  if v_auth->>'outcome' <> 'ok' then
+    return v_auth;
+  end if;
+  v_org := (v_auth->>'org_id')::uuid;
+
+  -- Lock order, the same for every caller: the org's usage row (in api_authorize), the company (KEY
+  -- SHARE, so links to one company run side by side while a delete of it waits), then the
+  -- contacts by ascending id. Overlapping requests therefore queue instead of deadlocking.
+  perform 1
+  from public.companies c
+  where c.org_id = v_org and c.id = p_company_id
+  for key share;
+  if not found then
+    return v_auth || jsonb_build_object('outcome', 'company_not_found');
+  end if;
+
+  -- Distinct ids in the order the client first gave them.
+  select coalesce(array_agg(t.id order by t.first_seen), '{}')
+  into v_requested
+  from (
+    select r.id, min(r.ord) as first_seen
+    from unnest(coalesce(p_contact_ids, '{}')) with ordinality as r (id, ord)
+    where r.id is not null
+    group by r.id
+  ) t;
+
+  select coalesce(array_agg(l.id), '{}')
+  into v_found
+  from (
+    select c.id
+    from public.contacts c
+    where c.org_id = v_org and c.id = any (v_requested)
+    order by c.id
+    for no key update
+  ) l;
+
+  -- Rows already pointing at the company are counted but not rewritten: updated_at keeps meaning
+  -- "last changed".
+  update public.contacts c
+  set company_id = p_company_id, updated_at = now()
+  where c.id = any (v_found)
+    and c.org_id = v_org
+    and c.company_id is distinct from p_company_id;
+
+  select coalesce(array_agg(r.id order by r.ord), '{}')
+  into v_failed
+  from unnest(v_requested) with ordinality as r (id, ord)
+  where r.id <> all (v_found);
+
+  return v_auth || jsonb_build_object('data', jsonb_build_object(
+    'updated', cardinality(v_found),
+    'failed', cardinality(v_failed),
+    'failed_ids', to_jsonb(v_failed)
+  ));
+end;
+$$;
+
+revoke execute on function public.link_contacts_to_company(text, uuid, uuid[], timestamptz) from public, anon, authenticated;
+grant execute on function public.link_contacts_to_company(text, uuid, uuid[], timestamptz) to service_role;

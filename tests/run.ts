@@ -1,0 +1,73 @@
+/**
+ * `deno task test` after the static checks: builds each database target once for the whole run,
+ * then runs every test file in parallel against clones of them.
+ *   - Postgres 15: a golden data directory (initdb, the Supabase roles, every migration and the
+ *     seed through the real Supabase CLI), and one shared server on a copy of it; tests clone its
+ *     migrated database (CREATE DATABASE ... TEMPLATE), and tests that stop a server start their
+ *     own copy of the golden directory.
+ *   - PGlite: migrated the same way once, archived; tests load the archive.
+ * Arguments are passed to `deno test` (e.g. a file or `--filter`).
+ */
+import { dumpPglite, openPglite } from "../local/pglite.ts";
+import { warmSupabaseCli } from "../local/supabase_cli.ts";
+import {
+  buildGolden,
+  postgresUnavailableReason,
+  startServerFrom,
+} from "./harness/postgres_server.ts";
+
+const started = performance.now();
+const elapsed = () => `${((performance.now() - started) / 1000).toFixed(1)}s`;
+const work = await Deno.makeTempDir({ prefix: "gateway-test-run-" });
+const env: Record<string, string> = { GATEWAY_TEST_RUN: "1" };
+const cleanups: (() => Promise<void> | void)[] = [];
+
+await warmSupabaseCli();
+
+const pgSkip = postgresUnavailableReason();
+const postgresReady = pgSkip ? Promise.resolve() : (async () => {
+  const golden = await buildGolden();
+  cleanups.push(() => Deno.remove(new URL(`file://${golden}/..`).pathname, { recursive: true }));
+  const server = await startServerFrom(golden);
+  cleanups.push(() => server.destroy());
+  env.GATEWAY_TEST_PG_GOLDEN = golden;
+  env.GATEWAY_TEST_PG_URL = server.url;
+  console.error(`[test run] Postgres 15 migrated and serving (${elapsed()})`);
+})();
+const pgliteReady = (async () => {
+  const db = await openPglite({ seed: true });
+  const path = `${work}/pglite.tar`;
+  await Deno.writeFile(path, await dumpPglite(db));
+  await db.close();
+  env.GATEWAY_TEST_PGLITE_DUMP = path;
+  console.error(`[test run] PGlite migrated and archived (${elapsed()})`);
+})();
+
+if (pgSkip) {
+  console.error(`\n!!! Real-Postgres tests are IGNORED: ${pgSkip}. Only PGlite runs. !!!\n`);
+}
+if (!(Deno.env.get("SUPABASE_URL") && Deno.env.get("SUPABASE_DB_URL"))) {
+  console.error(
+    "\n!!! Suites against a real Supabase stack are IGNORED: SUPABASE_URL and SUPABASE_DB_URL " +
+      "are not set (PostgREST cannot run on this machine). The supabase adapter is covered by " +
+      "tests/contract. !!!\n",
+  );
+}
+
+let code = 1;
+try {
+  await Promise.all([postgresReady, pgliteReady]);
+  const args = Deno.args.length ? Deno.args : ["tests/"];
+  const child = new Deno.Command(Deno.execPath(), {
+    args: ["test", "--allow-all", "--parallel", ...args],
+    env,
+    stdin: "null",
+  }).spawn();
+  // Ctrl-C reaches the child too (same process group); clean up after it either way.
+  code = (await child.status).code;
+  console.error(`[test run] done in ${elapsed()}`);
+} finally {
+  for (const cleanup of cleanups.reverse()) await Promise.resolve(cleanup()).catch(() => {});
+  await Deno.remove(work, { recursive: true }).catch(() => {});
+}
+Deno.exit(code);
