@@ -18,6 +18,9 @@ alter table public.orgs drop constraint orgs_plan_check;
 alter table public.orgs
   add constraint orgs_plan_fkey foreign key (plan) references public.plans (name) on update cascade;
 
+-- Deleting or renaming a plan looks its orgs up by plan.
+create index orgs_plan_idx on public.orgs (plan);
+
 -- Per-org overrides; null means "the plan's". 0 refuses every request (a suspended org).
 alter table public.orgs
   add column rate_limit_per_day integer check (rate_limit_per_day >= 0),
