@@ -1,5 +1,6 @@
 import type { AnyEndpoint } from "../kit/endpoint.ts";
 import { linkContacts } from "./companies/link_contacts.ts";
+import { listContacts } from "./companies/list_contacts.ts";
 import { unlinkContacts } from "./companies/unlink_contacts.ts";
 
 /** Every endpoint, one line each: the app, its OpenAPI document and the shared test suites are
@@ -7,4 +8,5 @@ import { unlinkContacts } from "./companies/unlink_contacts.ts";
 export const ENDPOINTS: AnyEndpoint[] = [
   linkContacts,
   unlinkContacts,
+  listContacts,
 ];
