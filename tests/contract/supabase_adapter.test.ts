@@ -9,8 +9,11 @@ import {
   withTimeout,
 } from "../../supabase/functions/api-gateway/db/supabase.ts";
 import { ApiError } from "../../supabase/functions/api-gateway/errors.ts";
+import { ENDPOINTS } from "../../supabase/functions/api-gateway/routes/index.ts";
 import { assertNoSecrets, buildApp } from "../harness/app.ts";
-import { linkPath, postLink } from "../harness/http.ts";
+import type { Tenant } from "../harness/fixtures.ts";
+import { routePath, send, sendRoute } from "../harness/http.ts";
+import { loadRouteTests } from "../harness/route_tests.ts";
 
 // A legacy service-role key is a JWT; new-format secret keys start with sb_secret_.
 const JWT_KEY = "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJyb2xlIjoic2VydmljZV9yb2xlIn0.c2lnbmF0dXJl";
@@ -18,7 +21,6 @@ const SECRET_KEY = "sb_secret_contractTestSecretKey0123456789";
 const API_KEY = "wbk_" + "Ab3".repeat(17) + "z"; // wbk_ + 52 letters and digits
 
 const ORG = "0a000000-0000-4000-8000-000000000001";
-const KEY_ID = "0b000000-0000-4000-8000-000000000001";
 const COMPANY = "0c000000-0000-4000-8000-000000000001";
 const C1 = "0d000000-0000-4000-8000-000000000001";
 const C2 = "0d000000-0000-4000-8000-000000000002";
@@ -66,12 +68,18 @@ const json = (status: number, body: unknown) =>
 const pgError = (status: number, code: string, message: string, details: string | null = null) =>
   json(status, { code, message, details, hint: null });
 
-const AUTH_ROW = {
-  org_id: ORG,
-  key_id: KEY_ID,
-  permissions: ["contacts:write"],
-  last_used_at: null,
+/** What an endpoint function answers for a valid key (see api_authorize). */
+const RATE_LIMIT = {
+  minute: { limit: 50, remaining: 41, reset: 1_795_779_120, reset_in: 17 },
+  day: { limit: 1000, remaining: 977, reset: 1_795_824_000, reset_in: 44_897 },
 };
+const authorized = (extra: Record<string, unknown> = {}) => ({
+  outcome: "ok",
+  org_id: ORG,
+  key_prefix: API_KEY.slice(0, 12),
+  rate_limit: RATE_LIMIT,
+  ...extra,
+});
 
 function startFakePostgrest() {
   const requests: Recorded[] = [];
@@ -278,172 +286,141 @@ Deno.test("readConfig", async (t) => {
 
 // ---- the adapter against the fake PostgREST ----
 
+/** PostgREST-shaped failures: [what, reply, expected], where expected is 503 or the code and
+ * status UpstreamError must carry. */
+const ERROR_CASES: [string, () => Response, 503 | { code: string | null; status: number }][] = [
+  [
+    "400 22P02 (bad uuid): UpstreamError",
+    () => pgError(400, "22P02", 'invalid input syntax for type uuid: "secret-ish"', "secret-ish"),
+    { code: "22P02", status: 400 },
+  ],
+  [
+    "404 PGRST202 (function not found): UpstreamError",
+    () =>
+      json(404, {
+        code: "PGRST202",
+        message: "Could not find the function public.link_contacts_to_company(p_key_hash) in " +
+          "the schema cache",
+        details: "Searched for the function public.link_contacts_to_company with parameter " +
+          "p_key_hash or with a single unnamed json/jsonb parameter, but no matches were found",
+        hint: "Perhaps you meant to call the function public.secret-ish",
+      }),
+    { code: "PGRST202", status: 404 },
+  ],
+  [
+    "401 PGRST301 (wrong service key): UpstreamError, not an outage",
+    () => pgError(401, "PGRST301", "No suitable key or wrong key type secret-ish"),
+    { code: "PGRST301", status: 401 },
+  ],
+  [
+    "500 XX000: UpstreamError",
+    () => pgError(500, "XX000", "internal row detail secret-ish", "internal row detail"),
+    { code: "XX000", status: 500 },
+  ],
+  [
+    "500 without a JSON body: UpstreamError without code",
+    () => new Response("internal row detail secret-ish", { status: 500 }),
+    { code: null, status: 500 },
+  ],
+  [
+    "500 with a code that is not a code: not carried",
+    () => pgError(500, "secret-ish code", "internal row detail"),
+    { code: null, status: 500 },
+  ],
+  [
+    "503 PGRST001 (pool): 503",
+    () => pgError(503, "PGRST001", "Database client error. secret-ish", "pool timeout detail"),
+    503,
+  ],
+  ["503 PGRST000 (unreachable): 503", () => pgError(503, "PGRST000", "secret-ish"), 503],
+  ["504 PGRST003 (pool timeout): 503", () => pgError(504, "PGRST003", "secret-ish"), 503],
+  // Statuses alone, with no outage code behind them: a proxy or load balancer in front of
+  // PostgREST answers these, and each must be an outage by its status.
+  ["503 without a body (a proxy): 503", () => new Response(null, { status: 503 }), 503],
+  [
+    "503 with an unrelated code: 503",
+    () => pgError(503, "PGRST116", "secret-ish"),
+    503,
+  ],
+  ["504 without a body: 503", () => new Response(null, { status: 504 }), 503],
+  [
+    "502 with an HTML body: 503",
+    () =>
+      new Response("<html><body>bad gateway html secret-ish</body></html>", {
+        status: 502,
+        headers: { "content-type": "text/html" },
+      }),
+    503,
+  ],
+  // Outage codes behind a status that says nothing of an outage.
+  ["500 57014 (statement timeout): 503", () => pgError(500, "57014", "secret-ish"), 503],
+  ["400 08006 (connection failure): 503", () => pgError(400, "08006", "secret-ish"), 503],
+  ["500 57P01 (admin shutdown): 503", () => pgError(500, "57P01", "secret-ish"), 503],
+  ["500 53300 (too many connections): 503", () => pgError(500, "53300", "secret-ish"), 503],
+  ["500 55P03 (lock timeout): 503", () => pgError(500, "55P03", "secret-ish"), 503],
+];
+
 Deno.test("supabase adapter: the exchange with PostgREST", async (t) => {
   const fake = startFakePostgrest();
-  const client = createSupabaseClient({ url: fake.url, serviceKey: JWT_KEY });
-  const db = createSupabaseDb(client);
+  const db = createSupabaseDb(createSupabaseClient({ url: fake.url, serviceKey: JWT_KEY }));
   const hash = await sha256Hex(API_KEY);
+  const args = { p_key_hash: hash, p_company_id: COMPANY, p_contact_ids: [C1, C2, C3] };
   try {
-    await t.step("authenticate: POST rpc/authenticate_api_key, a row becomes the key", async () => {
+    await t.step("call: one POST rpc/<fn>, the named arguments as the body", async () => {
       fake.reset();
-      fake.replies.authenticate_api_key = () =>
-        json(200, [{ ...AUTH_ROW, last_used_at: "2026-11-27T10:00:00.123456+00:00" }]);
-      const key = await db.authenticate(hash);
-      assert.deepEqual(key, {
-        orgId: ORG,
-        keyId: KEY_ID,
-        permissions: ["contacts:write"],
-        lastUsedAt: new Date("2026-11-27T10:00:00.123Z"),
-      });
+      const answer = authorized({ data: { updated: 2, failed: 1, failed_ids: [C3] } });
+      fake.replies.link_contacts_to_company = () => json(200, answer);
+      assert.deepEqual(await db.call("link_contacts_to_company", args), answer);
       assert.equal(fake.requests.length, 1);
-      assertRpcRequest(fake.requests[0], "authenticate_api_key", JWT_KEY, { p_key_hash: hash });
+      assertRpcRequest(fake.requests[0], "link_contacts_to_company", JWT_KEY, args);
     });
 
-    await t.step("authenticate: an empty array is null", async () => {
+    await t.step("any function, any arguments: nothing per endpoint in the adapter", async () => {
       fake.reset();
-      fake.replies.authenticate_api_key = () => json(200, []);
-      assert.equal(await db.authenticate(hash), null);
-    });
-
-    await t.step("authenticate: null permissions become []", async () => {
-      fake.reset();
-      fake.replies.authenticate_api_key = () => json(200, [{ ...AUTH_ROW, permissions: null }]);
-      assert.deepEqual((await db.authenticate(hash))?.permissions, []);
+      fake.replies.api_authorize = () => json(200, { outcome: "invalid_key" });
+      const now = "2030-01-01T00:00:00.000Z";
+      const authArgs = { p_key_hash: hash, p_permission: "contacts:read", p_now: now };
+      assert.deepEqual(await db.call("api_authorize", authArgs), { outcome: "invalid_key" });
+      assertRpcRequest(fake.requests[0], "api_authorize", JWT_KEY, authArgs);
     });
 
     await t.step("a new-format secret key is sent the same way", async () => {
       fake.reset();
-      fake.replies.authenticate_api_key = () => json(200, []);
+      fake.replies.api_authorize = () => json(200, { outcome: "invalid_key" });
       const other = createSupabaseDb(
         createSupabaseClient({ url: fake.url, serviceKey: SECRET_KEY }),
       );
-      assert.equal(await other.authenticate(hash), null);
-      assertRpcRequest(fake.requests[0], "authenticate_api_key", SECRET_KEY, { p_key_hash: hash });
-    });
-
-    await t.step("link: POST rpc/link_contacts_to_company, the jsonb object's counts", async () => {
-      fake.reset();
-      fake.replies.link_contacts_to_company = () =>
-        json(200, { company_found: true, updated: 2, failed: 1, failed_ids: [C3] });
-      const result = await db.linkContacts(ORG, COMPANY, [C1, C2, C3]);
-      assert.deepEqual(result, { updated: 2, failed: 1, failedIds: [C3] });
-      assert.equal(fake.requests.length, 1);
-      assertRpcRequest(fake.requests[0], "link_contacts_to_company", JWT_KEY, {
-        p_org_id: ORG,
-        p_company_id: COMPANY,
-        p_contact_ids: [C1, C2, C3],
+      await other.call("api_authorize", { p_key_hash: hash, p_permission: "contacts:write" });
+      assertRpcRequest(fake.requests[0], "api_authorize", SECRET_KEY, {
+        p_key_hash: hash,
+        p_permission: "contacts:write",
       });
     });
 
-    await t.step("link: company_found false is null", async () => {
-      fake.reset();
-      fake.replies.link_contacts_to_company = () => json(200, { company_found: false });
-      assert.equal(await db.linkContacts(ORG, COMPANY, [C1]), null);
-    });
-
-    await t.step("link: a body that is not the object is an error, not 'not found'", async () => {
-      fake.reset();
-      fake.replies.link_contacts_to_company = () => json(200, null);
-      const err = await thrown(() => db.linkContacts(ORG, COMPANY, [C1]));
-      assert.ok(err instanceof UpstreamError);
-    });
-
-    await t.step("touch: POST rpc/touch_api_key, 204 No Content", async () => {
-      fake.reset();
-      fake.replies.touch_api_key = () => new Response(null, { status: 204 });
-      assert.equal(await db.touchApiKey(KEY_ID), undefined);
-      assert.equal(fake.requests.length, 1);
-      assertRpcRequest(fake.requests[0], "touch_api_key", JWT_KEY, { p_key_id: KEY_ID });
-    });
-
-    // PostgREST-shaped failures: [what, reply, expected] where expected is 503 or the code and
-    // status UpstreamError must carry.
-    const errorCases: [string, () => Response, 503 | { code: string | null; status: number }][] = [
-      [
-        "400 22P02 (bad uuid): UpstreamError",
-        () =>
-          pgError(400, "22P02", 'invalid input syntax for type uuid: "secret-ish"', "secret-ish"),
-        { code: "22P02", status: 400 },
-      ],
-      [
-        "404 PGRST202 (function not found): UpstreamError",
-        () =>
-          json(404, {
-            code: "PGRST202",
-            message: "Could not find the function public.authenticate_api_key(p_key_hash) in " +
-              "the schema cache",
-            details: "Searched for the function public.authenticate_api_key with parameter " +
-              "p_key_hash or with a single unnamed json/jsonb parameter, but no matches were found",
-            hint: "Perhaps you meant to call the function public.secret-ish",
-          }),
-        { code: "PGRST202", status: 404 },
-      ],
-      [
-        "401 PGRST301 (wrong service key): UpstreamError, not an outage",
-        () => pgError(401, "PGRST301", "No suitable key or wrong key type secret-ish"),
-        { code: "PGRST301", status: 401 },
-      ],
-      [
-        "500 XX000: UpstreamError",
-        () => pgError(500, "XX000", "internal row detail secret-ish", "internal row detail"),
-        { code: "XX000", status: 500 },
-      ],
-      [
-        "500 without a JSON body: UpstreamError without code",
-        () => new Response("internal row detail secret-ish", { status: 500 }),
-        { code: null, status: 500 },
-      ],
-      [
-        "500 with a code that is not a code: not carried",
-        () => pgError(500, "secret-ish code", "internal row detail"),
-        { code: null, status: 500 },
-      ],
-      [
-        "503 PGRST001 (pool): 503",
-        () => pgError(503, "PGRST001", "Database client error. secret-ish", "pool timeout detail"),
-        503,
-      ],
-      [
-        "503 PGRST000 (unreachable): 503",
-        () => pgError(503, "PGRST000", "Database connection error secret-ish"),
-        503,
-      ],
-      [
-        "504 PGRST003 (pool timeout): 503",
-        () => pgError(504, "PGRST003", "Timed out secret-ish"),
-        503,
-      ],
-      ["504 without a body: 503", () => new Response(null, { status: 504 }), 503],
-      [
-        "502 with an HTML body: 503",
-        () =>
-          new Response("<html><body>bad gateway html secret-ish</body></html>", {
-            status: 502,
-            headers: { "content-type": "text/html" },
-          }),
-        503,
-      ],
-      [
-        "500 57014 (statement timeout): 503",
-        () => pgError(500, "57014", "canceling statement due to statement timeout secret-ish"),
-        503,
-      ],
-      ["503 08006 (connection failure): 503", () => pgError(503, "08006", "secret-ish"), 503],
-      ["500 57P01 (admin shutdown): 503", () => pgError(500, "57P01", "secret-ish"), 503],
-      ["500 53300 (too many connections): 503", () => pgError(500, "53300", "secret-ish"), 503],
-    ];
-    for (const [what, reply, expected] of errorCases) {
-      await t.step(what, async () => {
+    await t.step(
+      "names that are not plain identifiers are refused before any request",
+      async () => {
+        fake.reset();
         for (
-          const [fn, run] of [
-            ["authenticate_api_key", () => db.authenticate(hash)],
-            ["link_contacts_to_company", () => db.linkContacts(ORG, COMPANY, [C1])],
-            ["touch_api_key", () => db.touchApiKey(KEY_ID)],
+          const [fn, a] of [
+            ["link_contacts_to_company?select=*", {}],
+            ["../rpc/x", {}],
+            ["Link", {}],
+            ["api_authorize", { "p_key_hash;drop": 1 }],
           ] as const
         ) {
+          assert.ok((await thrown(() => db.call(fn, a))) instanceof TypeError, fn);
+        }
+        assert.equal(fake.requests.length, 0);
+      },
+    );
+
+    for (const [what, reply, expected] of ERROR_CASES) {
+      await t.step(what, async () => {
+        for (const fn of ["link_contacts_to_company", "api_authorize"]) {
           fake.reset();
           fake.replies[fn] = reply;
-          const err = await thrown(run);
+          const err = await thrown(() => db.call(fn, args));
           if (expected === 503) {
             assertServiceUnavailable(err);
           } else {
@@ -464,11 +441,9 @@ Deno.test("supabase adapter: the exchange with PostgREST", async (t) => {
         createSupabaseClient({ url: closedPortUrl(), serviceKey: JWT_KEY }),
       );
       const started = performance.now();
-      for (const run of [() => down.authenticate(hash), () => down.touchApiKey(KEY_ID)]) {
-        const err = await thrown(run);
-        assertServiceUnavailable(err);
-        assertNoSecrets(errorTexts(err), [JWT_KEY, API_KEY, "127.0.0.1"]);
-      }
+      const err = await thrown(() => down.call("api_authorize", { p_key_hash: hash }));
+      assertServiceUnavailable(err);
+      assertNoSecrets(errorTexts(err), [JWT_KEY, API_KEY, "127.0.0.1"]);
       assert.ok(performance.now() - started < 2000, "no retries with back-off");
     });
 
@@ -479,7 +454,7 @@ Deno.test("supabase adapter: the exchange with PostgREST", async (t) => {
         createSupabaseClient({ url: fake.url, serviceKey: JWT_KEY, timeoutMs: 300 }),
       );
       const started = performance.now();
-      const err = await thrown(() => slow.linkContacts(ORG, COMPANY, [C1]));
+      const err = await thrown(() => slow.call("link_contacts_to_company", args));
       const elapsed = performance.now() - started;
       assertServiceUnavailable(err);
       assert.ok(elapsed >= 250, `aborted too early (${elapsed} ms)`);
@@ -489,7 +464,7 @@ Deno.test("supabase adapter: the exchange with PostgREST", async (t) => {
 
     await t.step("the injected fetch is the one used, under the timeout", async () => {
       fake.reset();
-      fake.replies.authenticate_api_key = () => json(200, []);
+      fake.replies.api_authorize = () => json(200, { outcome: "invalid_key" });
       const signals: (AbortSignal | null | undefined)[] = [];
       const spy: typeof fetch = (input, init) => {
         signals.push(init?.signal);
@@ -498,7 +473,7 @@ Deno.test("supabase adapter: the exchange with PostgREST", async (t) => {
       const spied = createSupabaseDb(
         createSupabaseClient({ url: fake.url, serviceKey: JWT_KEY, fetch: spy }),
       );
-      assert.equal(await spied.authenticate(hash), null);
+      await spied.call("api_authorize", { p_key_hash: hash });
       assert.equal(signals.length, 1);
       assert.ok(signals[0] instanceof AbortSignal && !signals[0].aborted);
     });
@@ -534,14 +509,33 @@ Deno.test("supabase adapter: withTimeout bounds every request and keeps the call
 
 // ---- the same through the HTTP app ----
 
+/** A tenant's shape with fixed ids, for building each route's valid request without a database. */
+const FAKE_TENANT: Tenant = {
+  orgId: ORG,
+  companyIds: [COMPANY, "0c000000-0000-4000-8000-000000000002"],
+  contactIds: [C1, C2, C3],
+  keys: {
+    only: { "contacts:read": API_KEY, "contacts:write": API_KEY },
+    without: { "contacts:read": API_KEY, "contacts:write": API_KEY },
+    all: API_KEY,
+    revoked: API_KEY,
+    expired: API_KEY,
+    write: API_KEY,
+    read: API_KEY,
+  },
+};
+
 Deno.test("supabase adapter: through the HTTP app", async (t) => {
   const fake = startFakePostgrest();
   const hash = await sha256Hex(API_KEY);
-  const appOn = (url: string) =>
-    buildApp(createSupabaseDb(createSupabaseClient({ url, serviceKey: JWT_KEY })));
-  const { app, logs, settle } = appOn(fake.url);
+  const appOn = (url: string, timeoutMs?: number) =>
+    buildApp(createSupabaseDb(createSupabaseClient({ url, serviceKey: JWT_KEY, timeoutMs })));
+  const { app, logs } = appOn(fake.url);
   const secrets = [...LEAKY_TEXTS, JWT_KEY, API_KEY];
+  const link = ENDPOINTS.find((e) => e.sql.fn === "link_contacts_to_company")!;
+  const linkUrl = routePath(link, { id: COMPANY });
   const body = { contact_ids: [C1, C2, C3, C1] };
+  const post = (a = app, b: unknown = body) => send(a, "POST", linkUrl, { key: API_KEY, body: b });
 
   /** No request carried the plaintext API key, in any part. */
   const assertKeyNeverSent = () => {
@@ -551,156 +545,157 @@ Deno.test("supabase adapter: through the HTTP app", async (t) => {
   };
 
   try {
-    await t.step("200: authenticate, link and touch, with the key's hash only", async () => {
-      fake.reset();
-      fake.replies.authenticate_api_key = () => json(200, [AUTH_ROW]);
-      fake.replies.link_contacts_to_company = () =>
-        json(200, { company_found: true, updated: 2, failed: 1, failed_ids: [C3] });
-      fake.replies.touch_api_key = () => new Response(null, { status: 204 });
+    for (const route of await loadRouteTests()) {
+      const { endpoint } = route;
+      await t.step(
+        `${endpoint.method.toUpperCase()} ${endpoint.path}: one POST rpc/${endpoint.sql.fn}`,
+        async () => {
+          fake.reset();
+          const data = endpoint.method === "get"
+            ? { contacts: [], total: 0 }
+            : { updated: 3, failed: 0, failed_ids: [] };
+          fake.replies[endpoint.sql.fn] = () => json(200, authorized({ data }));
+          const res = await sendRoute(app, endpoint, route.valid(FAKE_TENANT), { key: API_KEY });
+          assert.equal(res.status, 200, res.text);
+          assert.equal(res.headers.get("x-ratelimit-remaining"), "977");
+          assert.equal(res.headers.get("ratelimit"), '"minute";r=41;t=17');
+          assert.equal(fake.requests.length, 1, "exactly one request to PostgREST");
+          const sent = fake.requests[0];
+          assert.equal(sent.path, `/rest/v1/rpc/${endpoint.sql.fn}`);
+          assert.equal((sent.body as { p_key_hash: string }).p_key_hash, hash);
+          assert.ok(!("p_now" in (sent.body as object)), "production sends no clock");
+          assertKeyNeverSent();
+        },
+      );
+    }
 
-      const res = await postLink(app, COMPANY, body, { key: API_KEY });
-      await settle();
+    await t.step("200: the body PostgREST gets, exactly", async () => {
+      fake.reset();
+      fake.replies.link_contacts_to_company = () =>
+        json(200, authorized({ data: { updated: 2, failed: 1, failed_ids: [C3] } }));
+      const res = await post();
       assert.equal(res.status, 200);
       assert.deepEqual(res.json, { data: { updated: 2, failed: 1, failed_ids: [C3] } });
-
-      const byPath = (fn: string) => fake.requests.filter((r) => r.path === `/rest/v1/rpc/${fn}`);
-      assert.equal(fake.requests.length, 3);
-      const [auth] = byPath("authenticate_api_key");
-      assertRpcRequest(auth, "authenticate_api_key", JWT_KEY, { p_key_hash: hash });
-      assert.match((auth.body as { p_key_hash: string }).p_key_hash, /^[0-9a-f]{64}$/);
-      assertRpcRequest(byPath("link_contacts_to_company")[0], "link_contacts_to_company", JWT_KEY, {
-        p_org_id: ORG,
+      assertRpcRequest(fake.requests[0], "link_contacts_to_company", JWT_KEY, {
         p_company_id: COMPANY,
         p_contact_ids: body.contact_ids,
+        p_key_hash: hash,
       });
-      // last_used_at null: the use is recorded, after the response.
-      assertRpcRequest(byPath("touch_api_key")[0], "touch_api_key", JWT_KEY, { p_key_id: KEY_ID });
-      assertKeyNeverSent();
       assertNoSecrets([res.text, ...logs], [JWT_KEY, API_KEY]);
     });
 
-    await t.step("a recent last_used_at: no touch", async () => {
+    await t.step("an invalid body: one POST rpc/api_authorize, then 400", async () => {
       fake.reset();
-      fake.replies.authenticate_api_key = () =>
-        json(200, [{ ...AUTH_ROW, last_used_at: new Date().toISOString() }]);
-      fake.replies.link_contacts_to_company = () =>
-        json(200, { company_found: true, updated: 1, failed: 0, failed_ids: [] });
-      const res = await postLink(app, COMPANY, { contact_ids: [C1] }, { key: API_KEY });
-      await settle();
-      assert.equal(res.status, 200);
-      assert.deepEqual(fake.requests.map((r) => r.path).sort(), [
-        "/rest/v1/rpc/authenticate_api_key",
-        "/rest/v1/rpc/link_contacts_to_company",
-      ]);
-    });
-
-    await t.step("unknown key (empty array): 401 invalid_key, no link", async () => {
-      fake.reset();
-      fake.replies.authenticate_api_key = () => json(200, []);
-      const res = await postLink(app, COMPANY, body, { key: API_KEY });
-      assert.equal(res.status, 401);
-      assert.equal(res.json.error.code, "invalid_key");
+      fake.replies.api_authorize = () => json(200, authorized());
+      const res = await post(app, { contact_ids: [] });
+      assert.equal(res.status, 400);
+      assert.equal(res.json.error.code, "validation_error");
+      assert.equal(res.headers.get("x-ratelimit-remaining"), "977");
       assert.equal(fake.requests.length, 1);
+      assertRpcRequest(fake.requests[0], "api_authorize", JWT_KEY, {
+        p_permission: "contacts:write",
+        p_key_hash: hash,
+      });
     });
 
-    await t.step("company not found: 404 company_not_found", async () => {
-      fake.reset();
-      fake.replies.authenticate_api_key = () =>
-        json(200, [{ ...AUTH_ROW, last_used_at: new Date().toISOString() }]);
-      fake.replies.link_contacts_to_company = () => json(200, { company_found: false });
-      const res = await postLink(app, COMPANY, body, { key: API_KEY });
-      assert.equal(res.status, 404);
-      assert.equal(res.json.error.code, "company_not_found");
-    });
-
-    await t.step("a failed touch is logged by class only, the response is still 200", async () => {
-      fake.reset();
-      logs.length = 0;
-      fake.replies.authenticate_api_key = () => json(200, [AUTH_ROW]);
-      fake.replies.link_contacts_to_company = () =>
-        json(200, { company_found: true, updated: 1, failed: 0, failed_ids: [] });
-      fake.replies.touch_api_key = () => pgError(500, "XX000", "internal row detail secret-ish");
-      const res = await postLink(app, COMPANY, { contact_ids: [C1] }, { key: API_KEY });
-      await settle();
-      assert.equal(res.status, 200);
-      const warn = logs.map((l) => JSON.parse(l)).find((l) => l.level === "warn");
-      assert.equal(warn?.error, "UpstreamError");
-      assertNoSecrets([res.text, ...logs], secrets);
-    });
+    const outcomes: [string, unknown, number, string][] = [
+      ["invalid_key", { outcome: "invalid_key" }, 401, "invalid_key"],
+      [
+        "insufficient_permissions",
+        authorized({ outcome: "insufficient_permissions" }),
+        403,
+        "insufficient_permissions",
+      ],
+      [
+        "rate_limited",
+        authorized({
+          outcome: "rate_limited",
+          rate_limit: { ...RATE_LIMIT, day: { ...RATE_LIMIT.day, remaining: 0 }, window: "day" },
+        }),
+        429,
+        "rate_limited",
+      ],
+      ["company_not_found", authorized({ outcome: "company_not_found" }), 404, "company_not_found"],
+      ["an outcome the route does not declare", authorized({ outcome: "not_found" }), 500, ""],
+      ["an unknown outcome", authorized({ outcome: "surprise" }), 500, ""],
+      ["null", null, 500, ""],
+      ["an array", [authorized()], 500, ""],
+      ["no outcome", { data: {} }, 500, ""],
+    ];
+    for (const [what, answer, status, code] of outcomes) {
+      await t.step(`the function answers ${what}: ${status}`, async () => {
+        fake.reset();
+        logs.length = 0;
+        fake.replies.link_contacts_to_company = () => json(200, answer);
+        const res = await post();
+        assert.equal(res.status, status, res.text);
+        assert.equal(res.json.error.code, code || "internal_error");
+        assert.equal(fake.requests.length, 1);
+        if (status === 429) {
+          assert.equal(res.headers.get("retry-after"), "44897");
+          assert.equal(res.headers.get("ratelimit"), '"day";r=0;t=44897');
+          assert.match(res.json.error.message, /daily quota of 1000/);
+        }
+        if (status === 401) assert.equal(res.headers.get("x-ratelimit-limit"), null);
+        if (status === 500) {
+          const line = JSON.parse(logs.at(-1)!);
+          assert.equal(line.level, "error");
+          assert.equal(line.error.name, "UnexpectedResult");
+        }
+      });
+    }
 
     await t.step("PostgREST down: 503 service_unavailable with Retry-After", async () => {
       const down = appOn(closedPortUrl());
-      const res = await postLink(down.app, COMPANY, body, { key: API_KEY });
-      await down.settle();
+      const res = await post(down.app);
       assert.equal(res.status, 503);
       assert.equal(res.json.error.code, "service_unavailable");
       assert.equal(res.headers.get("retry-after"), "5");
       assertNoSecrets([res.text, ...down.logs], [...secrets, "127.0.0.1", "fetch failed"]);
     });
 
-    await t.step("link answered 503 PGRST001: 503 service_unavailable", async () => {
+    await t.step("503 PGRST001: 503 service_unavailable", async () => {
       fake.reset();
       logs.length = 0;
-      fake.replies.authenticate_api_key = () =>
-        json(200, [{ ...AUTH_ROW, last_used_at: new Date().toISOString() }]);
       fake.replies.link_contacts_to_company = () =>
         pgError(503, "PGRST001", "Database client error. secret-ish", "pool timeout detail");
-      const res = await postLink(app, COMPANY, body, { key: API_KEY });
+      const res = await post();
       assert.equal(res.status, 503);
-      assert.equal(res.json.error.code, "service_unavailable");
       assert.equal(res.headers.get("retry-after"), "5");
       assertNoSecrets([res.text, ...logs], secrets);
     });
 
-    await t.step("link answered 500: 500 internal_error, logged by class and code", async () => {
-      fake.reset();
-      logs.length = 0;
-      fake.replies.authenticate_api_key = () =>
-        json(200, [{ ...AUTH_ROW, last_used_at: new Date().toISOString() }]);
-      fake.replies.link_contacts_to_company = () =>
-        pgError(500, "XX000", "internal row detail secret-ish", "internal row detail");
-      const res = await postLink(app, COMPANY, body, { key: API_KEY });
-      assert.equal(res.status, 500);
-      assert.equal(res.json.error.code, "internal_error");
-      const logged = logs.map((l) => JSON.parse(l)).find((l) => l.level === "error");
-      assert.equal(logged?.error, "UpstreamError");
-      assert.equal(logged?.code, "XX000");
-      assertNoSecrets([res.text, ...logs], secrets);
-    });
-
-    await t.step("authenticate answered 400 22P02: 500 internal_error, nothing leaks", async () => {
-      fake.reset();
-      logs.length = 0;
-      fake.replies.authenticate_api_key = () =>
-        pgError(400, "22P02", 'invalid input syntax for type uuid: "secret-ish"', "secret-ish");
-      const res = await postLink(app, COMPANY, body, { key: API_KEY });
-      assert.equal(res.status, 500);
-      assert.equal(res.json.error.code, "internal_error");
-      assertNoSecrets([res.text, ...logs], secrets);
-    });
+    await t.step(
+      "500 from PostgREST: 500 internal_error, one log line with the cause",
+      async () => {
+        fake.reset();
+        logs.length = 0;
+        fake.replies.link_contacts_to_company = () =>
+          pgError(500, "XX000", "internal row detail secret-ish", "internal row detail");
+        const res = await post();
+        assert.equal(res.status, 500);
+        assert.equal(res.json.error.code, "internal_error");
+        assert.equal(logs.length, 1, "one line for the request, the error in it");
+        const line = JSON.parse(logs[0]);
+        assert.equal(line.error.name, "UpstreamError");
+        assert.equal(line.error.code, "XX000");
+        assert.equal(line.request_id, res.headers.get("x-request-id"));
+        assertNoSecrets([res.text, ...logs], secrets);
+      },
+    );
 
     await t.step("PostgREST too slow: 503 quickly", async () => {
       fake.reset();
-      fake.replies.authenticate_api_key = fake.hang();
-      const slow = buildApp(
-        createSupabaseDb(
-          createSupabaseClient({ url: fake.url, serviceKey: JWT_KEY, timeoutMs: 300 }),
-        ),
-      );
+      fake.replies.link_contacts_to_company = fake.hang();
+      const slow = appOn(fake.url, 300);
       const started = performance.now();
-      const res = await slow.app.request(linkPath(COMPANY), {
-        method: "POST",
-        headers: { authorization: `Bearer ${API_KEY}`, "content-type": "application/json" },
-        body: JSON.stringify(body),
-      });
-      const text = await res.text();
+      const res = await post(slow.app);
       assert.ok(performance.now() - started < 1500);
       assert.equal(res.status, 503);
       assert.equal(res.headers.get("retry-after"), "5");
-      assertNoSecrets([text, ...slow.logs], secrets);
+      assertNoSecrets([res.text, ...slow.logs], secrets);
     });
   } finally {
-    await settle();
     await fake.close();
   }
 });

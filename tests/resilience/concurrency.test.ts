@@ -3,7 +3,8 @@ import { connectPostgres } from "../../local/postgres.ts";
 import { createSqlDb, postgresJsQuery } from "../../local/sql_db.ts";
 import { buildApp } from "../harness/app.ts";
 import { companyOf, createTenant } from "../harness/fixtures.ts";
-import { linkPath } from "../harness/http.ts";
+import { routePath } from "../harness/http.ts";
+import { ENDPOINTS } from "../../supabase/functions/api-gateway/routes/index.ts";
 import { getTarget, targetTestOptions } from "../harness/targets.ts";
 import {
   deadlocksAfterClosing,
@@ -25,7 +26,13 @@ const POOL_CONTACTS = 120;
 const UNTOUCHED_CONTACTS = 5;
 const MISSING_IDS = Array.from({ length: 6 }, () => crypto.randomUUID());
 
+const byFunction = (fn: string) => ENDPOINTS.find((e) => e.sql.fn === fn)!;
+const LINK = byFunction("link_contacts_to_company");
+const UNLINK = byFunction("unlink_contacts_from_company");
+const LIST = byFunction("list_company_contacts");
+
 interface Sent {
+  op: "link" | "unlink";
   companyId: string;
   ids: string[];
 }
@@ -37,12 +44,12 @@ Deno.test(
   },
   async (t) => {
     const target = await getTarget("postgres");
-    const srv = target.server!;
+    const srv = { url: target.url! };
     const seed = Number(Deno.env.get("RESILIENCE_SEED") ?? Date.now() % 2 ** 31);
     const random = seededRandom(seed);
 
     await t.step(
-      `${ROUNDS} rounds x ${CONCURRENCY} concurrent requests: no 5xx, no deadlock`,
+      `${ROUNDS} rounds x ${CONCURRENCY} concurrent links, unlinks and lists: no 5xx, no deadlock`,
       async () => {
         const a = await createTenant(target.owner, {
           companies: COMPANIES,
@@ -65,7 +72,7 @@ Deno.test(
         const appName = `resilience-concurrency-${crypto.randomUUID().slice(0, 8)}`;
         const url = withAppName(srv.url, appName);
         const sql = connectPostgres(url, { max: POOL_MAX });
-        const { app, logs, settle } = buildApp(createSqlDb(postgresJsQuery(sql)));
+        const { app, logs } = buildApp(createSqlDb(postgresJsQuery(sql)));
         const server = Deno.serve(
           { hostname: "127.0.0.1", port: 0, onListen: () => {} },
           app.fetch,
@@ -95,18 +102,28 @@ Deno.test(
                 ...shuffle(b.contactIds, random).slice(0, otherOrg),
                 ...shuffle(own, random).slice(0, dupes),
               ], random);
-              return { companyId, ids };
+              // One request in four unlinks: it takes the same locks in the same order.
+              const op: Sent["op"] = random() < 0.25 ? "unlink" : "link";
+              return { op, companyId, ids };
             });
-            for (const { companyId, ids } of batch) {
+            for (const { companyId, ids } of batch.filter((b) => b.op === "link")) {
               for (const id of ids.filter((i) => ours.has(i))) {
                 if (!sentTo.has(id)) sentTo.set(id, new Set());
                 sentTo.get(id)!.add(companyId);
               }
             }
             const started = performance.now();
-            const results = await Promise.all(batch.map(async ({ companyId, ids }) => {
+            // Reads of the same companies run alongside; they must never block or fail.
+            const reads = a.companyIds.map(async (companyId) => {
+              const res = await fetch(`${base}${routePath(LIST, { id: companyId })}?per_page=100`, {
+                headers: { authorization: `Bearer ${a.keys.all}` },
+              });
+              return { status: res.status, text: await res.text() };
+            });
+            const results = await Promise.all(batch.map(async ({ op, companyId, ids }) => {
               const t0 = performance.now();
-              const res = await fetch(`${base}${linkPath(companyId)}`, {
+              const endpoint = op === "link" ? LINK : UNLINK;
+              const res = await fetch(`${base}${routePath(endpoint, { id: companyId })}`, {
                 method: "POST",
                 headers: {
                   authorization: `Bearer ${a.keys.write}`,
@@ -119,6 +136,13 @@ Deno.test(
               return { status: res.status, text };
             }));
             const wall = performance.now() - started;
+            for (const read of await Promise.all(reads)) {
+              requests++;
+              statuses.set(read.status, (statuses.get(read.status) ?? 0) + 1);
+              if (read.status !== 200) {
+                failures.push(`list ${read.status} ${read.text.slice(0, 200)}`);
+              }
+            }
 
             results.forEach(({ status, text }, i) => {
               requests++;
@@ -146,7 +170,6 @@ Deno.test(
                 `${roundStatuses.filter((s) => s === 200).length} x 200`,
             );
           }
-          await settle();
         } finally {
           await server.shutdown();
         }
@@ -162,20 +185,21 @@ Deno.test(
             `delta ${deadlocksAfter - deadlocksBefore}`,
         );
         assert.deepEqual(failures, [], "every request answers 200");
-        assert.equal(statuses.get(200), ROUNDS * CONCURRENCY);
+        assert.equal(statuses.get(200), ROUNDS * (CONCURRENCY + COMPANIES));
         assert.equal(deadlocksAfter - deadlocksBefore, 0, "no deadlock");
         assert.ok(!logs.some((l) => l.includes('"level":"error"')), "no unhandled error logged");
 
-        // Final state: each contact points at one of the companies it was sent to.
+        // Final state: each contact points at one of the companies it was linked to, or at none
+        // (an unlink may have come last).
         const final = await companyOf(target.owner, a.contactIds);
         for (const id of sendable) {
           const options = sentTo.get(id);
           if (!options) {
-            assert.equal(final[id], null, `${id} was never sent`);
+            assert.equal(final[id], null, `${id} was never linked`);
             continue;
           }
           assert.ok(
-            final[id] !== null && options.has(final[id]!),
+            final[id] === null || options.has(final[id]!),
             `${id} points at ${final[id]}, not one of ${[...options].join(", ")}`,
           );
         }
@@ -222,5 +246,6 @@ Deno.test(
       assert.deepEqual(codes.toSorted(), ["40P01", "ok"], "one transaction is the victim");
       assert.ok(after - before >= 1, "the deadlock counter moved");
     });
+    await target.close();
   },
 );
