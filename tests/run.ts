@@ -1,6 +1,7 @@
 /**
- * `deno task test` after the static checks: builds each database target once for the whole run,
- * then runs every test file in parallel against clones of them.
+ * `deno task test`: the static checks (deno fmt --check, deno lint, deno check), and each database
+ * target built once for the whole run, side by side; then every test file in parallel against
+ * clones of them.
  *   - Postgres 15: a golden data directory (initdb, the Supabase roles, every migration and the
  *     seed through the real Supabase CLI), and one shared server on a copy of it; tests clone its
  *     migrated database (CREATE DATABASE ... TEMPLATE), and tests that stop a server start their
@@ -22,6 +23,19 @@ const work = await Deno.makeTempDir({ prefix: "gateway-test-run-" });
 const env: Record<string, string> = { GATEWAY_TEST_RUN: "1" };
 const cleanups: (() => Promise<void> | void)[] = [];
 
+/** The static checks, one after another (they are CPU-bound), while the databases build. */
+const staticChecks = (async () => {
+  for (const args of [["fmt", "--check"], ["lint"], ["check"]]) {
+    const out = await new Deno.Command(Deno.execPath(), { args, stdin: "null" }).output();
+    const text = new TextDecoder().decode(out.stdout) + new TextDecoder().decode(out.stderr);
+    if (!out.success) throw new Error(`deno ${args.join(" ")} failed:\n${text}`);
+    console.error(`[test run] deno ${args.join(" ")}: ok (${elapsed()})`);
+  }
+})();
+// Handled now, judged once everything has settled (below): an early failure must not end the
+// run while a server is still starting.
+staticChecks.catch(() => {});
+
 await warmSupabaseCli();
 
 const pgSkip = postgresUnavailableReason();
@@ -34,6 +48,7 @@ const postgresReady = pgSkip ? Promise.resolve() : (async () => {
   env.GATEWAY_TEST_PG_URL = server.url;
   console.error(`[test run] Postgres 15 migrated and serving (${elapsed()})`);
 })();
+postgresReady.catch(() => {});
 const pgliteReady = (async () => {
   const db = await openPglite({ seed: true });
   const path = `${work}/pglite.tar`;
@@ -42,6 +57,7 @@ const pgliteReady = (async () => {
   env.GATEWAY_TEST_PGLITE_DUMP = path;
   console.error(`[test run] PGlite migrated and archived (${elapsed()})`);
 })();
+pgliteReady.catch(() => {});
 
 if (pgSkip) {
   console.error(`\n!!! Real-Postgres tests are IGNORED: ${pgSkip}. Only PGlite runs. !!!\n`);
@@ -56,15 +72,22 @@ if (!(Deno.env.get("SUPABASE_URL") && Deno.env.get("SUPABASE_DB_URL"))) {
 
 let code = 1;
 try {
-  await Promise.all([postgresReady, pgliteReady]);
-  const args = Deno.args.length ? Deno.args : ["tests/"];
-  const child = new Deno.Command(Deno.execPath(), {
-    args: ["test", "--allow-all", "--parallel", ...args],
-    env,
-    stdin: "null",
-  }).spawn();
-  // Ctrl-C reaches the child too (same process group); clean up after it either way.
-  code = (await child.status).code;
+  // Settled, not raced: a failed check must not leave a half-built server behind.
+  const prepared = await Promise.allSettled([staticChecks, postgresReady, pgliteReady]);
+  const failures = prepared.filter((r) => r.status === "rejected");
+  for (const failure of failures) {
+    console.error(`[test run] ${failure.reason?.message ?? failure.reason}`);
+  }
+  if (failures.length === 0) {
+    const args = Deno.args.length ? Deno.args : ["tests/"];
+    const child = new Deno.Command(Deno.execPath(), {
+      args: ["test", "--allow-all", "--parallel", ...args],
+      env,
+      stdin: "null",
+    }).spawn();
+    // Ctrl-C reaches the child too (same process group); clean up after it either way.
+    code = (await child.status).code;
+  }
   console.error(`[test run] done in ${elapsed()}`);
 } finally {
   for (const cleanup of cleanups.reverse()) await Promise.resolve(cleanup()).catch(() => {});
