@@ -121,8 +121,30 @@ for (const kind of TARGET_KINDS) {
         for (const [path, ops] of Object.entries(doc.paths as Record<string, object>)) {
           for (const [method, op] of Object.entries(ops as Record<string, { security?: [] }>)) {
             // An operation without `security` would be public: none may exist unnoticed.
-            assert.ok(op.security?.length, `${method.toUpperCase()} ${path} declares no security`);
-            secured.push(`${method.toUpperCase()} ${path}`);
+            const label = `${method.toUpperCase()} ${path}`;
+            assert.ok(op.security?.length, `${label} declares no security`);
+            secured.push(label);
+            // The limiter's answer and state are part of every secured operation's contract.
+            const responses = (op as { responses: Record<string, { headers?: object }> })
+              .responses;
+            for (const status of ["200", "400", "403", "404", "429"]) {
+              const headers = Object.keys(responses[status]?.headers ?? {});
+              for (
+                const name of [
+                  "X-RateLimit-Limit",
+                  "X-RateLimit-Remaining",
+                  "X-RateLimit-Reset",
+                  "RateLimit-Policy",
+                  "RateLimit",
+                ]
+              ) {
+                assert.ok(headers.includes(name), `${label} ${status} lists ${name}`);
+              }
+            }
+            assert.ok(
+              Object.keys(responses["429"].headers ?? {}).includes("Retry-After"),
+              `${label} 429 lists Retry-After`,
+            );
           }
         }
         const declared = ROUTES.map((r) =>
