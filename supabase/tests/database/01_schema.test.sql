@@ -5,19 +5,27 @@ create schema if not exists tap;
 create extension if not exists pgtap with schema tap;
 set local search_path = tap, public;
 
-select plan(62);
+select plan(99);
 
 -- Tables -------------------------------------------------------------------------------------------
 select has_table('public', 'orgs', 'table public.orgs exists');
 select has_table('public', 'api_keys', 'table public.api_keys exists');
 select has_table('public', 'companies', 'table public.companies exists');
 select has_table('public', 'contacts', 'table public.contacts exists');
+select has_table('public', 'plans', 'table public.plans exists');
+select has_table('public', 'api_usage', 'table public.api_usage exists');
 
 -- Columns and types (DESIGN.md "Data model") -------------------------------------------------------
 select col_type_is('public', 'orgs', 'id', 'uuid', 'orgs.id is uuid');
 select col_type_is('public', 'orgs', 'name', 'text', 'orgs.name is text');
 select col_type_is('public', 'orgs', 'plan', 'text', 'orgs.plan is text');
 select col_type_is('public', 'orgs', 'created_at', 'timestamp with time zone', 'orgs.created_at is timestamptz');
+select col_type_is('public', 'orgs', 'rate_limit_per_day', 'integer', 'orgs.rate_limit_per_day is integer');
+select col_type_is('public', 'orgs', 'rate_limit_per_minute', 'integer', 'orgs.rate_limit_per_minute is integer');
+
+select col_type_is('public', 'plans', 'name', 'text', 'plans.name is text');
+select col_type_is('public', 'plans', 'requests_per_day', 'integer', 'plans.requests_per_day is integer');
+select col_type_is('public', 'plans', 'requests_per_minute', 'integer', 'plans.requests_per_minute is integer');
 
 select col_type_is('public', 'api_keys', 'id', 'uuid', 'api_keys.id is uuid');
 select col_type_is('public', 'api_keys', 'org_id', 'uuid', 'api_keys.org_id is uuid');
@@ -45,11 +53,24 @@ select col_type_is('public', 'contacts', 'email', 'text', 'contacts.email is tex
 select col_type_is('public', 'contacts', 'created_at', 'timestamp with time zone', 'contacts.created_at is timestamptz');
 select col_type_is('public', 'contacts', 'updated_at', 'timestamp with time zone', 'contacts.updated_at is timestamptz');
 
+-- api_usage is the implementation's own table (DESIGN.md: "usage counters ... are the
+-- implementation's own table"), checked here because api_authorize and the retention function
+-- depend on its shape.
+select columns_are('public', 'api_usage', array['org_id', 'day', 'day_used', 'minute', 'minute_used'],
+  'api_usage has exactly org_id, day, day_used, minute, minute_used');
+select col_type_is('public', 'api_usage', 'org_id', 'uuid', 'api_usage.org_id is uuid');
+select col_type_is('public', 'api_usage', 'day', 'date', 'api_usage.day is date (the UTC day)');
+select col_type_is('public', 'api_usage', 'day_used', 'integer', 'api_usage.day_used is integer');
+select col_type_is('public', 'api_usage', 'minute', 'timestamp with time zone', 'api_usage.minute is timestamptz');
+select col_type_is('public', 'api_usage', 'minute_used', 'integer', 'api_usage.minute_used is integer');
+
 -- Primary keys and id defaults ---------------------------------------------------------------------
 select col_is_pk('public', 'orgs', 'id', 'orgs.id is the primary key');
 select col_is_pk('public', 'api_keys', 'id', 'api_keys.id is the primary key');
 select col_is_pk('public', 'companies', 'id', 'companies.id is the primary key');
 select col_is_pk('public', 'contacts', 'id', 'contacts.id is the primary key');
+select col_is_pk('public', 'plans', 'name', 'plans.name is the primary key');
+select col_is_pk('public', 'api_usage', array['org_id', 'day'], 'api_usage has one row per org and day: primary key (org_id, day)');
 
 select col_default_is('public', 'orgs', 'id', 'gen_random_uuid()', 'orgs.id defaults to gen_random_uuid()');
 select col_default_is('public', 'api_keys', 'id', 'gen_random_uuid()', 'api_keys.id defaults to gen_random_uuid()');
@@ -64,9 +85,60 @@ select col_default_is('public', 'companies', 'updated_at', 'now()', 'companies.u
 select col_default_is('public', 'contacts', 'created_at', 'now()', 'contacts.created_at defaults to now()');
 select col_default_is('public', 'contacts', 'updated_at', 'now()', 'contacts.updated_at defaults to now()');
 
--- orgs.plan ----------------------------------------------------------------------------------------
+-- orgs.plan and the plans --------------------------------------------------------------------------
 select col_not_null('public', 'orgs', 'plan', 'orgs.plan is not null');
 select col_default_is('public', 'orgs', 'plan', 'starter'::text, 'orgs.plan defaults to ''starter''');
+select fk_ok('public', 'orgs', array['plan'], 'public', 'plans', array['name'], 'orgs.plan references plans(name)');
+select is(
+  (select string_agg(k.conname || ': ' || pg_get_constraintdef(k.oid), '; ' order by k.conname)
+   from pg_constraint k
+   where k.conrelid = 'public.orgs'::regclass
+     and k.conkey && array[(select attnum from pg_attribute where attrelid = 'public.orgs'::regclass and attname = 'plan')]::int2[]
+     and k.contype in ('c', 'f')),
+  'orgs_plan_fkey: FOREIGN KEY (plan) REFERENCES plans(name) ON UPDATE CASCADE',
+  'orgs.plan is constrained by orgs_plan_fkey alone (the old check constraint orgs_plan_check is gone)'
+);
+select columns_are('public', 'plans', array['name', 'requests_per_day', 'requests_per_minute'],
+  'plans has exactly name, requests_per_day, requests_per_minute');
+select col_not_null('public', 'plans', 'requests_per_day', 'plans.requests_per_day is not null');
+select col_not_null('public', 'plans', 'requests_per_minute', 'plans.requests_per_minute is not null');
+select results_eq(
+  $$select name, requests_per_day, requests_per_minute from public.plans order by requests_per_day$$,
+  $$values ('starter'::text, 100, 10), ('pro', 1000, 50), ('org', 10000, 200)$$,
+  'the migration wrote the three plans: starter 100/10, pro 1000/50, org 10000/200 (a day / a minute)'
+);
+
+-- Per-org overrides: nullable (null = the plan's), no default --------------------------------------
+select col_is_null('public', 'orgs', 'rate_limit_per_day', 'orgs.rate_limit_per_day is nullable');
+select col_is_null('public', 'orgs', 'rate_limit_per_minute', 'orgs.rate_limit_per_minute is nullable');
+select col_hasnt_default('public', 'orgs', 'rate_limit_per_day', 'orgs.rate_limit_per_day has no default (null: the plan''s)');
+select col_hasnt_default('public', 'orgs', 'rate_limit_per_minute', 'orgs.rate_limit_per_minute has no default (null: the plan''s)');
+
+-- api_usage -----------------------------------------------------------------------------------------
+select col_not_null('public', 'api_usage', 'day_used', 'api_usage.day_used is not null');
+select col_not_null('public', 'api_usage', 'minute', 'api_usage.minute is not null');
+select col_not_null('public', 'api_usage', 'minute_used', 'api_usage.minute_used is not null');
+select fk_ok('public', 'api_usage', array['org_id'], 'public', 'orgs', array['id'], 'api_usage.org_id references orgs(id)');
+select is(
+  (select confdeltype from pg_constraint
+   where conrelid = 'public.api_usage'::regclass and confrelid = 'public.orgs'::regclass and contype = 'f'),
+  'c'::"char",
+  'api_usage rows go with their org (on delete cascade)'
+);
+select has_index('public', 'api_usage', 'api_usage_day_idx', array['day'], 'api_usage is indexed by day, for the retention function''s range delete');
+
+-- The RPCs: the current set, and the ones the one-call migration dropped --------------------------
+select has_function('public', 'api_authorize', array['text', 'text', 'timestamp with time zone'], 'api_authorize(text, text, timestamptz) exists');
+select has_function('public', 'link_contacts_to_company', array['text', 'uuid', 'uuid[]', 'timestamp with time zone'], 'link_contacts_to_company(text, uuid, uuid[], timestamptz) exists');
+select has_function('public', 'purge_api_usage', array['timestamp with time zone'], 'purge_api_usage(timestamptz) exists');
+select hasnt_function('public', 'authenticate_api_key', 'authenticate_api_key is gone (api_authorize replaced it)');
+select hasnt_function('public', 'touch_api_key', 'touch_api_key is gone (api_authorize records the use)');
+select is(
+  (select array_agg(oid::regprocedure::text) from pg_proc
+   where pronamespace = 'public'::regnamespace and proname = 'link_contacts_to_company'),
+  array['link_contacts_to_company(text,uuid,uuid[],timestamp with time zone)'],
+  'link_contacts_to_company has one signature only (the org-id one is gone)'
+);
 
 -- Tenancy: every row belongs to one org -----------------------------------------------------------
 select col_not_null('public', 'api_keys', 'org_id', 'api_keys.org_id is not null');
@@ -139,12 +211,15 @@ select is_empty(
 );
 
 -- Indexes: the composite FK and the org lookups are indexed ------------------------------------------
+-- One exception, by name: orgs.plan -> plans(name). Only an operator deleting or renaming a plan
+-- reads orgs by plan (and the RPCs never do), so that rare statement may scan orgs.
 select is_empty(
   $$
     select k.conrelid::regclass::text || ' ' || pg_get_constraintdef(k.oid)
     from pg_constraint k
     where k.contype = 'f'
       and k.connamespace = 'public'::regnamespace
+      and k.conname <> 'orgs_plan_fkey'
       and not exists (
         select 1 from pg_index i
         where i.indrelid = k.conrelid

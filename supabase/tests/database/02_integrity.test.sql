@@ -4,7 +4,7 @@ create schema if not exists tap;
 create extension if not exists pgtap with schema tap;
 set local search_path = tap, public;
 
-select plan(44);
+select plan(66);
 
 -- Fixed ids for this file.
 --   org A 0f1a0000-0000-4000-8000-000000000001, org B 0f1b0000-0000-4000-8000-000000000002
@@ -62,17 +62,85 @@ select lives_ok(
   'a contact needs nothing but its org'
 );
 
--- orgs.plan: starter / pro / org only ---------------------------------------------------------------
+-- orgs.plan: a row of plans (starter / pro / org as migrated), nothing else -------------------------
 select lives_ok($$insert into public.orgs (name, plan) values ('p1', 'starter')$$, 'plan ''starter'' is accepted');
 select lives_ok($$insert into public.orgs (name, plan) values ('p2', 'pro')$$, 'plan ''pro'' is accepted');
 select lives_ok($$insert into public.orgs (name, plan) values ('p3', 'org')$$, 'plan ''org'' is accepted');
-select throws_ok($$insert into public.orgs (name, plan) values ('p4', 'enterprise')$$, '23514', null, 'plan ''enterprise'' is rejected (check_violation)');
-select throws_ok($$insert into public.orgs (name, plan) values ('p5', 'Pro')$$, '23514', null, 'plan values are case-sensitive (''Pro'' is rejected)');
-select throws_ok($$insert into public.orgs (name, plan) values ('p6', '')$$, '23514', null, 'an empty plan is rejected');
+select throws_ok($$insert into public.orgs (name, plan) values ('p4', 'enterprise')$$, '23503', null, 'plan ''enterprise'' is rejected (foreign_key_violation: no such plan)');
+select throws_ok($$insert into public.orgs (name, plan) values ('p5', 'Pro')$$, '23503', null, 'plan values are case-sensitive (''Pro'' is rejected)');
+select throws_ok($$insert into public.orgs (name, plan) values ('p6', '')$$, '23503', null, 'an empty plan is rejected');
 select throws_ok($$insert into public.orgs (name, plan) values ('p7', null)$$, '23502', null, 'a null plan is rejected (not_null_violation)');
 select throws_ok(
   $$update public.orgs set plan = 'free' where id = '0f1a0000-0000-4000-8000-000000000001'$$,
-  '23514', null, 'an org cannot be updated to an unknown plan'
+  '23503', null, 'an org cannot be updated to an unknown plan'
+);
+
+-- plans: a new plan is a row; a plan in use cannot be deleted; a rename follows into orgs -----------
+select lives_ok(
+  $$insert into public.plans (name, requests_per_day, requests_per_minute) values ('enterprise', 50000, 500)$$,
+  'a new plan is one row in plans'
+);
+select lives_ok($$insert into public.orgs (name, plan) values ('p8', 'enterprise')$$, 'an org can then use the new plan');
+select throws_ok($$delete from public.plans where name = 'enterprise'$$, '23503', null, 'a plan an org uses cannot be deleted');
+select lives_ok($$update public.plans set name = 'enterprise-2027' where name = 'enterprise'$$, 'a plan in use can be renamed');
+select is(
+  (select plan from public.orgs where name = 'p8'),
+  'enterprise-2027',
+  'renaming a plan renames it in orgs too (on update cascade)'
+);
+select throws_ok($$insert into public.plans (name, requests_per_day, requests_per_minute) values ('pro', 1, 1)$$, '23505', null, 'plan names are unique');
+select throws_ok($$insert into public.plans (name, requests_per_day, requests_per_minute) values ('neg-day', -1, 1)$$, '23514', null, 'a negative requests_per_day is rejected');
+select throws_ok($$insert into public.plans (name, requests_per_day, requests_per_minute) values ('neg-minute', 1, -1)$$, '23514', null, 'a negative requests_per_minute is rejected');
+select throws_ok($$insert into public.plans (name, requests_per_day, requests_per_minute) values ('no-day', null, 1)$$, '23502', null, 'a plan needs requests_per_day');
+select throws_ok($$insert into public.plans (name, requests_per_day, requests_per_minute) values ('no-minute', 1, null)$$, '23502', null, 'a plan needs requests_per_minute');
+select lives_ok($$insert into public.plans (name, requests_per_day, requests_per_minute) values ('suspended', 0, 0)$$, 'a plan of 0 requests is allowed (it refuses everything)');
+
+-- orgs.rate_limit_per_day / _per_minute: null (the plan's) or >= 0 ----------------------------------
+select results_eq(
+  $$select rate_limit_per_day, rate_limit_per_minute from public.orgs where name = 'Defaults Org'$$,
+  $$values (null::int, null::int)$$,
+  'a new org has no overrides (both null: the plan''s limits)'
+);
+select lives_ok(
+  $$update public.orgs set rate_limit_per_day = 0, rate_limit_per_minute = 0 where name = 'p1'$$,
+  'overrides of 0 are accepted (a suspended org)'
+);
+select lives_ok(
+  $$update public.orgs set rate_limit_per_day = 2000000, rate_limit_per_minute = 100000 where name = 'p2'$$,
+  'overrides above the plan''s limits are accepted'
+);
+select throws_ok($$update public.orgs set rate_limit_per_day = -1 where name = 'p3'$$, '23514', null, 'a negative rate_limit_per_day is rejected');
+select throws_ok($$update public.orgs set rate_limit_per_minute = -1 where name = 'p3'$$, '23514', null, 'a negative rate_limit_per_minute is rejected');
+
+-- api_usage: one row per existing org and day, counts never negative ---------------------------------
+select lives_ok(
+  $$insert into public.api_usage (org_id, day, day_used, minute, minute_used)
+    values ('0f1a0000-0000-4000-8000-000000000001', '2030-01-15', 1, '2030-01-15 12:00:00+00', 1),
+           ('0f1a0000-0000-4000-8000-000000000001', '2030-01-14', 7, '2030-01-14 23:59:00+00', 2),
+           ('0f1b0000-0000-4000-8000-000000000002', '2030-01-15', 3, '2030-01-15 12:00:00+00', 3)$$,
+  'usage rows for two days of org A and one of org B are accepted'
+);
+select throws_ok(
+  $$insert into public.api_usage (org_id, day, day_used, minute, minute_used)
+    values ('0f1a0000-0000-4000-8000-000000000001', '2030-01-15', 1, '2030-01-15 12:01:00+00', 1)$$,
+  '23505', null, 'a second usage row for the same org and day is rejected'
+);
+select throws_ok(
+  $$insert into public.api_usage (org_id, day, day_used, minute, minute_used)
+    values ('0fff0000-0000-4000-8000-00000000ffff', '2030-01-15', 1, '2030-01-15 12:00:00+00', 1)$$,
+  '23503', null, 'a usage row must belong to an existing org'
+);
+select throws_ok(
+  $$update public.api_usage set day_used = -1 where org_id = '0f1b0000-0000-4000-8000-000000000002'$$,
+  '23514', null, 'a negative day_used is rejected'
+);
+select throws_ok(
+  $$update public.api_usage set minute_used = -1 where org_id = '0f1b0000-0000-4000-8000-000000000002'$$,
+  '23514', null, 'a negative minute_used is rejected'
+);
+select throws_ok(
+  $$insert into public.api_usage (org_id, day) values ('0f1b0000-0000-4000-8000-000000000002', '2030-01-16')$$,
+  '23502', null, 'a usage row needs its counts and minute (no defaults)'
 );
 
 -- api_keys.key_hash: 64 lowercase hex characters, unique ---------------------------------------------
@@ -220,16 +288,18 @@ select is(
 -- Deleting an org takes its rows with it and leaves the other org alone ---------------------------
 select lives_ok(
   $$delete from public.orgs where id = '0f1a0000-0000-4000-8000-000000000001'$$,
-  'an org with keys, companies and linked contacts can be deleted'
+  'an org with keys, companies, linked contacts and usage rows can be deleted'
 );
 select results_eq(
   $$select (select count(*) from public.api_keys where org_id = '0f1a0000-0000-4000-8000-000000000001')
          + (select count(*) from public.companies where org_id = '0f1a0000-0000-4000-8000-000000000001')
-         + (select count(*) from public.contacts where org_id = '0f1a0000-0000-4000-8000-000000000001'),
+         + (select count(*) from public.contacts where org_id = '0f1a0000-0000-4000-8000-000000000001')
+         + (select count(*) from public.api_usage where org_id = '0f1a0000-0000-4000-8000-000000000001'),
            (select count(*) from public.companies where org_id = '0f1b0000-0000-4000-8000-000000000002'),
-           (select count(*) from public.contacts where org_id = '0f1b0000-0000-4000-8000-000000000002' and company_id is not null)$$,
-  $$values (0::bigint, 1::bigint, 1::bigint)$$,
-  'the deleted org left no key, company or contact behind, and org B is untouched'
+           (select count(*) from public.contacts where org_id = '0f1b0000-0000-4000-8000-000000000002' and company_id is not null),
+           (select count(*) from public.api_usage where org_id = '0f1b0000-0000-4000-8000-000000000002')$$,
+  $$values (0::bigint, 1::bigint, 1::bigint, 1::bigint)$$,
+  'the deleted org left no key, company, contact or usage row behind, and org B is untouched'
 );
 
 select * from finish();

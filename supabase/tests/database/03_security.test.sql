@@ -5,27 +5,45 @@ create schema if not exists tap;
 create extension if not exists pgtap with schema tap;
 set local search_path = tap, public;
 
-select plan(34);
+select plan(40);
 
 -- The API roles call pgTAP's functions when an assertion runs under `set local role`.
 grant usage on schema tap to anon, authenticated, service_role;
 
--- tap.privilege_probe(role): switches to the role (set local role), tries, for every relation in
--- public, SELECT / INSERT / UPDATE of every column and of the whole row, DELETE and TRUNCATE, and
--- reports each attempt: '42501' (insufficient_privilege, i.e. denied), 'ok' (it ran; undone at once)
--- or the SQLSTATE of any other error (the privilege check passed and something else failed).
-create function tap.privilege_probe(p_role name)
-returns table (rel text, col text, action text, outcome text)
+-- tap.try_as(role, statements): switches to the role (set local role), runs each statement and
+-- reports each attempt, in order: '42501' (insufficient_privilege, i.e. denied), 'ok' (it ran; undone
+-- at once) or the SQLSTATE of any other error (the privilege check passed and something else failed).
+create function tap.try_as(p_role name, p_sql text[])
+returns table (ord int, outcome text)
 language plpgsql
 as $fn$
 declare
   v_prev text := current_setting('role');
-  v_rel text[];
-  v_col text[];
-  v_action text[];
-  v_sql text[];
-  i int;
 begin
+  execute format('set local role %I', p_role);
+  for i in 1 .. coalesce(cardinality(p_sql), 0) loop
+    ord := i;
+    begin
+      execute p_sql[i];
+      -- It ran: undo it (this block's subtransaction rolls back) and report it.
+      raise exception using errcode = 'TAPOK';
+    exception
+      when sqlstate 'TAPOK' then outcome := 'ok';
+      when insufficient_privilege then outcome := '42501';
+      when others then outcome := sqlstate;
+    end;
+    return next;
+  end loop;
+  perform set_config('role', v_prev, true);
+end;
+$fn$;
+
+-- tap.privilege_probe(role): tries as the role, for every relation in public, SELECT / INSERT /
+-- UPDATE of every column and of the whole row, DELETE and TRUNCATE (outcomes as tap.try_as).
+create function tap.privilege_probe(p_role name)
+returns table (rel text, col text, action text, outcome text)
+language sql
+as $fn$
   with rels as (
     select c.oid, c.relname::text as relname, c.relkind
     from pg_class c
@@ -59,44 +77,64 @@ begin
     union all
     select relname, null, 'truncate', format('truncate public.%I', relname)
     from rels where relkind in ('r', 'p', 'f')
+  ),
+  numbered as (
+    select s.*, row_number() over (order by s.relname, s.action, s.attname nulls first, s.sql)::int as ord
+    from stmts s
   )
-  select array_agg(s.relname order by s.relname, s.action, s.attname nulls first),
-         array_agg(s.attname order by s.relname, s.action, s.attname nulls first),
-         array_agg(s.action order by s.relname, s.action, s.attname nulls first),
-         array_agg(s.sql order by s.relname, s.action, s.attname nulls first)
-  into v_rel, v_col, v_action, v_sql
-  from stmts s;
+  select n.relname, n.attname, n.action, t.outcome
+  from numbered n
+  join tap.try_as(p_role, array(select sql from numbered order by ord)) t on t.ord = n.ord;
+$fn$;
 
-  execute format('set local role %I', p_role);
-  for i in 1 .. coalesce(cardinality(v_sql), 0) loop
-    rel := v_rel[i];
-    col := v_col[i];
-    action := v_action[i];
-    begin
-      execute v_sql[i];
-      -- It ran: undo it (this block's subtransaction rolls back) and report it.
-      raise exception using errcode = 'TAPOK';
-    exception
-      when sqlstate 'TAPOK' then outcome := 'ok';
-      when insufficient_privilege then outcome := '42501';
-      when others then outcome := sqlstate;
-    end;
-    return next;
-  end loop;
-  perform set_config('role', v_prev, true);
-end;
+-- tap.call_probe(role): calls, as the role, every function in public with null arguments (outcomes
+-- as tap.try_as: '42501' means EXECUTE was denied).
+create function tap.call_probe(p_role name)
+returns table (fn text, outcome text)
+language sql
+as $fn$
+  with calls as (
+    select p.oid::regprocedure::text as fn,
+           format('select %I.%I(%s)', n.nspname, p.proname,
+                  (select coalesce(string_agg('null::' || format_type(a.t, null), ', ' order by a.ord), '')
+                   from unnest(p.proargtypes::oid[]) with ordinality as a (t, ord))) as sql
+    from pg_proc p
+    join pg_namespace n on n.oid = p.pronamespace
+    where n.nspname = 'public'
+      and p.prokind = 'f'
+      and p.prorettype not in ('trigger'::regtype, 'event_trigger'::regtype)
+  ),
+  numbered as (
+    select c.*, row_number() over (order by c.fn)::int as ord from calls c
+  )
+  select n.fn, t.outcome
+  from numbered n
+  join tap.try_as(p_role, array(select sql from numbered order by ord)) t on t.ord = n.ord;
 $fn$;
 
 -- The catalog scans below must see the project's objects (guards against a vacuous pass) -------------
 select set_has(
   $$select relname::text from pg_class where relnamespace = 'public'::regnamespace and relkind in ('r', 'p')$$,
-  $$values ('orgs'), ('api_keys'), ('companies'), ('contacts')$$,
-  'the catalog scan of public sees the four tables'
+  $$values ('orgs'), ('api_keys'), ('companies'), ('contacts'), ('plans'), ('api_usage')$$,
+  'the catalog scan of public sees the six tables'
 );
 select set_has(
   $$select oid::regprocedure::text from pg_proc where pronamespace = 'public'::regnamespace$$,
-  $$values ('authenticate_api_key(text)'), ('touch_api_key(uuid)'), ('link_contacts_to_company(uuid,uuid,uuid[])')$$,
+  $$values ('api_authorize(text,text,timestamp with time zone)'),
+           ('link_contacts_to_company(text,uuid,uuid[],timestamp with time zone)'),
+           ('purge_api_usage(timestamp with time zone)')$$,
   'the catalog scan of public sees the three RPCs'
+);
+select set_has(
+  $$select fn from tap.call_probe(current_user)$$,
+  $$values ('api_authorize(text,text,timestamp with time zone)'),
+           ('link_contacts_to_company(text,uuid,uuid[],timestamp with time zone)'),
+           ('purge_api_usage(timestamp with time zone)')$$,
+  'probe sanity: the call probe calls the three RPCs'
+);
+select is_empty(
+  $$select fn || ' -> ' || outcome from tap.call_probe(current_user) where outcome = '42501'$$,
+  'probe sanity: as the owner no call is denied (so a denied call below really means denied)'
 );
 select is_empty(
   $$select rel || coalesce('.' || col, '') || ' ' || action || ' -> ' || outcome
@@ -105,8 +143,8 @@ select is_empty(
 );
 select set_has(
   $$select distinct rel from tap.privilege_probe('anon')$$,
-  $$values ('orgs'), ('api_keys'), ('companies'), ('contacts')$$,
-  'probe sanity: the probe attempts statements on the four tables'
+  $$values ('orgs'), ('api_keys'), ('companies'), ('contacts'), ('plans'), ('api_usage')$$,
+  'probe sanity: the probe attempts statements on the six tables'
 );
 select is(current_setting('role'), 'none', 'probe sanity: the probe restores the caller''s role');
 
@@ -178,8 +216,9 @@ select set_eq(
     where c.relnamespace = 'public'::regnamespace
       and c.relkind in ('r', 'p', 'v', 'm', 'f')
       and has_table_privilege('service_role', c.oid, p.priv)$$,
-  $$values ('api_keys', 'SELECT'), ('companies', 'SELECT'), ('contacts', 'SELECT')$$,
-  'service_role''s table-level privileges in public are exactly SELECT on api_keys, companies and contacts'
+  $$values ('api_keys', 'SELECT'), ('companies', 'SELECT'), ('contacts', 'SELECT'), ('plans', 'SELECT'),
+           ('api_usage', 'SELECT'), ('api_usage', 'INSERT'), ('api_usage', 'UPDATE'), ('api_usage', 'DELETE')$$,
+  'service_role''s table-level privileges in public are exactly SELECT on api_keys, companies, contacts and plans, and SELECT / INSERT / UPDATE / DELETE on api_usage'
 );
 select set_eq(
   $$select c.relname::text, t.attname::text, p.priv
@@ -193,13 +232,19 @@ select set_eq(
   $$values ('api_keys', 'last_used_at', 'UPDATE'),
            ('contacts', 'company_id', 'UPDATE'),
            ('contacts', 'updated_at', 'UPDATE'),
-           ('companies', 'updated_at', 'UPDATE')$$,
-  'service_role''s column-level privileges are exactly UPDATE on api_keys.last_used_at, contacts.company_id, contacts.updated_at, companies.updated_at'
+           ('companies', 'updated_at', 'UPDATE'),
+           ('orgs', 'id', 'SELECT'),
+           ('orgs', 'plan', 'SELECT'),
+           ('orgs', 'rate_limit_per_day', 'SELECT'),
+           ('orgs', 'rate_limit_per_minute', 'SELECT')$$,
+  'service_role''s column-level privileges are exactly UPDATE on api_keys.last_used_at, contacts.company_id, contacts.updated_at, companies.updated_at and SELECT on orgs.id, plan, rate_limit_per_day, rate_limit_per_minute'
 );
 select ok(
-  not has_any_column_privilege('service_role', 'public.orgs', 'SELECT, INSERT, UPDATE, REFERENCES')
-  and not has_table_privilege('service_role', 'public.orgs', 'DELETE, TRUNCATE, TRIGGER'),
-  'service_role has no access to orgs'
+  not has_any_column_privilege('service_role', 'public.orgs', 'INSERT, UPDATE, REFERENCES')
+  and not has_table_privilege('service_role', 'public.orgs', 'SELECT, DELETE, TRUNCATE, TRIGGER')
+  and not has_column_privilege('service_role', 'public.orgs', 'name', 'SELECT')
+  and not has_column_privilege('service_role', 'public.orgs', 'created_at', 'SELECT'),
+  'of orgs, service_role may read the four columns api_authorize needs and nothing else, and write nothing'
 );
 select ok(
   has_schema_privilege('service_role', 'public', 'USAGE'),
@@ -208,21 +253,43 @@ select ok(
 select set_eq(
   $$select action, rel, col, outcome from tap.privilege_probe('service_role') where outcome <> '42501'$$,
   $$select 'select' as action, c.relname::text as rel, null::text as col, 'ok' as outcome
-      from pg_class c where c.oid in ('public.api_keys'::regclass, 'public.companies'::regclass, 'public.contacts'::regclass)
+      from pg_class c
+      where c.oid in ('public.api_keys'::regclass, 'public.companies'::regclass, 'public.contacts'::regclass,
+                      'public.plans'::regclass, 'public.api_usage'::regclass, 'public.orgs'::regclass)
     union all
     select 'select', c.relname::text, t.attname::text, 'ok'
       from pg_class c join pg_attribute t on t.attrelid = c.oid and t.attnum > 0 and not t.attisdropped
-      where c.oid in ('public.api_keys'::regclass, 'public.companies'::regclass, 'public.contacts'::regclass)
+      where c.oid in ('public.api_keys'::regclass, 'public.companies'::regclass, 'public.contacts'::regclass,
+                      'public.plans'::regclass, 'public.api_usage'::regclass)
     union all
-    values ('update', 'api_keys', 'last_used_at', 'ok'),
+    select 'update', 'api_usage', t.attname::text, 'ok'
+      from pg_attribute t where t.attrelid = 'public.api_usage'::regclass and t.attnum > 0 and not t.attisdropped
+    union all
+    -- Allowed, then refused by a not-null column: the probe inserts defaults only.
+    select 'insert', 'api_usage', t.attname::text, '23502'
+      from pg_attribute t where t.attrelid = 'public.api_usage'::regclass and t.attnum > 0 and not t.attisdropped
+    union all
+    values ('insert', 'api_usage', null, '23502'),
+           ('delete', 'api_usage', null, 'ok'),
+           ('select', 'orgs', 'id', 'ok'),
+           ('select', 'orgs', 'plan', 'ok'),
+           ('select', 'orgs', 'rate_limit_per_day', 'ok'),
+           ('select', 'orgs', 'rate_limit_per_minute', 'ok'),
+           ('update', 'api_keys', 'last_used_at', 'ok'),
            ('update', 'contacts', 'company_id', 'ok'),
            ('update', 'contacts', 'updated_at', 'ok'),
            ('update', 'companies', 'updated_at', 'ok')$$,
-  'as service_role, exactly the selects on api_keys / companies / contacts and the four column updates are allowed; every other statement is denied'
+  'as service_role, exactly the selects on api_keys / companies / contacts / plans / api_usage and orgs'' four columns, the four column updates and insert / update / delete on api_usage are allowed; every other statement is denied'
 );
 
 set local role service_role;
-select throws_ok($$select 1 from public.orgs$$, '42501', null, 'service_role cannot select orgs');
+select throws_ok($$select name from public.orgs$$, '42501', null, 'service_role cannot read org names');
+select throws_ok($$select * from public.orgs$$, '42501', null, 'service_role cannot select whole org rows');
+select throws_ok($$update public.orgs set rate_limit_per_minute = null where false$$, '42501', null, 'service_role cannot change an org''s rate limit overrides');
+select throws_ok($$update public.orgs set plan = plan where false$$, '42501', null, 'service_role cannot change an org''s plan');
+select throws_ok($$update public.plans set requests_per_day = requests_per_day where false$$, '42501', null, 'service_role cannot change a plan''s limits');
+select throws_ok($$insert into public.plans (name, requests_per_day, requests_per_minute) values ('x', 1, 1)$$, '42501', null, 'service_role cannot create plans');
+select throws_ok($$truncate public.api_usage$$, '42501', null, 'service_role cannot truncate api_usage');
 select throws_ok($$insert into public.api_keys (org_id, key_hash) values (gen_random_uuid(), repeat('a', 64))$$, '42501', null, 'service_role cannot insert api keys');
 select throws_ok($$update public.api_keys set revoked_at = null where false$$, '42501', null, 'service_role cannot un-revoke (update revoked_at of) api keys');
 select throws_ok($$update public.companies set name = name where false$$, '42501', null, 'service_role cannot rename companies');
@@ -270,16 +337,19 @@ select is_empty(
   'every function in public pins search_path="" (offenders listed with their proconfig)'
 );
 
-set local role anon;
-select throws_ok($$select public.authenticate_api_key(repeat('a', 64))$$, '42501', null, 'anon cannot call authenticate_api_key');
-select throws_ok($$select public.touch_api_key(gen_random_uuid())$$, '42501', null, 'anon cannot call touch_api_key');
-select throws_ok($$select public.link_contacts_to_company(gen_random_uuid(), gen_random_uuid(), array[gen_random_uuid()])$$, '42501', null, 'anon cannot call link_contacts_to_company');
-reset role;
-set local role authenticated;
-select throws_ok($$select public.authenticate_api_key(repeat('a', 64))$$, '42501', null, 'authenticated cannot call authenticate_api_key');
-select throws_ok($$select public.touch_api_key(gen_random_uuid())$$, '42501', null, 'authenticated cannot call touch_api_key');
-select throws_ok($$select public.link_contacts_to_company(gen_random_uuid(), gen_random_uuid(), array[gen_random_uuid()])$$, '42501', null, 'authenticated cannot call link_contacts_to_company');
-reset role;
+select is_empty(
+  $$select fn || ' -> ' || outcome from tap.call_probe('anon') where outcome <> '42501'$$,
+  'as anon, calling any function in public is denied (calls that were not denied listed)'
+);
+select is_empty(
+  $$select fn || ' -> ' || outcome from tap.call_probe('authenticated') where outcome <> '42501'$$,
+  'as authenticated, calling any function in public is denied (calls that were not denied listed)'
+);
+select is_empty(
+  $$select fn || ' -> ' || outcome from tap.call_probe('service_role') where outcome <> 'ok'$$,
+  'as service_role, every function in public runs with null arguments, nothing inside it denied (failures listed)'
+);
+select is(current_setting('role'), 'none', 'probe sanity: the call probe restores the caller''s role');
 
 select * from finish();
 rollback;

@@ -1,0 +1,131 @@
+-- service_role holds no privilege its RPCs do not need. 03_security proves the grants are exactly
+-- the listed ones; this file proves each of them is used: taking any one away (table, column,
+-- schema or function privilege, read from the catalog) makes a workload that calls every RPC on
+-- each of its paths, as service_role, fail with insufficient_privilege. A grant added later with
+-- no use fails here, listed; a new RPC joins the workload below.
+begin;
+create schema if not exists tap;
+create extension if not exists pgtap with schema tap;
+set local search_path = tap, public;
+
+select plan(4);
+
+grant usage on schema tap to service_role;
+
+-- Fixture: a starter org with a key that may link, a company, a contact and a usage row old enough
+-- to purge; an org whose minute limit is 0, for api_authorize's refusal path.
+insert into public.orgs (id, name, plan, rate_limit_per_minute) values
+  ('0f800000-0000-4000-8000-000000000001', 'Grants Org', 'starter', null),
+  ('0f800000-0000-4000-8000-000000000002', 'Grants Org, suspended', 'starter', 0);
+insert into public.api_keys (org_id, key_hash, prefix, permissions) values
+  ('0f800000-0000-4000-8000-000000000001', repeat('8a', 32), 'wbk_grants', array['contacts:write']),
+  ('0f800000-0000-4000-8000-000000000002', repeat('8b', 32), 'wbk_suspend', array['contacts:write']);
+insert into public.companies (id, org_id, name) values
+  ('c0800000-0000-4000-8000-000000000001', '0f800000-0000-4000-8000-000000000001', 'Grants Co');
+insert into public.contacts (id, org_id, full_name) values
+  ('80000000-0000-4000-8000-000000000001', '0f800000-0000-4000-8000-000000000001', 'Grants contact');
+insert into public.api_usage (org_id, day, day_used, minute, minute_used) values
+  ('0f800000-0000-4000-8000-000000000001', '2030-01-01', 1, '2030-01-01 00:00:00+00', 1);
+
+-- Every RPC, every path that touches a table: api_authorize inserting the day's row and recording
+-- the key's use; link_contacts_to_company taking the next token (the upsert's update), locking the
+-- company and updating the contact; api_authorize refusing (reading the row it reports);
+-- purge_api_usage deleting. A wrong answer raises too, so a privilege cannot be dropped silently.
+create function tap.workload() returns void
+language plpgsql
+as $$
+declare
+  v_at constant timestamptz := '2030-01-15 12:00:30+00';
+  r jsonb;
+begin
+  r := public.api_authorize(repeat('8a', 32), 'contacts:write', v_at);
+  if r ->> 'outcome' <> 'ok' or r #>> '{rate_limit,minute,remaining}' <> '9' then
+    raise exception 'api_authorize answered %', r;
+  end if;
+  r := public.link_contacts_to_company(repeat('8a', 32), 'c0800000-0000-4000-8000-000000000001',
+    array['80000000-0000-4000-8000-000000000001']::uuid[], v_at);
+  if r ->> 'outcome' <> 'ok' or r #>> '{data,updated}' <> '1' or r #>> '{rate_limit,minute,remaining}' <> '8' then
+    raise exception 'link_contacts_to_company answered %', r;
+  end if;
+  r := public.api_authorize(repeat('8b', 32), 'contacts:write', v_at);
+  if r ->> 'outcome' <> 'rate_limited' then
+    raise exception 'api_authorize (limit 0) answered %', r;
+  end if;
+  if public.purge_api_usage(v_at) <> 1 then
+    raise exception 'purge_api_usage deleted another count than 1';
+  end if;
+end;
+$$;
+
+-- Runs the workload as service_role with nothing taken away (p_revoke null) or after one revoke;
+-- 'ok', or the SQLSTATE it failed with. Everything it did is rolled back.
+create function tap.workload_without(p_revoke text) returns text
+language plpgsql
+as $$
+declare
+  v_prev text := current_setting('role');
+  v_outcome text;
+begin
+  begin
+    if p_revoke is not null then
+      execute p_revoke;
+    end if;
+    set local role service_role;
+    perform tap.workload();
+    raise exception using errcode = 'TAPOK';
+  exception
+    when sqlstate 'TAPOK' then v_outcome := 'ok';
+    when others then v_outcome := sqlstate;
+  end;
+  perform set_config('role', v_prev, true);
+  return v_outcome;
+end;
+$$;
+
+-- Every privilege service_role holds in public, as the statement that takes it away.
+create function tap.service_role_grants() returns table (grant_ text, revoke_ text)
+language sql
+as $$
+  select format('%s on %s', a.privilege_type, c.oid::regclass),
+         format('revoke %s on table %s from service_role', a.privilege_type, c.oid::regclass)
+  from pg_class c, aclexplode(c.relacl) a
+  where c.relnamespace = 'public'::regnamespace and a.grantee = 'service_role'::regrole
+  union all
+  select format('%s (%s) on %s', a.privilege_type, t.attname, c.oid::regclass),
+         format('revoke %s (%I) on table %s from service_role', a.privilege_type, t.attname, c.oid::regclass)
+  from pg_class c
+  join pg_attribute t on t.attrelid = c.oid and t.attnum > 0 and not t.attisdropped
+  cross join aclexplode(t.attacl) a
+  where c.relnamespace = 'public'::regnamespace and a.grantee = 'service_role'::regrole
+  union all
+  -- PUBLIC may use schema public on a stock database; service_role's own grant is for one where it
+  -- may not, so both go.
+  select format('%s on schema public', a.privilege_type), format('revoke %s on schema public from service_role, public', a.privilege_type)
+  from pg_namespace n, aclexplode(n.nspacl) a
+  where n.nspname = 'public' and a.grantee = 'service_role'::regrole
+  union all
+  select format('%s on function %s', a.privilege_type, p.oid::regprocedure),
+         format('revoke %s on function %s from service_role', a.privilege_type, p.oid::regprocedure)
+  from pg_proc p, aclexplode(p.proacl) a
+  where p.pronamespace = 'public'::regnamespace and a.grantee = 'service_role'::regrole
+$$;
+
+select is(tap.workload_without(null), 'ok', 'with all its grants, service_role runs the whole workload');
+select is(current_setting('role'), 'none', 'sanity: the workload runner restores the caller''s role');
+select set_has(
+  $$select grant_ from tap.service_role_grants()$$,
+  $$values ('SELECT on api_keys'), ('UPDATE (last_used_at) on api_keys'), ('SELECT (rate_limit_per_minute) on orgs'),
+           ('DELETE on api_usage'), ('USAGE on schema public'),
+           ('EXECUTE on function purge_api_usage(timestamp with time zone)')$$,
+  'sanity: the catalog scan sees table, column, schema and function grants'
+);
+select is_empty(
+  $$select g.grant_ || ' -> ' || w.outcome
+    from tap.service_role_grants() g
+    cross join lateral (select tap.workload_without(g.revoke_) as outcome) w
+    where w.outcome <> '42501'$$,
+  'taking away any one grant of service_role makes the workload fail with insufficient_privilege (grants it does not need, or whose loss is not an error, listed)'
+);
+
+select * from finish();
+rollback;

@@ -1,0 +1,195 @@
+/**
+ * The retention migration schedules purge_api_usage with pg_cron where it can, and migrates anyway
+ * where it cannot (supabase/migrations/20261128000300_usage_retention.sql). Both ways, on real
+ * Postgres 15 with the real Supabase CLI:
+ *   - the run's shared server has no pg_cron loaded: its migrated database has no job and no
+ *     extension, purge_api_usage works, and the guard says why in a notice;
+ *   - a server started with shared_preload_libraries=pg_cron: a fresh database named as
+ *     cron.database_name, migrated by `supabase db push`, has the job.
+ */
+import assert from "node:assert/strict";
+import postgres from "postgres";
+import { supabaseDbPush } from "../../local/supabase_cli.ts";
+import { goldenDataDir, startServerFrom } from "../harness/postgres_server.ts";
+import { clonePostgres, postgresSkip, targetTestOptions } from "../harness/targets.ts";
+
+const REPO = new URL("../../", import.meta.url);
+const RETENTION_MIGRATION = new URL(
+  "supabase/migrations/20261128000300_usage_retention.sql",
+  REPO,
+);
+const JOB = {
+  jobname: "purge-api-usage",
+  schedule: "17 0 * * *",
+  command: "select public.purge_api_usage()",
+};
+
+/** Why pg_cron cannot be loaded into the Postgres the harness starts, or null when it can. */
+function pgCronUnavailableReason(): string | null {
+  if (postgresSkip) return postgresSkip;
+  const text = (argv: string[]) =>
+    new TextDecoder().decode(
+      new Deno.Command(argv[0], { args: argv.slice(1), stdout: "piped" }).outputSync().stdout,
+    ).trim();
+  let files: string[];
+  try {
+    // The pg_config next to the pg_ctl the harness runs (links resolved): the same installation.
+    const bin = Deno.realPathSync(text(["sh", "-c", "command -v pg_ctl"])).replace(/\/[^/]+$/, "");
+    files = [
+      `${text([`${bin}/pg_config`, "--sharedir"])}/extension/pg_cron.control`,
+      `${text([`${bin}/pg_config`, "--pkglibdir"])}/pg_cron.so`,
+    ];
+  } catch (e) {
+    return `the Postgres installation's extension directories are unknown (${e})`;
+  }
+  for (const file of files) {
+    try {
+      Deno.statSync(file);
+    } catch {
+      return `${file} is missing (apt-get install postgresql-15-cron)`;
+    }
+  }
+  return null;
+}
+
+const pgCronSkip = pgCronUnavailableReason();
+if (pgCronSkip && !postgresSkip) {
+  console.error(`\n!!! pg_cron scheduling test IGNORED: ${pgCronSkip} !!!\n`);
+}
+
+/** The migration's guarded DO block, to run it again and hear what it says. */
+async function schedulingBlock(): Promise<string> {
+  const sql = await Deno.readTextFile(RETENTION_MIGRATION);
+  const block = sql.match(/^do \$\$\n[\s\S]*?\n\$\$;$/m)?.[0];
+  assert.ok(block, "the retention migration has no `do $$ ... $$;` block");
+  return block;
+}
+
+type Tx = postgres.TransactionSql;
+
+/** Runs the scheduling block in a transaction, then `inspect` in it, and rolls it back; the
+ * notices the block raised. */
+async function runSchedulingBlock(
+  url: string,
+  inspect: (tx: Tx) => Promise<void> = async () => {},
+): Promise<string[]> {
+  const notices: string[] = [];
+  const sql = postgres(url, { max: 1, onnotice: (n) => notices.push(n.message) });
+  try {
+    const block = await schedulingBlock();
+    await sql.begin(async (tx) => {
+      await tx.unsafe(block);
+      await inspect(tx);
+      throw new Rollback();
+    }).catch((e) => {
+      if (!(e instanceof Rollback)) throw e;
+    });
+  } finally {
+    await sql.end();
+  }
+  return notices;
+}
+class Rollback extends Error {}
+
+async function jobs(sql: postgres.Sql | Tx) {
+  const rows = await sql`
+    select jobname, schedule, command, database, username, active from cron.job order by jobid`;
+  return rows.map((j) => ({ ...j }));
+}
+
+Deno.test({
+  name: "pg_cron: without pg_cron loaded the migrations apply and nothing is scheduled",
+  ...targetTestOptions("postgres"),
+}, async () => {
+  const url = await clonePostgres();
+  const sql = postgres(url, { max: 1, onnotice: () => {} });
+  try {
+    const [{ preload }] = await sql`select current_setting('shared_preload_libraries') as preload`;
+    assert.doesNotMatch(preload, /pg_cron/, "the shared server must run without pg_cron");
+
+    const [state] = await sql`
+      select exists (select 1 from pg_extension where extname = 'pg_cron') as extension,
+             exists (select 1 from pg_namespace where nspname = 'cron') as cron_schema,
+             exists (select 1 from pg_available_extensions where name = 'pg_cron') as installed,
+             exists (select 1 from supabase_migrations.schema_migrations
+                     where version = '20261128000300') as migrated`;
+    assert.deepEqual(
+      { extension: state.extension, cron_schema: state.cron_schema, migrated: state.migrated },
+      { extension: false, cron_schema: false, migrated: true },
+    );
+
+    // The function the job would call is there and works for the API role.
+    const [{ deleted }] = await sql.begin(async (tx) => {
+      await tx`set local role service_role`;
+      return await tx`select public.purge_api_usage() as deleted`;
+    });
+    assert.equal(deleted, 0);
+
+    // The guard's two ways out, depending on whether pg_cron is installed at all.
+    const notices = await runSchedulingBlock(url, async (tx) => {
+      const [{ extension }] = await tx`
+        select exists (select 1 from pg_extension where extname = 'pg_cron') as extension`;
+      assert.equal(extension, false, "the guard must leave no half-created extension");
+    });
+    assert.equal(notices.length, 1, `one notice expected, got ${JSON.stringify(notices)}`);
+    assert.match(
+      notices[0],
+      state.installed
+        ? /^pg_cron could not be used \(.+\): schedule "select public\.purge_api_usage\(\)" daily yourself$/
+        : /^pg_cron is not available: schedule "select public\.purge_api_usage\(\)" daily yourself$/,
+    );
+  } finally {
+    await sql.end();
+  }
+});
+
+Deno.test({
+  name: "pg_cron: with pg_cron preloaded `supabase db push` schedules purge-api-usage",
+  ...targetTestOptions("postgres"),
+  ignore: pgCronSkip !== null,
+}, async () => {
+  const database = "gateway_cron";
+  const server = await startServerFrom(await goldenDataDir(), {
+    settings: { shared_preload_libraries: "pg_cron", "cron.database_name": database },
+  });
+  try {
+    const admin = postgres(server.url, { max: 1, onnotice: () => {} });
+    try {
+      await admin.unsafe(`create database ${database}`);
+    } finally {
+      await admin.end();
+    }
+    const url = new URL(server.url);
+    url.pathname = `/${database}`;
+    // As buildGolden does it: the Supabase roles, then the real CLI (no seed: as in production).
+    const owner = postgres(url.toString(), { max: 1, onnotice: () => {} });
+    try {
+      await owner.unsafe(
+        await Deno.readTextFile(new URL("supabase/roles.sql", REPO)),
+      );
+      await supabaseDbPush(url.toString(), { seed: false });
+
+      const expected = [{ ...JOB, database, username: "postgres", active: true }];
+      assert.deepEqual(await jobs(owner), expected);
+      const [ext] = await owner`
+        select extnamespace::regnamespace::text as schema from pg_extension
+        where extname = 'pg_cron'`;
+      assert.equal(ext?.schema, "pg_catalog");
+
+      // What the job will run, as the job's user.
+      const [{ deleted }] = await owner.unsafe(`${JOB.command} as deleted`);
+      assert.equal(deleted, 0);
+
+      // The block run again (a database migrated twice) keeps one job: cron.schedule replaces it
+      // by name.
+      const notices = await runSchedulingBlock(url.toString(), async (tx) => {
+        assert.deepEqual(await jobs(tx), expected);
+      });
+      assert.deepEqual(notices.filter((n) => /daily yourself/.test(n)), [], "the guard fell back");
+    } finally {
+      await owner.end();
+    }
+  } finally {
+    await server.destroy();
+  }
+});
