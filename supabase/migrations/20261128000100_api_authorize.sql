@@ -33,6 +33,9 @@ declare
   v_key record;
   v_day_used integer;
   v_minute_used integer;
+  -- The minute the request counts in: its own, or a later one when a request that began before
+  -- the minute turned waited behind one that began after.
+  v_counted_minute timestamptz;
   v_window text;
   v_limits jsonb;
 begin
@@ -63,18 +66,20 @@ begin
           minute_used = case when u.minute >= excluded.minute then u.minute_used + 1 else 1 end
       where u.day_used < v_key.per_day
         and (u.minute < excluded.minute or u.minute_used < v_key.per_minute)
-    returning u.day_used, u.minute_used
-    into v_day_used, v_minute_used;
+    returning u.day_used, u.minute_used, u.minute
+    into v_day_used, v_minute_used, v_counted_minute;
   end if;
 
   if v_day_used is null then
     -- Refused: report the state as it is, for the headers and Retry-After.
-    select u.day_used, case when u.minute >= v_minute then u.minute_used else 0 end
-    into v_day_used, v_minute_used
+    select u.day_used, case when u.minute >= v_minute then u.minute_used else 0 end,
+           greatest(u.minute, v_minute)
+    into v_day_used, v_minute_used, v_counted_minute
     from public.api_usage u
     where u.org_id = v_key.org_id and u.day = v_day;
     v_day_used := coalesce(v_day_used, 0);
     v_minute_used := coalesce(v_minute_used, 0);
+    v_counted_minute := coalesce(v_counted_minute, v_minute);
     -- The day outlasts the minute: when it is spent, it is what the client must wait for.
     v_window := case when v_day_used >= v_key.per_day then 'day' else 'minute' end;
   end if;
@@ -83,8 +88,8 @@ begin
     'minute', jsonb_build_object(
       'limit', v_key.per_minute,
       'remaining', greatest(v_key.per_minute - v_minute_used, 0),
-      'reset', extract(epoch from v_minute + interval '1 minute')::bigint,
-      'reset_in', greatest(ceil(extract(epoch from v_minute + interval '1 minute' - v_now)), 1)::integer
+      'reset', extract(epoch from v_counted_minute + interval '1 minute')::bigint,
+      'reset_in', greatest(ceil(extract(epoch from v_counted_minute + interval '1 minute' - v_now)), 1)::integer
     ),
     'day', jsonb_build_object(
       'limit', v_key.per_day,

@@ -9,8 +9,8 @@ drop function public.link_contacts_to_company(uuid, uuid, uuid[]);
 -- when it is "ok": either outcome "company_not_found" (nothing changed), or "ok" with
 -- data = {"updated", "failed", "failed_ids"}: over the distinct ids given, updated counts the org's
 -- contacts that now point at the company (already linked ones included) and failed the ids that
--- are not the org's contacts (another org's look missing), in the order first given. More than 100
--- ids raise 22023 (invalid_parameter_value).
+-- are not the org's contacts (another org's look missing), in the order first given. The batch size
+-- is the API's to limit (the gateway refuses more than its limit before calling).
 create function public.link_contacts_to_company(
   p_key_hash text,
   p_company_id uuid,
@@ -34,14 +34,6 @@ begin
     return v_auth;
   end if;
   v_org := (v_auth->>'org_id')::uuid;
-
-  -- At most 100 ids per call, as before (the gateway refuses more first). Checked once the key is
-  -- authorized, so 401/403/429 still answer first; the error undoes the token. Unbounded, one call
-  -- could lock any number of contacts while holding the org's usage row, stalling the org's other
-  -- requests.
-  if cardinality(p_contact_ids) > 100 then
-    raise exception using errcode = '22023', message = 'at most 100 contact ids per call';
-  end if;
 
   -- Lock order, the same for every caller: the org's usage row (in api_authorize), the company (KEY
   -- SHARE, so links to one company run side by side while a delete of it waits), then the

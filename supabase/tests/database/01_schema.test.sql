@@ -211,15 +211,12 @@ select is_empty(
 );
 
 -- Indexes: the composite FK and the org lookups are indexed ------------------------------------------
--- One exception, by name: orgs.plan -> plans(name). Only an operator deleting or renaming a plan
--- reads orgs by plan (and the RPCs never do), so that rare statement may scan orgs.
 select is_empty(
   $$
     select k.conrelid::regclass::text || ' ' || pg_get_constraintdef(k.oid)
     from pg_constraint k
     where k.contype = 'f'
       and k.connamespace = 'public'::regnamespace
-      and k.conname <> 'orgs_plan_fkey'
       and not exists (
         select 1 from pg_index i
         where i.indrelid = k.conrelid

@@ -2,7 +2,8 @@
 -- the listed ones; this file proves each of them is used: taking any one away (table, column,
 -- schema or function privilege, read from the catalog) makes a workload that calls every RPC on
 -- each of its paths, as service_role, fail with insufficient_privilege. A grant added later with
--- no use fails here, listed; a new RPC joins the workload below.
+-- no use fails here, listed. EXECUTE on a function is probed by calling that function (with null
+-- arguments), so a new RPC needs no edit here; the workload covers the table privileges.
 begin;
 create schema if not exists tap;
 create extension if not exists pgtap with schema tap;
@@ -57,9 +58,9 @@ begin
 end;
 $$;
 
--- Runs the workload as service_role with nothing taken away (p_revoke null) or after one revoke;
--- 'ok', or the SQLSTATE it failed with. Everything it did is rolled back.
-create function tap.workload_without(p_revoke text) returns text
+-- Runs the workload (or p_probe, when given) as service_role with nothing taken away (p_revoke
+-- null) or after one revoke; 'ok', or the SQLSTATE it failed with. Everything it did is rolled back.
+create function tap.workload_without(p_revoke text, p_probe text default null) returns text
 language plpgsql
 as $$
 declare
@@ -71,7 +72,11 @@ begin
       execute p_revoke;
     end if;
     set local role service_role;
-    perform tap.workload();
+    if p_probe is null then
+      perform tap.workload();
+    else
+      execute p_probe;
+    end if;
     raise exception using errcode = 'TAPOK';
   exception
     when sqlstate 'TAPOK' then v_outcome := 'ok';
@@ -83,16 +88,18 @@ end;
 $$;
 
 -- Every privilege service_role holds in public, as the statement that takes it away.
-create function tap.service_role_grants() returns table (grant_ text, revoke_ text)
+create function tap.service_role_grants() returns table (grant_ text, revoke_ text, probe_ text)
 language sql
 as $$
   select format('%s on %s', a.privilege_type, c.oid::regclass),
-         format('revoke %s on table %s from service_role', a.privilege_type, c.oid::regclass)
+         format('revoke %s on table %s from service_role', a.privilege_type, c.oid::regclass),
+         null
   from pg_class c, aclexplode(c.relacl) a
   where c.relnamespace = 'public'::regnamespace and a.grantee = 'service_role'::regrole
   union all
   select format('%s (%s) on %s', a.privilege_type, t.attname, c.oid::regclass),
-         format('revoke %s (%I) on table %s from service_role', a.privilege_type, t.attname, c.oid::regclass)
+         format('revoke %s (%I) on table %s from service_role', a.privilege_type, t.attname, c.oid::regclass),
+         null
   from pg_class c
   join pg_attribute t on t.attrelid = c.oid and t.attnum > 0 and not t.attisdropped
   cross join aclexplode(t.attacl) a
@@ -100,12 +107,15 @@ as $$
   union all
   -- PUBLIC may use schema public on a stock database; service_role's own grant is for one where it
   -- may not, so both go.
-  select format('%s on schema public', a.privilege_type), format('revoke %s on schema public from service_role, public', a.privilege_type)
+  select format('%s on schema public', a.privilege_type), format('revoke %s on schema public from service_role, public', a.privilege_type),
+         null
   from pg_namespace n, aclexplode(n.nspacl) a
   where n.nspname = 'public' and a.grantee = 'service_role'::regrole
   union all
   select format('%s on function %s', a.privilege_type, p.oid::regprocedure),
-         format('revoke %s on function %s from service_role', a.privilege_type, p.oid::regprocedure)
+         format('revoke %s on function %s from service_role', a.privilege_type, p.oid::regprocedure),
+         format('select %s(%s)', p.oid::regproc,
+                (select string_agg('null::' || format_type(t, null), ', ') from unnest(p.proargtypes::oid[]) t))
   from pg_proc p, aclexplode(p.proacl) a
   where p.pronamespace = 'public'::regnamespace and a.grantee = 'service_role'::regrole
 $$;
@@ -122,7 +132,7 @@ select set_has(
 select is_empty(
   $$select g.grant_ || ' -> ' || w.outcome
     from tap.service_role_grants() g
-    cross join lateral (select tap.workload_without(g.revoke_) as outcome) w
+    cross join lateral (select tap.workload_without(g.revoke_, g.probe_) as outcome) w
     where w.outcome <> '42501'$$,
   'taking away any one grant of service_role makes the workload fail with insufficient_privilege (grants it does not need, or whose loss is not an error, listed)'
 );
