@@ -7,6 +7,7 @@
  */
 import assert from "node:assert/strict";
 import { createApiKey } from "../../local/api_keys.ts";
+import { OPENAPI_TYPESCRIPT, REDOCLY_CLI } from "../../local/openapi.ts";
 import { connectPostgres } from "../../local/postgres.ts";
 import { postgresJsQuery, type Query } from "../../local/sql_db.ts";
 import { freePort } from "../harness/net.ts";
@@ -295,5 +296,46 @@ Deno.test({
     await gate.shutdown();
     await dev.stop();
     await sql.end();
+  }
+});
+
+Deno.test("README: 'Using the API' shows every example file verbatim, and the pinned tools", async () => {
+  const readme = await Deno.readTextFile(`${REPO}README.md`);
+  const section = readme.slice(
+    readme.indexOf("## Using the API"),
+    readme.indexOf("## Rate limits"),
+  );
+  const fence = { sh: "sh", ts: "ts", py: "python" } as Record<string, string>;
+  const files: string[] = [];
+  const walk = async (dir: string) => {
+    for await (const entry of Deno.readDir(`${REPO}${dir}`)) {
+      if (entry.isDirectory) await walk(`${dir}${entry.name}/`);
+      else if (!entry.name.endsWith(".d.ts") && !entry.name.endsWith(".json")) {
+        files.push(`${dir}${entry.name}`);
+      }
+    }
+  };
+  await walk("examples/");
+  assert.ok(files.length >= 6, files.join(" "));
+  for (const file of files.sort()) {
+    const lang = fence[file.split(".").pop()!];
+    assert.ok(lang, `${file}: no fence language for it`);
+    const text = await Deno.readTextFile(`${REPO}${file}`);
+    assert.ok(
+      section.includes("```" + lang + "\n" + text + "```\n"),
+      `README's "Using the API" must hold ${file} verbatim in a \`\`\`${lang} block: paste it`,
+    );
+  }
+  // Commands name the versions the tests run.
+  const pins = { "@redocly/cli": REDOCLY_CLI, "openapi-typescript": OPENAPI_TYPESCRIPT };
+  for (const [name, pinned] of Object.entries(pins)) {
+    const named = [...readme.matchAll(new RegExp(`(?<![\\w-])${name}@[0-9][\\w.-]*`, "g"))];
+    assert.ok(named.length > 0, `README never names ${pinned}`);
+    for (const [mention] of named) assert.equal(mention, pinned);
+  }
+  const examplesConfig = JSON.parse(await Deno.readTextFile(`${REPO}examples/deno.json`));
+  const openapiFetch = examplesConfig.imports["openapi-fetch"].replace(/^npm:/, "");
+  for (const [mention] of readme.matchAll(/openapi-fetch@[0-9][\w.-]*/g)) {
+    assert.equal(mention, openapiFetch);
   }
 });
