@@ -15,6 +15,8 @@ GLOBEX = "c0000000-0000-4000-8000-000000000001"
 ADA = "a0000000-0000-4000-8000-000000000001"
 ALAN = "a0000000-0000-4000-8000-000000000002"
 
+if not os.environ.get("LEADLEX_API_KEY"):
+    sys.exit("Set LEADLEX_API_KEY to an API key (wbk_...).")
 session = requests.Session()
 session.headers["Authorization"] = f"Bearer {os.environ['LEADLEX_API_KEY']}"
 

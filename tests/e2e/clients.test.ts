@@ -309,6 +309,7 @@ Deno.test("README: 'Using the API' shows every example file verbatim, and the pi
   const files: string[] = [];
   const walk = async (dir: string) => {
     for await (const entry of Deno.readDir(`${REPO}${dir}`)) {
+      if (entry.name.startsWith(".") || entry.name === "__pycache__") continue;
       if (entry.isDirectory) await walk(`${dir}${entry.name}/`);
       else if (!entry.name.endsWith(".d.ts") && !entry.name.endsWith(".json")) {
         files.push(`${dir}${entry.name}`);
