@@ -24,6 +24,8 @@ export function openApiDocument(
         "(`X-RateLimit-*`, `RateLimit-Policy`, `RateLimit`). On 429, wait `Retry-After` seconds. " +
         `Bodies are limited to ${MAX_BODY_BYTES / 1024} KiB.`,
     },
+    // Every operation's tags, described (redocly's operation-tag-defined).
+    tags: [{ name: "contacts", description: "The workspace's contacts and their companies." }],
     servers: [
       {
         url: `https://{project_ref}.supabase.co${PLATFORM_PREFIX}`,

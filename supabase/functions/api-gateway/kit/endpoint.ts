@@ -108,7 +108,7 @@ export function registerEndpoint(api: OpenAPIHono<AppEnv>, endpoint: AnyEndpoint
           },
         },
       },
-      ...errorResponses(Object.keys(endpoint.errors ?? {}) as ErrorCode[]),
+      ...errorResponses(Object.keys(endpoint.errors ?? {}) as ErrorCode[], endpoint.permission),
     },
   });
 

@@ -1,5 +1,14 @@
 import { z } from "@hono/zod-openapi";
-import { ERROR_CODES, type ErrorCode, ERRORS } from "../errors.ts";
+import {
+  ERROR_CODES,
+  type ErrorCode,
+  ERRORS,
+  internalError,
+  payloadTooLarge,
+  serviceUnavailable,
+  unsupportedMediaType,
+} from "../errors.ts";
+import type { Permission } from "../permissions.ts";
 
 export const ErrorSchema = z.object({
   error: z.object({
@@ -39,8 +48,33 @@ export const RATE_LIMIT_HEADERS = {
 
 const RETRY_AFTER = integer("Seconds to wait before retrying.");
 
+/** One envelope per code, worded as the gateway words it, for the document's examples. */
+function errorExample(code: ErrorCode, permission: Permission) {
+  const message: Record<ErrorCode, string> = {
+    validation_error: "Invalid request body. contact_ids.3: Invalid UUID",
+    invalid_key: "Invalid API key: it is unknown, revoked or expired.",
+    insufficient_permissions: `This API key lacks the required permission: ${permission}.`,
+    company_not_found: "No company c0000000-0000-4000-8000-000000000009 in this workspace.",
+    not_found: "No route for GET /api-gateway/v1/companies.",
+    method_not_allowed: "Method PUT is not allowed here. Allowed: OPTIONS, POST.",
+    payload_too_large: payloadTooLarge().message,
+    unsupported_media_type: unsupportedMediaType().message,
+    rate_limited: "Rate limit exceeded: this workspace's per-minute quota of 50 requests is " +
+      "spent. Retry after 17 seconds.",
+    internal_error: internalError().message,
+    service_unavailable: serviceUnavailable().message,
+  };
+  const details = [
+    { path: "contact_ids.3", code: "invalid_format", message: "Invalid UUID", in: "body" },
+  ];
+  const error = code === "validation_error"
+    ? { code, message: message[code], details }
+    : { code, message: message[code] };
+  return { summary: code, value: { error } };
+}
+
 /** Statuses a key-authenticated route can answer besides 200, with the codes behind each. */
-export function errorResponses(routeCodes: readonly ErrorCode[]) {
+export function errorResponses(routeCodes: readonly ErrorCode[], permission: Permission) {
   const codes: ErrorCode[] = [
     "validation_error",
     "invalid_key",
@@ -80,7 +114,12 @@ export function errorResponses(routeCodes: readonly ErrorCode[]) {
     responses[status] = {
       description: list.map((code) => `\`${code}\`: ${ERRORS[code].means}`).join("; "),
       headers,
-      content: { "application/json": { schema: ErrorSchema } },
+      content: {
+        "application/json": {
+          schema: ErrorSchema,
+          examples: Object.fromEntries(list.map((code) => [code, errorExample(code, permission)])),
+        },
+      },
     };
   }
   return responses;

@@ -1,0 +1,47 @@
+import assert from "node:assert/strict";
+import { openApiJson } from "../../local/openapi.ts";
+
+type Media = {
+  example?: unknown;
+  examples?: Record<string, { value: { error: { code: string } } }>;
+};
+type Operation = {
+  operationId: string;
+  requestBody?: { content: Record<string, Media> };
+  responses: Record<string, { description: string; content: Record<string, Media> }>;
+};
+
+Deno.test("openapi: servers are the public URL template, then the ones createApp is given", async () => {
+  const local = { url: "http://localhost:54321/functions/v1", description: "deno task dev" };
+  const deployed = JSON.parse(await openApiJson());
+  const dev = JSON.parse(await openApiJson([local]));
+  const template = {
+    url: "https://{project_ref}.supabase.co/functions/v1",
+    description: "A deployed Supabase project",
+    variables: { project_ref: { default: "your-project-ref" } },
+  };
+  assert.deepEqual(deployed.servers, [template]);
+  assert.deepEqual(dev.servers, [template, local]);
+});
+
+Deno.test("openapi: every body and every answer has an example, each error code its own", async () => {
+  const doc = JSON.parse(await openApiJson());
+  const operations = Object.values(doc.paths as Record<string, Record<string, Operation>>)
+    .flatMap((item) => Object.values(item));
+  assert.ok(operations.length >= 3);
+  for (const op of operations) {
+    const body = op.requestBody?.content["application/json"];
+    if (op.requestBody) assert.ok(body?.example, `${op.operationId}: no request example`);
+    assert.ok(op.responses[200].content["application/json"].example, `${op.operationId}: 200`);
+    for (const [status, response] of Object.entries(op.responses)) {
+      if (status === "200") continue;
+      // The description names each code the status can carry: `code`: what it means; ...
+      const codes = [...response.description.matchAll(/`([a-z_]+)`:/g)].map((m) => m[1]);
+      const examples = response.content["application/json"].examples ?? {};
+      assert.deepEqual(Object.keys(examples).sort(), codes.sort(), `${op.operationId} ${status}`);
+      for (const [code, example] of Object.entries(examples)) {
+        assert.equal(example.value.error.code, code, `${op.operationId} ${status}`);
+      }
+    }
+  }
+});
