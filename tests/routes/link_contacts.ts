@@ -50,6 +50,8 @@ export default defineRouteTest({
     },
   ],
   property: {
+    // The published limit (README: 1 to 100 ids), written out on purpose: see maxItems.
+    maxItems: { contact_ids: 100 },
     // Every distinct id counted once, only the key's own org's contacts updated and linked.
     async check200({ target, tenant, sent }, json) {
       const { data } = json as { data: { updated: number; failed: number; failed_ids: string[] } };
