@@ -73,7 +73,8 @@ async function hostileRun(kind: TargetKind, t: Deno.TestContext) {
       async () => {
         console.log(
           `[${kind}] hostile input: ${NUM_RUNS} runs, seed ${SEED}` +
-            (REPLAY_PATH ? `, path ${REPLAY_PATH}` : "") + ` (replay: ${replayCommand()})`,
+            (REPLAY_PATH ? `, path ${REPLAY_PATH}` : "") +
+            ` (replay: ${replayCommand(REPLAY_PATH)})`,
         );
         await assertProperty(fc.asyncProperty(arbitrary, check), `[${kind}] hostile input`, redact);
         console.log(
