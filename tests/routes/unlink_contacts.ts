@@ -56,6 +56,8 @@ export default defineRouteTest({
         .map((id) => id.toLowerCase());
       const distinct = new Set(ids);
       assert.equal(data.updated + data.failed, distinct.size, "updated + failed");
+      assert.equal(data.failed_ids.length, data.failed);
+      assert.ok(data.failed_ids.every((id) => distinct.has(id)), "failed_ids are ids it was sent");
       const owned = [...distinct].filter((id) => tenant.contactIds.includes(id));
       assert.equal(data.updated, owned.length, "only the org's own contacts");
       const company = /\/companies\/([^/]+)\/contacts\/unlink$/i.exec(
