@@ -19,7 +19,7 @@ import {
   rateLimitHeaders,
 } from "./answers.ts";
 import { keyClasses, type RouteModel } from "./model.ts";
-import { OPENAPI_PATH } from "./requests.ts";
+import { OPENAPI_PATH } from "./urls.ts";
 import { type Hostile, toRequest } from "./wire.ts";
 
 export interface Run {

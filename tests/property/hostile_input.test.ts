@@ -5,23 +5,24 @@
  * come from its declaration (tests/routes/*.ts, loaded by loadRouteTests), so a new route joins
  * by being declared.
  *
- * Generated (requests.ts, from hostile.ts): random JSON and non-JSON bodies, regrown and
- * mutated valid bodies, `__proto__`/`constructor` keys, JSON fragments, non-UTF-8 bytes, deep
- * nesting, huge arrays, oversized bodies; hostile and valid-ish query strings (repeated, unknown,
- * huge numbers); hostile headers, methods, content types, Content-Lengths, request ids; path
- * variants, traversal, the OpenAPI document, unknown paths; keys with and without the route's
- * permission, revoked, expired, the other org's. Besides, valid(self) with one dimension made
- * hostile, each route's cross-org cases, and body arrays from their pinned maximum to as many as
- * fit in a body.
+ * Generated (model.ts reads the declarations; requests.ts, urls.ts and bodies.ts build on
+ * hostile.ts): random JSON and non-JSON bodies, regrown and mutated valid bodies,
+ * `__proto__`/`constructor` keys, JSON fragments, non-UTF-8 bytes, deep nesting, huge arrays,
+ * oversized bodies; hostile and valid-ish query strings (repeated, unknown, huge numbers);
+ * hostile headers, methods, content types, Content-Lengths, request ids; path variants,
+ * traversal, the OpenAPI document, unknown paths; keys with and without the route's permission,
+ * revoked, expired, the other org's. Besides, valid(self) with one dimension made hostile, each
+ * route's cross-org cases, and body arrays from their pinned maximum to as many as fit in a body.
  *
  * Properties, for every request (check.ts, answers.ts): never a 5xx; an X-Request-ID, echoed
  * when sane; every non-2xx (HEAD and the preflight aside) exactly the error envelope, its code
  * known and its status the one ERRORS gives it, details items exactly {path, code, message, in};
  * 401 with WWW-Authenticate and no rate-limit headers, 405 with Allow; 413 iff the body is over
- * MAX_BODY_BYTES (when Content-Length is honest); at most one database call; no business write
- * unless a 200 of a route that writes; a 200 of an endpoint carries well-formed rate-limit
- * headers, a key holding the permission, exactly its response schema, and passes the route's
- * check200; no key or key hash in any response or log line; one JSON log line per request, none
+ * MAX_BODY_BYTES (when Content-Length is honest); at most one database call; well-formed
+ * rate-limit headers exactly when that call was made and the key not refused (so on every 200 of
+ * an endpoint, never on a 401); no business write unless a 200 of a route that writes; a 200 of
+ * an endpoint came from a key holding the permission, is exactly its response schema and passes
+ * the route's check200; no key or key hash in any response or log line; one JSON log line per request, none
  * at level error; no prototype pollution. Whatever a generator knows to expect (valid(self):
  * 200 and ok(); wrong method: 405; keys: 401/403; cross-org: the declared answer; arrays past
  * their maximum: 400 too_big) is held too. A run must reach every status in MUST_REACH.
