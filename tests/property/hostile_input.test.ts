@@ -22,10 +22,10 @@
  * rate-limit headers exactly when that call was made and the key not refused (so on every 200 of
  * an endpoint, never on a 401); no business write unless a 200 of a route that writes; a 200 of
  * an endpoint came from a key holding the permission, is exactly its response schema and passes
- * the route's check200; no key or key hash in any response or log line; one JSON log line per request, none
- * at level error; no prototype pollution. Whatever a generator knows to expect (valid(self):
- * 200 and ok(); wrong method: 405; keys: 401/403; cross-org: the declared answer; arrays past
- * their maximum: 400 too_big) is held too. A run must reach every status in MUST_REACH.
+ * the route's check200; no key or key hash in any response or log line; one JSON log line per
+ * request, none at level error; no prototype pollution. Whatever a generator knows to expect
+ * (valid(self): 200 and ok(); wrong method: 405; keys: 401/403; cross-org: the declared answer;
+ * arrays past their maximum: 400 too_big) is held too. A run must reach every status in MUST_REACH.
  *
  * Replay a failure with the command it prints (FC_SEED, and FC_PATH for the shrunk
  * counterexample alone; the database then lacks the writes of the runs before it, so prefer the
