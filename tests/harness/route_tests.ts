@@ -35,6 +35,11 @@ export interface CrossOrgCase extends RouteRequest {
 }
 
 export interface PropertyHooks {
+  /** The most items the published contract allows in each array of `valid(self).body`, by dotted
+   * path (`contact_ids`). The suite regrows those arrays from just under this to as many as fit
+   * in a body and holds the gateway to it: 200 up to it, 400 validation_error (zod's too_big)
+   * past it. Written out, not imported from limits.ts, so a limit raised in code alone fails. */
+  maxItems?: Record<string, number>;
   /** Checks a 200 the property suite provoked: `sent` is what it sent, `key` whose key it was. */
   check200?(
     ctx: { target: DbTarget; tenant: Tenant; sent: GeneratedRequest },

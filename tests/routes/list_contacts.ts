@@ -57,6 +57,29 @@ export default defineRouteTest({
       code: "company_not_found",
     },
   ],
+  property: {
+    // The page asked for, of the key's own org's contacts at the company in the path.
+    async check200({ target, tenant, sent }, json) {
+      const url = new URL(sent.path, "http://x");
+      const company = /\/companies\/([^/]+)\/contacts$/.exec(decodeURIComponent(url.pathname))![1]
+        .toLowerCase();
+      assertPage(json, tenant, company);
+      const { data, meta } = json as Page;
+      const [{ n }] = await target.owner<{ n: number }>(
+        "select count(*)::int as n from public.contacts where org_id = $1 and company_id = $2",
+        [tenant.orgId, company],
+      );
+      assert.deepEqual(meta, {
+        page: Number(url.searchParams.get("page") ?? 1),
+        per_page: Number(url.searchParams.get("per_page") ?? DEFAULT_PER_PAGE),
+        total: n,
+      });
+      assert.equal(
+        data.length,
+        Math.max(0, Math.min(meta.per_page, n - (meta.page - 1) * meta.per_page)),
+      );
+    },
+  },
 
   async contract(t, { target, build }) {
     const { app } = build();

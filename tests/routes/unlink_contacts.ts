@@ -47,6 +47,8 @@ export default defineRouteTest({
     },
   ],
   property: {
+    // The published limit (README: 1 to 100 ids), written out on purpose: see maxItems.
+    maxItems: { contact_ids: 100 },
     // Every distinct id counted once; the org's contacts among them no longer point at the company.
     async check200({ target, tenant, sent }, json) {
       const { data } = json as { data: { updated: number; failed: number; failed_ids: string[] } };
@@ -54,6 +56,8 @@ export default defineRouteTest({
         .map((id) => id.toLowerCase());
       const distinct = new Set(ids);
       assert.equal(data.updated + data.failed, distinct.size, "updated + failed");
+      assert.equal(data.failed_ids.length, data.failed);
+      assert.ok(data.failed_ids.every((id) => distinct.has(id)), "failed_ids are ids it was sent");
       const owned = [...distinct].filter((id) => tenant.contactIds.includes(id));
       assert.equal(data.updated, owned.length, "only the org's own contacts");
       const company = /\/companies\/([^/]+)\/contacts\/unlink$/i.exec(
