@@ -4,57 +4,50 @@
  * on to its child; but a script that stops the `npx` process by its id stops only that one (npm
  * does not pass the signal on), and the server would keep the port. So the server watches the
  * processes that launched it within its own process group, and stops when any of them is gone.
- * Linux reads /proc; other Unix systems ask `ps`; on Windows nothing is watched.
+ * Unix systems ask `ps`; on Windows nothing is watched.
  */
 
 interface ProcStat {
+  pid: number;
   ppid: number;
   pgid: number;
   /** A zombie has exited; only its parent has not collected it yet. */
   zombie: boolean;
 }
 
-function procStat(pid: number): ProcStat | null {
+/** `ps` rather than /proc: Deno lets only --allow-all read /proc/<pid>. */
+function ps(pids: number[]): ProcStat[] {
   try {
-    if (Deno.build.os === "linux") {
-      const text = Deno.readTextFileSync(`/proc/${pid}/stat`);
-      // "pid (comm) state ppid pgrp ...": comm may hold spaces and parentheses.
-      const [state, ppid, pgid] = text.slice(text.lastIndexOf(")") + 2).split(" ");
-      return { ppid: Number(ppid), pgid: Number(pgid), zombie: state === "Z" };
-    }
     const out = new Deno.Command("ps", {
-      args: ["-o", "ppid=,pgid=,stat=", "-p", String(pid)],
+      args: ["-o", "pid=,ppid=,pgid=,stat=", "-p", pids.join(",")],
       stdout: "piped",
       stderr: "null",
     }).outputSync();
-    const [ppid, pgid, state] = new TextDecoder().decode(out.stdout).trim().split(/\s+/);
-    return out.success && ppid
-      ? { ppid: +ppid, pgid: +pgid, zombie: state?.startsWith("Z") }
-      : null;
+    return new TextDecoder().decode(out.stdout).split("\n").filter((l) => l.trim()).map((l) => {
+      const [pid, ppid, pgid, stat] = l.trim().split(/\s+/);
+      return { pid: +pid, ppid: +ppid, pgid: +pgid, zombie: stat.startsWith("Z") };
+    });
   } catch {
-    return null;
+    return []; // no ps here: nothing is watched
   }
 }
 
 /** Calls `onGone` once, when a process that launched this one (in its process group) exits. */
-export function watchLaunchers(onGone: () => void, intervalMs = 500): void {
+export function watchLaunchers(onGone: () => void, intervalMs = 1_000): void {
   if (Deno.build.os === "windows") return;
-  const self = procStat(Deno.pid);
+  const [self] = ps([Deno.pid]);
   if (!self) return;
   const launchers: number[] = [];
   for (let pid = self.ppid; pid > 1 && launchers.length < 16;) {
-    const stat = procStat(pid);
+    const [stat] = ps([pid]);
     if (!stat || stat.pgid !== self.pgid) break;
     launchers.push(pid);
     pid = stat.ppid;
   }
   if (launchers.length === 0) return;
-  const alive = (pid: number) => {
-    const stat = procStat(pid);
-    return stat !== null && !stat.zombie && stat.pgid === self.pgid;
-  };
   const timer = setInterval(() => {
-    if (launchers.every(alive)) return;
+    const alive = ps(launchers).filter((p) => !p.zombie && p.pgid === self.pgid);
+    if (alive.length === launchers.length) return;
     clearInterval(timer);
     onGone();
   }, intervalMs);

@@ -28,6 +28,8 @@ export interface DevOptions {
   env?: Record<string, string>;
   /** Another checkout (default: this one). */
   repo?: string;
+  /** A process group of its own, as a terminal gives a command (its Ctrl-C reaches the group). */
+  group?: boolean;
 }
 
 /** Starts the dev server; DATABASE_URL is cleared unless given. */
@@ -41,6 +43,7 @@ export function spawnDev(port: number, options: DevOptions = {}) {
     stdin: "null",
     stdout: "piped",
     stderr: "piped",
+    detached: options.group ?? false,
   }).spawn();
   const stdout = collectOutput(child.stdout);
   const stderr = collectOutput(child.stderr);

@@ -214,6 +214,7 @@ Deno.test({
         );
       }
       const org = ["--org", tenant.orgId];
+      const createRead = ["create", ...org, "--name", "x", "--permissions", "contacts:read"];
       const cases: [string[], RegExp][] = [
         [
           ["create", "--org", crypto.randomUUID(), "--name", "x", "--permissions", "contacts:read"],
@@ -227,26 +228,8 @@ Deno.test({
           ["create", ...org, "--name", "x", "--permissions", "contacts:read,contacts:admin"],
           /unknown permission "contacts:admin"/,
         ],
-        [[
-          "create",
-          ...org,
-          "--name",
-          "x",
-          "--permissions",
-          "contacts:read",
-          "--expires",
-          "2027-02-30",
-        ], /not an ISO 8601 date/],
-        [[
-          "create",
-          ...org,
-          "--name",
-          "x",
-          "--permissions",
-          "contacts:read",
-          "--expires",
-          "2001-01-01",
-        ], /not in the future/],
+        [[...createRead, "--expires", "2027-02-30"], /not an ISO 8601 date/],
+        [[...createRead, "--expires", "2001-01-01"], /not in the future/],
         [["create", ...org, "--permissions", "contacts:read"], /missing --name/],
         [["create", ...org, "--name", "x"], /missing --permissions/],
         [["list"], /missing --org/],
