@@ -186,7 +186,7 @@ async function openInMemory(): Promise<Database> {
 }
 
 async function openDataDir(dir: string): Promise<Database> {
-  const { applyPendingMigrations, exists, openPgliteDir, pendingMigrations } = await import(
+  const { exists, migrateDataDir, openPgliteDir, pendingMigrations } = await import(
     "./pglite.ts"
   );
   const { forgetAdmin, holdDataDir, pgdataOf, serveAdmin } = await import("./dev_data_dir.ts");
@@ -202,11 +202,13 @@ async function openDataDir(dir: string): Promise<Database> {
     pg = await phase(`database: opening PGlite in ${dir}`, () => openPgliteDir(pgdata));
     const pending = await pendingMigrations(pg);
     if (pending.length > 0) {
+      await pg.close();
       await phase(
         `database: applying ${pending.length} new migration${pending.length > 1 ? "s" : ""} ` +
           `with the Supabase CLI (${pending.join(", ")})`,
-        () => applyPendingMigrations(pg, stopping.signal),
+        () => migrateDataDir(pgdata, stopping.signal),
       );
+      pg = await openPgliteDir(pgdata);
     }
   } else {
     const dump = await archive();

@@ -1,5 +1,6 @@
 import { PGlite } from "@electric-sql/pglite";
-import { SUPABASE_CLI_VERSION, supabaseDbPush } from "./supabase_cli.ts";
+import { runOrThrow } from "./command.ts";
+import { SUPABASE_CLI_VERSION } from "./supabase_cli.ts";
 
 const REPO = new URL("../", import.meta.url);
 const ROLES_SQL = new URL("supabase/roles.sql", REPO);
@@ -7,47 +8,41 @@ const SEED_SQL = new URL("supabase/seed.sql", REPO);
 const MIGRATIONS = new URL("supabase/migrations/", REPO);
 /** Migrated archives, keyed by what they are built from (gitignored). */
 const CACHE = new URL(".cache/pglite/", REPO);
-// Loaded only to migrate: it is a few seconds of work, done when the migrations change. The name
-// is not a literal, so Deno neither resolves nor downloads the package (and the seven extension
-// packages it declares as peers) before this runs; the type comes from a type-only import.
-const SOCKET_PACKAGE = "@electric-sql/pglite-socket";
-type SocketModule = typeof import("@electric-sql/pglite-socket");
+/** The migration runner, with its own import map and lock file (see its header). */
+const MIGRATE = new URL("migrate/", import.meta.url);
 
-/** Embedded Postgres with the Supabase roles, then every migration and (optionally) the seed,
- * applied by the real Supabase CLI: PGlite is exposed on a loopback socket for the duration of
- * `supabase db push`, exactly as a server would be. */
-export async function openPglite(
-  options: { seed?: boolean; signal?: AbortSignal } = {},
-): Promise<PGlite> {
-  const db = await PGlite.create();
-  await db.exec(await Deno.readTextFile(ROLES_SQL));
-  await pushMigrations(db, { seed: options.seed ?? true, signal: options.signal });
-  return db;
+/** The PGlite release this process loads, e.g. "0.5.14" (its resolved path names it; the path
+ * itself differs between machines). */
+export function pgliteVersion(): string {
+  const url = import.meta.resolve("@electric-sql/pglite");
+  return /@electric-sql\/pglite[/@](\d+\.\d+\.\d+[^/_]*)/.exec(url)?.[1] ?? url;
 }
 
-/** `supabase db push` into a running PGlite (only what it has not applied yet). */
-async function pushMigrations(
-  db: PGlite,
-  options: { seed: boolean; signal?: AbortSignal },
-): Promise<void> {
-  const { PGLiteSocketServer }: SocketModule = await import(SOCKET_PACKAGE);
-  const socket = new PGLiteSocketServer({ db, host: "127.0.0.1", port: 0 });
-  await socket.start();
-  try {
-    await supabaseDbPush(
-      `postgresql://postgres@${socket.getServerConn()}/postgres?sslmode=disable`,
-      options,
-    );
-  } finally {
-    await socket.stop();
-  }
+/** Runs local/migrate/main.ts; `signal` stops it with the Supabase CLI it runs. */
+function migrate(args: string[], signal?: AbortSignal): Promise<void> {
+  return runOrThrow([
+    Deno.execPath(),
+    "run",
+    "--no-config",
+    `--import-map=${new URL("imports.json", MIGRATE).pathname}`,
+    `--lock=${new URL("deno.lock", MIGRATE).pathname}`,
+    "--unstable-npm-lazy-caching",
+    "--allow-read",
+    "--allow-write",
+    "--allow-net",
+    "--allow-env",
+    "--allow-run",
+    "--allow-sys",
+    new URL("main.ts", MIGRATE).pathname,
+    pgliteVersion(),
+    ...args,
+  ], { signal });
 }
 
-/** A migrated database as a data-directory archive: loading it is several times faster than
- * migrating again. */
-export async function dumpPglite(db: PGlite): Promise<Uint8Array<ArrayBuffer>> {
-  const blob = await db.dumpDataDir("none");
-  return new Uint8Array(await blob.arrayBuffer());
+/** A new PGlite with the Supabase roles, every migration and the seed, applied by the real
+ * Supabase CLI (through the cached archive). */
+export async function openPglite(): Promise<PGlite> {
+  return await pgliteFromDump(await cachedArchive() ?? await buildArchive());
 }
 
 /** A new, independent PGlite holding what the archive holds. */
@@ -69,7 +64,7 @@ async function migrationFiles(): Promise<{ version: string; name: string }[]> {
  * Supabase CLI versions. Any change makes a new key, so a stale archive is never loaded. */
 async function archiveKey(): Promise<string> {
   const parts = [
-    import.meta.resolve("@electric-sql/pglite"),
+    `pglite@${pgliteVersion()}`,
     `supabase@${SUPABASE_CLI_VERSION}`,
     await Deno.readTextFile(ROLES_SQL),
     await Deno.readTextFile(SEED_SQL),
@@ -82,7 +77,8 @@ async function archiveKey(): Promise<string> {
     .join("");
 }
 
-/** The migrated and seeded archive for the current migrations, if one was cached. */
+/** The migrated and seeded archive (a data-directory tarball: loading it is several times faster
+ * than migrating again) for the current migrations, if one was cached. */
 export async function cachedArchive(): Promise<Uint8Array<ArrayBuffer> | null> {
   try {
     return await Deno.readFile(await archivePath()) as Uint8Array<ArrayBuffer>;
@@ -96,21 +92,22 @@ export async function cachedArchive(): Promise<Uint8Array<ArrayBuffer> | null> {
  * archives of older migrations. */
 export async function buildArchive(signal?: AbortSignal): Promise<Uint8Array<ArrayBuffer>> {
   const path = await archivePath();
-  const db = await openPglite({ seed: true, signal });
-  const dump = await dumpPglite(db);
-  await db.close();
   await Deno.mkdir(CACHE, { recursive: true });
   // Written aside and renamed, so a concurrent start never reads half an archive.
   const partial = new URL(`${path.href}.${crypto.randomUUID()}.partial`);
-  await Deno.writeFile(partial, dump);
-  await Deno.rename(partial, path);
+  try {
+    await migrate(["--archive", partial.pathname], signal);
+    await Deno.rename(partial, path);
+  } finally {
+    await Deno.remove(partial).catch(() => {});
+  }
   for await (const entry of Deno.readDir(CACHE)) {
     const other = new URL(entry.name, CACHE);
     if (entry.name.endsWith(".tar") && other.href !== path.href) {
       await Deno.remove(other).catch(() => {});
     }
   }
-  return dump;
+  return await Deno.readFile(path) as Uint8Array<ArrayBuffer>;
 }
 
 const archivePath = async () => new URL(`migrated-${await archiveKey()}.tar`, CACHE);
@@ -135,9 +132,10 @@ export async function openPgliteDir(
   return await PGlite.create({ dataDir: dir, loadDataDir: new Blob([await archive()]) });
 }
 
-/** Applies the migrations the database in `db` lacks (and the seed, if it changed). */
-export function applyPendingMigrations(db: PGlite, signal?: AbortSignal): Promise<void> {
-  return pushMigrations(db, { seed: true, signal });
+/** Applies the migrations that the database kept in `dir` lacks (and the seed, if it changed).
+ * Nothing else may have the directory open meanwhile. */
+export function migrateDataDir(dir: string, signal?: AbortSignal): Promise<void> {
+  return migrate(["--data-dir", dir], signal);
 }
 
 export const exists = (path: string) => Deno.stat(path).then(() => true, () => false);
