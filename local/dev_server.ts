@@ -145,9 +145,15 @@ async function openPostgres(url: string): Promise<Database> {
   } catch { /* postgres.js says what is wrong with it */ }
   return await phase(`database: connecting to Postgres at ${host}`, async () => {
     // postgres.js connects on first use: the probe is what finds an unreachable database.
-    const sql = connectPostgres(url, { role: role === "" ? null : role });
-    const admin = connectPostgres(url, { role: null, max: 1 });
-    cleanups.push(() => Promise.all([sql.end({ timeout: 1 }), admin.end({ timeout: 1 })]));
+    let sql, admin;
+    try {
+      sql = connectPostgres(url, { role: role === "" ? null : role });
+      admin = connectPostgres(url, { role: null, max: 1 });
+    } catch (err) {
+      return await stop(1, `dev: DATABASE_URL is not a connection URL: ${(err as Error).message}`);
+    }
+    const pools = [sql, admin];
+    cleanups.push(() => Promise.all(pools.map((p) => p.end({ timeout: 1 }))));
     try {
       await admin`select 1`;
     } catch (err) {

@@ -169,7 +169,12 @@ async function open(dataDir: string | undefined) {
   }
   const { connectPostgres } = await import("./postgres.ts");
   const { postgresJsQuery } = await import("./sql_db.ts");
-  const sql = connectPostgres(url, { role: null, max: 1 });
+  let sql;
+  try {
+    sql = connectPostgres(url, { role: null, max: 1 });
+  } catch (err) {
+    throw new KeyError(`DATABASE_URL is not a connection URL: ${(err as Error).message}`);
+  }
   return { query: postgresJsQuery(sql), close: () => sql.end(), via: hostOf(url) };
 }
 

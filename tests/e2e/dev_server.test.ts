@@ -88,17 +88,24 @@ Deno.test("e2e: a taken port stops `deno task dev` before any slow work, naming 
   }
 });
 
-Deno.test("e2e: an unreachable DATABASE_URL is one line and a non-zero exit", async () => {
+Deno.test("e2e: an unreachable or malformed DATABASE_URL is one line and a non-zero exit", async () => {
   const dead = freePort();
-  const dev = spawnDev(freePort(), {
-    env: { DATABASE_URL: `postgresql://postgres@127.0.0.1:${dead}/postgres` },
-  });
-  const status = await dev.status;
-  await dev.stop();
-  assert.equal(status.code, 1);
-  const stderr = withoutTaskLine(dev.stderr.text).trim();
-  assert.equal(stderr.split("\n").length, 1, stderr);
-  assert.match(stderr, new RegExp(`cannot reach DATABASE_URL \\(127\\.0\\.0\\.1:${dead}\\)`));
+  const cases: [string, RegExp][] = [
+    [
+      `postgresql://postgres@127.0.0.1:${dead}/postgres`,
+      new RegExp(`cannot reach DATABASE_URL \\(127\\.0\\.0\\.1:${dead}\\)`),
+    ],
+    ["not a url", /DATABASE_URL is not a connection URL/],
+  ];
+  for (const [url, reason] of cases) {
+    const dev = spawnDev(freePort(), { env: { DATABASE_URL: url } });
+    const status = await dev.status;
+    await dev.stop();
+    assert.equal(status.code, 1);
+    const stderr = withoutTaskLine(dev.stderr.text).trim();
+    assert.equal(stderr.split("\n").length, 1, stderr);
+    assert.match(stderr, reason);
+  }
 });
 
 /** Who receives the signal: the outermost process alone (a script's `kill <pid>`), or its whole

@@ -265,6 +265,10 @@ Deno.test({
         await runKeys(["list", "--org", tenant.orgId], { DATABASE_URL: url }),
         /cannot reach Postgres at 127\.0\.0\.1/,
       );
+      assertRefused(
+        await runKeys(["list", "--org", tenant.orgId], { DATABASE_URL: "not a url" }),
+        /DATABASE_URL is not a connection URL/,
+      );
     });
   } finally {
     await target.close();
