@@ -56,7 +56,13 @@ async function phase<T>(label: string, work: () => Promise<T>): Promise<T> {
   const t = performance.now();
   out(`${label}... `);
   lineOpen = true;
-  const result = await work();
+  let result: T;
+  try {
+    result = await work();
+  } catch (err) {
+    if (stopping.signal.aborted) return await new Promise<T>(() => {}); // a signal's doing
+    return await stop(1, `dev: ${label} failed: ${(err as Error)?.message ?? err}`);
+  }
   if (stopping.signal.aborted) return await new Promise<T>(() => {});
   out(`${seconds(performance.now() - t)}\n`);
   lineOpen = false;

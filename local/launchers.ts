@@ -15,11 +15,11 @@ interface ProcStat {
   zombie: boolean;
 }
 
-/** `ps` rather than /proc: Deno lets only --allow-all read /proc/<pid>. */
-function ps(pids: number[]): ProcStat[] {
+/** `ps` rather than /proc: Deno lets only --allow-all read /proc/<pid>. No pids: every process. */
+function ps(pids: number[] = []): ProcStat[] {
   try {
     const out = new Deno.Command("ps", {
-      args: ["-o", "pid=,ppid=,pgid=,stat=", "-p", pids.join(",")],
+      args: ["-o", "pid=,ppid=,pgid=,stat=", ...(pids.length ? ["-p", pids.join(",")] : ["-A"])],
       stdout: "piped",
       stderr: "null",
     }).outputSync();
@@ -35,11 +35,12 @@ function ps(pids: number[]): ProcStat[] {
 /** Calls `onGone` once, when a process that launched this one (in its process group) exits. */
 export function watchLaunchers(onGone: () => void, intervalMs = 1_000): void {
   if (Deno.build.os === "windows") return;
-  const [self] = ps([Deno.pid]);
+  const all = new Map(ps().map((p) => [p.pid, p]));
+  const self = all.get(Deno.pid);
   if (!self) return;
   const launchers: number[] = [];
   for (let pid = self.ppid; pid > 1 && launchers.length < 16;) {
-    const [stat] = ps([pid]);
+    const stat = all.get(pid);
     if (!stat || stat.pgid !== self.pgid) break;
     launchers.push(pid);
     pid = stat.ppid;
