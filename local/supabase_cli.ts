@@ -18,8 +18,11 @@ export async function warmSupabaseCli(): Promise<void> {
 }
 
 /** `supabase db push --db-url <url> [--include-seed]` from the repository root. */
-export async function supabaseDbPush(url: string, opts: { seed: boolean }): Promise<void> {
+export async function supabaseDbPush(
+  url: string,
+  opts: { seed: boolean; signal?: AbortSignal },
+): Promise<void> {
   const argv = [...supabaseCli(), "db", "push", "--db-url", url, "--yes"];
   if (opts.seed) argv.push("--include-seed");
-  await runOrThrow(argv, { cwd: REPO.pathname });
+  await runOrThrow(argv, { cwd: REPO.pathname, signal: opts.signal });
 }

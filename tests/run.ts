@@ -6,10 +6,11 @@
  *     seed through the real Supabase CLI), and one shared server on a copy of it; tests clone its
  *     migrated database (CREATE DATABASE ... TEMPLATE), and tests that stop a server start their
  *     own copy of the golden directory.
- *   - PGlite: migrated the same way once, archived; tests load the archive.
+ *   - PGlite: migrated the same way once, archived (the dev server's cache under .cache/pglite,
+ *     reused while the migrations do not change); tests load the archive.
  * Arguments are passed to `deno test` (e.g. a file or `--filter`).
  */
-import { dumpPglite, openPglite } from "../local/pglite.ts";
+import { buildArchive, cachedArchive } from "../local/pglite.ts";
 import { warmSupabaseCli } from "../local/supabase_cli.ts";
 import {
   buildGolden,
@@ -50,10 +51,10 @@ const postgresReady = pgSkip ? Promise.resolve() : (async () => {
 })();
 postgresReady.catch(() => {});
 const pgliteReady = (async () => {
-  const db = await openPglite({ seed: true });
+  // The dev server's cached archive (built now if the migrations changed): the tests that start
+  // `deno task dev` then find it warm instead of each migrating its own.
   const path = `${work}/pglite.tar`;
-  await Deno.writeFile(path, await dumpPglite(db));
-  await db.close();
+  await Deno.writeFile(path, await cachedArchive() ?? await buildArchive());
   env.GATEWAY_TEST_PGLITE_DUMP = path;
   console.error(`[test run] PGlite migrated and archived (${elapsed()})`);
 })();

@@ -1,5 +1,5 @@
 import postgres from "postgres";
-import { dumpPglite, openPglite, pgliteFromDump } from "../../local/pglite.ts";
+import { buildArchive, cachedArchive, pgliteFromDump } from "../../local/pglite.ts";
 import { connectPostgres } from "../../local/postgres.ts";
 import { createSqlDb, pgliteQuery, postgresJsQuery, type Query } from "../../local/sql_db.ts";
 import { readConfig } from "../../supabase/functions/api-gateway/config.ts";
@@ -74,11 +74,7 @@ function runPgliteDump(): Promise<Uint8Array<ArrayBuffer>> {
   const path = Deno.env.get("GATEWAY_TEST_PGLITE_DUMP");
   pgliteDump ??= path
     ? Deno.readFile(path) as Promise<Uint8Array<ArrayBuffer>>
-    : openPglite({ seed: true }).then(async (db) => {
-      const dump = await dumpPglite(db);
-      await db.close();
-      return dump;
-    });
+    : cachedArchive().then((dump) => dump ?? buildArchive());
   return pgliteDump;
 }
 

@@ -1,0 +1,220 @@
+/**
+ * `deno task keys <command>`: the key lifecycle from a terminal, a thin layer over
+ * local/api_keys.ts. Works with owner rights against DATABASE_URL, or against the dev server's
+ * database with --data-dir (see local/dev_data_dir.ts). Errors: one line on stderr, exit 1
+ * (2 for a command line that cannot be understood).
+ */
+import { parseArgs } from "node:util";
+import { ApiError } from "../supabase/functions/api-gateway/errors.ts";
+import { PERMISSIONS } from "../supabase/functions/api-gateway/permissions.ts";
+import {
+  issueKey,
+  KeyError,
+  type KeyInfo,
+  listKeys,
+  parseDuration,
+  parseExpiry,
+  revokeKey,
+  rotateKey,
+} from "./api_keys.ts";
+import type { Query } from "./sql_db.ts";
+
+const USAGE = `usage: deno task keys <command> [--data-dir <dir>]
+  create --org <org id> --name <text> --permissions ${PERMISSIONS.join(",")} [--expires <ISO date>]
+  list   --org <org id> [--json]
+  revoke <key id | prefix>
+  rotate <key id | prefix> [--grace 30s|15m|2h|7d] [--expires <ISO date>]
+The database: DATABASE_URL (an owner connection string), or --data-dir <dir>, the directory of
+\`deno task dev --data-dir <dir>\` (running or not).`;
+
+class UsageError extends Error {}
+
+function parse(args: string[]) {
+  try {
+    return parseArgs({
+      args,
+      allowPositionals: true,
+      options: {
+        org: { type: "string" },
+        name: { type: "string" },
+        permissions: { type: "string" },
+        expires: { type: "string" },
+        grace: { type: "string" },
+        json: { type: "boolean" },
+        "data-dir": { type: "string" },
+        help: { type: "boolean", short: "h" },
+      },
+    });
+  } catch (err) {
+    throw new UsageError((err as Error).message);
+  }
+}
+
+type Parsed = ReturnType<typeof parse>;
+
+function required(values: Parsed["values"], name: "org" | "name" | "permissions"): string {
+  const value = values[name];
+  if (value === undefined) throw new UsageError(`missing --${name}`);
+  return value;
+}
+
+function onlyOptions(values: Parsed["values"], allowed: string[]) {
+  const extra = Object.keys(values).find((k) => !["data-dir", ...allowed].includes(k));
+  if (extra) throw new UsageError(`--${extra} does not apply to this command`);
+}
+
+function oneRef(positionals: string[], command: string): string {
+  if (positionals.length !== 2) throw new UsageError(`${command} takes one key id or prefix`);
+  return positionals[1];
+}
+
+const when = (d: Date | null) => d ? d.toISOString().replace(/\.\d{3}Z$/, "Z") : "-";
+
+function revokedText(key: KeyInfo, now = new Date()): string {
+  if (!key.revokedAt) return "-";
+  return key.revokedAt > now ? `${when(key.revokedAt)} (grace)` : when(key.revokedAt);
+}
+
+function table(keys: KeyInfo[]): string {
+  const head = [
+    "id",
+    "prefix",
+    "name",
+    "permissions",
+    "created",
+    "last used",
+    "expires",
+    "revoked",
+  ];
+  const rows = keys.map((k) => [
+    k.id,
+    k.prefix,
+    k.name,
+    k.permissions.join(","),
+    when(k.createdAt),
+    when(k.lastUsedAt),
+    when(k.expiresAt),
+    revokedText(k),
+  ]);
+  const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
+  return [head, ...rows].map((r) => r.map((c, i) => c.padEnd(widths[i])).join("  ").trimEnd())
+    .join("\n");
+}
+
+/** Runs one command; what it prints goes to stdout. */
+async function run(parsed: Parsed, query: Query): Promise<void> {
+  const { values, positionals } = parsed;
+  const command = positionals[0];
+  switch (command) {
+    case "create": {
+      onlyOptions(values, ["org", "name", "permissions", "expires"]);
+      if (positionals.length > 1) throw new UsageError("create takes no positional argument");
+      const key = await issueKey(query, {
+        orgId: required(values, "org"),
+        name: required(values, "name"),
+        permissions: required(values, "permissions").split(","),
+        expiresAt: values.expires === undefined ? null : parseExpiry(values.expires),
+      });
+      console.log(
+        `created key ${key.prefix} (id ${key.id}). The key, shown only this once:\n${key.plaintext}`,
+      );
+      return;
+    }
+    case "list": {
+      onlyOptions(values, ["org", "json"]);
+      const keys = await listKeys(query, required(values, "org"));
+      console.log(values.json ? JSON.stringify(keys, null, 2) : table(keys));
+      return;
+    }
+    case "revoke": {
+      onlyOptions(values, []);
+      const key = await revokeKey(query, oneRef(positionals, "revoke"));
+      console.log(
+        `revoked key ${key.prefix} (id ${key.id}) at ${when(key.revokedAt)}: ` +
+          "refused from the next request on",
+      );
+      return;
+    }
+    case "rotate": {
+      onlyOptions(values, ["grace", "expires"]);
+      const ref = oneRef(positionals, "rotate");
+      const graceSeconds = values.grace === undefined ? 0 : parseDuration(values.grace);
+      const expiresAt = values.expires === undefined ? null : parseExpiry(values.expires);
+      const { old, created } = await rotateKey(query, ref, { graceSeconds, expiresAt });
+      console.log(
+        `rotated key ${old.prefix} (id ${old.id}): it is refused from ${when(old.revokedAt)}` +
+          `${graceSeconds > 0 ? "" : " (now)"}.\n` +
+          `new key ${created.prefix} (id ${created.id}), shown only this once:\n` +
+          created.plaintext,
+      );
+      return;
+    }
+    default:
+      throw new UsageError(command ? `unknown command "${command}"` : "no command given");
+  }
+}
+
+/** Owner access to the chosen database. */
+async function open(dataDir: string | undefined) {
+  if (dataDir !== undefined) {
+    // Loaded only here: a DATABASE_URL run never starts PGlite.
+    const { connectDataDir } = await import("./dev_data_dir.ts");
+    return await connectDataDir(dataDir);
+  }
+  const url = Deno.env.get("DATABASE_URL");
+  if (!url) {
+    throw new UsageError(
+      "no database: set DATABASE_URL to an owner connection string, or pass --data-dir <dir>",
+    );
+  }
+  const { connectPostgres } = await import("./postgres.ts");
+  const { postgresJsQuery } = await import("./sql_db.ts");
+  let sql;
+  try {
+    sql = connectPostgres(url, { role: null, max: 1 });
+  } catch (err) {
+    throw new KeyError(`DATABASE_URL is not a connection URL: ${(err as Error).message}`);
+  }
+  return { query: postgresJsQuery(sql), close: () => sql.end(), via: hostOf(url) };
+}
+
+function hostOf(url: string): string {
+  try {
+    return `Postgres at ${new URL(url).host}`;
+  } catch {
+    return "DATABASE_URL";
+  }
+}
+
+/** One line for any failure. */
+function reason(err: unknown, via: string): string {
+  if (err instanceof KeyError || err instanceof UsageError) return err.message;
+  if (err instanceof ApiError && err.status === 503) return `cannot reach ${via}`;
+  const e = err as { name?: string; code?: string; message?: string };
+  const first = String(e?.message ?? err).split("\n")[0];
+  return `${e?.name ?? "Error"}${e?.code ? ` ${e.code}` : ""}: ${first}`;
+}
+
+if (import.meta.main) {
+  let via = "the database";
+  let code = 0;
+  let db: Awaited<ReturnType<typeof open>> | undefined;
+  try {
+    const parsed = parse(Deno.args);
+    if (parsed.values.help) {
+      console.log(USAGE);
+    } else {
+      if (parsed.positionals.length === 0) throw new UsageError("no command given");
+      db = await open(parsed.values["data-dir"]);
+      via = db.via;
+      await run(parsed, db.query);
+    }
+  } catch (err) {
+    const hint = err instanceof UsageError ? " (deno task keys --help)" : "";
+    console.error(`keys: ${reason(err, via)}${hint}`);
+    code = err instanceof UsageError ? 2 : 1;
+  } finally {
+    await db?.close().catch(() => {});
+  }
+  Deno.exit(code);
+}
