@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs, idempotently, what the test suite needs besides Deno: the PostgreSQL 15 server,
-# pgTAP, pg_cron and pg_prove (Debian packages). The pinned Supabase CLI is fetched by tests/run.ts.
+# pgTAP, pg_cron and pg_prove, and wrk for the bench's HTTP load (Debian packages). The pinned
+# Supabase CLI is fetched by tests/run.ts.
 # Fast when everything is already there.
 set -euo pipefail
 
@@ -11,6 +12,7 @@ fi
 [ -f /usr/share/postgresql/15/extension/pgtap.control ] || pkgs+=(postgresql-15-pgtap)
 command -v pg_prove >/dev/null 2>&1 || pkgs+=(libtap-parser-sourcehandler-pgtap-perl)
 [ -f /usr/share/postgresql/15/extension/pg_cron.control ] || pkgs+=(postgresql-15-cron)
+command -v wrk >/dev/null 2>&1 || pkgs+=(wrk)
 
 if [ ${#pkgs[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ]; then
