@@ -10,6 +10,9 @@ export const LINK_PATH = (companyId: string) =>
   `/functions/v1/api-gateway/v1/companies/${companyId}/contacts/link`;
 
 const LOG_FILE = Deno.env.get("BENCH_GATEWAY_LOG");
+/** For profiling: how to start the gateway instead of `deno task dev`, e.g.
+ * BENCH_GATEWAY_ARGS="run -A --cpu-prof --cpu-prof-dir=/tmp/prof local/dev_server.ts". */
+const ARGS = Deno.env.get("BENCH_GATEWAY_ARGS")?.split(" ").filter(Boolean) ?? ["task", "dev"];
 
 export interface Gateway {
   base: string;
@@ -25,7 +28,7 @@ export async function startGateway(databaseUrl: string): Promise<Gateway> {
   const port = freePort();
   const base = `http://127.0.0.1:${port}`;
   const child = new Deno.Command(Deno.execPath(), {
-    args: ["task", "dev"],
+    args: ARGS,
     cwd: REPO,
     env: { PORT: String(port), HOST: "127.0.0.1", DATABASE_URL: databaseUrl },
     stdin: "null",
@@ -42,6 +45,7 @@ export async function startGateway(databaseUrl: string): Promise<Gateway> {
   (async () => {
     for await (const chunk of child.stderr.pipeThrough(new TextDecoderStream())) {
       if (stderr.length < 20_000) stderr += chunk;
+      if (LOG_FILE) await Deno.writeTextFile(`${LOG_FILE}.err`, chunk, { append: true });
     }
   })();
   let exited = false;
@@ -64,7 +68,7 @@ export async function startGateway(databaseUrl: string): Promise<Gateway> {
     pid: child.pid,
     serverPid() {
       const pids = processTree(child.pid);
-      return pids.find((p) => commandLine(p).some((a) => a.endsWith("dev_server.ts"))) ??
+      return pids.find((p) => commandLine(p).some((a) => /dev_server\.ts$|\.ts$/.test(a))) ??
         pids.at(-1)!;
     },
     cpuSeconds: () => treeCpuSeconds(child.pid),
