@@ -1,6 +1,5 @@
 import { OpenAPIHono } from "@hono/zod-openapi";
 import { bodyLimit } from "hono/body-limit";
-import { cors } from "hono/cors";
 import { requestId } from "hono/request-id";
 import type { AppDeps, AppEnv, Logger, ResolvedDeps } from "./deps.ts";
 import { errorResponse, payloadTooLarge, validationError } from "./errors.ts";
@@ -9,6 +8,7 @@ import { registerEndpoint } from "./kit/endpoint.ts";
 import { RATE_LIMIT_HEADER_NAMES } from "./kit/outcome.ts";
 import { MAX_BODY_BYTES } from "./limits.ts";
 import { accessLog } from "./middleware/access_log.ts";
+import { cors } from "./middleware/cors.ts";
 import { routeMiss } from "./middleware/not_found.ts";
 import { openApiDocument } from "./openapi_document.ts";
 import { BASE_PATH } from "./paths.ts";
@@ -36,7 +36,6 @@ export function createApp(deps: AppDeps) {
     requestId({ headerName: "X-Request-ID", limitLength: 128 }),
     accessLog(resolved.log),
     cors({
-      origin: "*",
       allowMethods: ["GET", "POST", "OPTIONS"],
       allowHeaders: ["Authorization", "Content-Type", "X-Request-ID"],
       exposeHeaders: [
