@@ -1,13 +1,14 @@
 /** Every load run of the bench, in order, on one database: the floor (the link function, and the
  * least SQL beside it), the naive client, the gateway over HTTP, and the floor on the small data
- * set. Each run starts after a vacuum, with the same clients and durations. */
+ * set. Each run starts after a vacuum, with the same clients; the two sides of a pgbench ratio
+ * alternate. */
 import { batches, betweenRuns, loadDataset } from "./dataset.ts";
 import { type BenchDb, SMALL_DB } from "./database.ts";
 import { LINK_PATH, startGateway } from "./gateway.ts";
 import { runGatewayLoad } from "./http_load.ts";
 import type { LoadResult } from "./load.ts";
 import { memoryMb } from "./proc.ts";
-import { runPgbench } from "./pgbench.ts";
+import { mergeRuns, type PgbenchRun, runPgbench } from "./pgbench.ts";
 import { FUNCTION_SCRIPT, LEAST_SQL_SCRIPT, NAIVE_SCRIPT } from "./scripts.ts";
 import type { Size } from "./sizes.ts";
 
@@ -17,7 +18,8 @@ export interface Measurements {
   leastSql: Record<number, LoadResult>;
   gateway: Record<number, LoadResult>;
   naive: LoadResult;
-  /** The floor at the biggest batch size on the small data set. */
+  /** The scaling pair: the floor at the biggest batch size on the main and the small set. */
+  bigFloor: LoadResult;
   smallFloor: LoadResult;
   /** Peak resident memory of the gateway's server process over its runs, MB. */
   gatewayPeakRssMb: number;
@@ -40,40 +42,64 @@ export async function measureLoads(db: BenchDb, size: Size, say: Progress): Prom
   });
 
   const load = { clients: size.clients, warmupSeconds: size.warmupSeconds, seconds: size.seconds };
-  const pgbench = async (
-    name: string,
-    script: string,
-    vars: Record<string, number>,
-    database = "postgres",
-  ) => {
+  interface Load {
+    name: string;
+    script: string;
+    vars: Record<string, number>;
+    database?: string;
+  }
+  const once = async (l: Load, seconds: number) => {
+    const database = l.database ?? "postgres";
     await betweenRuns(db.control(database));
-    say(name);
+    say(l.name);
     return await runPgbench(db, {
-      script,
-      vars,
+      script: l.script,
+      vars: l.vars,
       database,
       ...load,
+      seconds,
       transactions: size.pgbenchTransactions,
     });
+  };
+  // The two loads of a ratio alternate, in rounds that add up to the measured time, so that a
+  // change in the shared machine's background load falls on both sides alike.
+  const pair = async (a: Load, b: Load): Promise<[LoadResult, LoadResult]> => {
+    const runs: [PgbenchRun[], PgbenchRun[]] = [[], []];
+    const seconds = Math.max(1, Math.round(size.seconds / size.rounds));
+    for (let i = 0; i < size.rounds; i++) {
+      runs[0].push(await once(a, seconds));
+      runs[1].push(await once(b, seconds));
+    }
+    return [mergeRuns(runs[0]), mergeRuns(runs[1])];
   };
 
   const floor: Record<number, LoadResult> = {};
   const leastSql: Record<number, LoadResult> = {};
   for (const batch of size.batchSizes) {
     const vars = { size: batch, batches: size.batchesPerSize };
-    floor[batch] = await pgbench(`floor: link function, batch ${batch}`, FUNCTION_SCRIPT, vars);
-    leastSql[batch] = await pgbench(`floor: least SQL, batch ${batch}`, LEAST_SQL_SCRIPT, vars);
+    [floor[batch], leastSql[batch]] = await pair(
+      { name: `floor: link function, batch ${batch}`, script: FUNCTION_SCRIPT, vars },
+      { name: `floor: least SQL, batch ${batch}`, script: LEAST_SQL_SCRIPT, vars },
+    );
   }
-  const naive = await pgbench("naive: one UPDATE per contact", NAIVE_SCRIPT, {
-    orgs: size.orgs,
-    contacts: size.contactsPerOrg,
-    companies: size.companiesPerOrg,
-  });
-  const smallFloor = await pgbench(
-    `floor on ${size.smallOrgs * size.smallContactsPerOrg} contacts, batch ${biggest}`,
-    FUNCTION_SCRIPT,
-    { size: biggest, batches: size.batchesPerSize },
-    SMALL_DB,
+  const naive = mergeRuns([
+    await once({
+      name: "naive: one UPDATE per contact",
+      script: NAIVE_SCRIPT,
+      vars: { orgs: size.orgs, contacts: size.contactsPerOrg, companies: size.companiesPerOrg },
+    }, size.seconds),
+  ]);
+  // Scaling: the floor on both data sets, alternating (the main set's batch runs above are not
+  // reused, so that both sides of the ratio are measured side by side).
+  const scalingVars = { size: biggest, batches: size.batchesPerSize };
+  const [bigFloor, smallFloor] = await pair(
+    { name: `scaling: floor, batch ${biggest}`, script: FUNCTION_SCRIPT, vars: scalingVars },
+    {
+      name: `scaling: floor on ${size.smallOrgs * size.smallContactsPerOrg} contacts`,
+      script: FUNCTION_SCRIPT,
+      vars: scalingVars,
+      database: SMALL_DB,
+    },
   );
 
   say("starting deno task dev on the bench database");
@@ -95,5 +121,5 @@ export async function measureLoads(db: BenchDb, size: Size, say: Progress): Prom
   } finally {
     await gw.stop();
   }
-  return { floor, leastSql, gateway, naive, smallFloor, gatewayPeakRssMb };
+  return { floor, leastSql, gateway, naive, bigFloor, smallFloor, gatewayPeakRssMb };
 }

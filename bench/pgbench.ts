@@ -21,7 +21,13 @@ export interface PgbenchOptions {
   role?: string;
 }
 
-export async function runPgbench(db: BenchDb, opts: PgbenchOptions): Promise<LoadResult> {
+/** One run, with its latencies (ms, sorted) for merging rounds. */
+export interface PgbenchRun {
+  result: LoadResult;
+  latencies: number[];
+}
+
+export async function runPgbench(db: BenchDb, opts: PgbenchOptions): Promise<PgbenchRun> {
   const dir = await Deno.makeTempDir({ prefix: "bench-pgbench-" });
   try {
     await Deno.writeTextFile(`${dir}/script.sql`, opts.script);
@@ -112,7 +118,7 @@ export async function runPgbench(db: BenchDb, opts: PgbenchOptions): Promise<Loa
     const requests = latencies.length;
     // Counted mode: from the first transaction's start to the last one's end.
     const seconds = opts.transactions ? (last - first) : t1 - t0;
-    return {
+    const result: LoadResult = {
       requests,
       seconds,
       perSecond: requests / seconds,
@@ -124,7 +130,31 @@ export async function runPgbench(db: BenchDb, opts: PgbenchOptions): Promise<Loa
       pgCpuMs: ((cpu1 - cpu0) / requests) * 1000,
       gatewayCpuMs: 0,
     };
+    return { result, latencies };
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
+}
+
+/** Runs of one load merged: throughput over their summed windows, percentiles over all their
+ * transactions, costs weighted by transactions. */
+export function mergeRuns(runs: PgbenchRun[]): LoadResult {
+  const latencies = runs.flatMap((r) => r.latencies).sort((a, b) => a - b);
+  const rs = runs.map((r) => r.result);
+  const requests = rs.reduce((n, r) => n + r.requests, 0);
+  const seconds = rs.reduce((n, r) => n + r.seconds, 0);
+  const weighted = (f: (r: LoadResult) => number) =>
+    rs.reduce((n, r) => n + f(r) * r.requests, 0) / requests;
+  return {
+    requests,
+    seconds,
+    perSecond: requests / seconds,
+    p50Ms: percentile(latencies, 50),
+    p99Ms: percentile(latencies, 99),
+    errors: rs.reduce((n, r) => n + r.errors, 0),
+    retried: rs.reduce((n, r) => n + (r.retried ?? 0), 0),
+    callsPerRequest: weighted((r) => r.callsPerRequest),
+    pgCpuMs: weighted((r) => r.pgCpuMs),
+    gatewayCpuMs: 0,
+  };
 }

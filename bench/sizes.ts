@@ -17,6 +17,8 @@ export interface Size {
   /** Whole seconds of warm-up (0: none) and of measurement per load run. */
   warmupSeconds: number;
   seconds: number;
+  /** pgbench: the two loads of a ratio alternate in this many rounds (seconds split among them). */
+  rounds: number;
   /** pgbench: a fixed number of transactions per client instead of a timed window. */
   pgbenchTransactions?: number;
   /** Cold starts per server (the median is reported). */
@@ -35,6 +37,7 @@ export const DEFAULT: Size = {
   clients: 8,
   warmupSeconds: 2,
   seconds: 10,
+  rounds: 2,
   spawns: 11,
 };
 
@@ -50,6 +53,7 @@ export const QUICK: Size = {
   clients: 8,
   warmupSeconds: 0,
   seconds: 1,
+  rounds: 1,
   pgbenchTransactions: 25,
   spawns: 2,
 };

@@ -48,6 +48,7 @@ Deno.test({
       ...Object.entries(loads.leastSql as Record<string, Load>).map(([b, l]) => [`least ${b}`, l]),
       ...Object.entries(loads.gateway as Record<string, Load>).map(([b, l]) => [`gateway ${b}`, l]),
       ["naive", loads.naive],
+      ["big floor", loads.bigFloor],
       ["small floor", loads.smallFloor],
     ] as [string, Load][];
     assert.deepEqual(Object.keys(loads.gateway), ["1", "10", "100"]);
