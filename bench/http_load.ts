@@ -5,6 +5,9 @@ import type { Gateway } from "./gateway.ts";
 import type { LoadResult } from "./load.ts";
 import { runWrk, type WrkRequest, wrkScript } from "./wrk.ts";
 
+/** A gateway load, with the statuses of its non-200 answers. */
+export type GatewayLoad = LoadResult & { statuses: Record<string, number> };
+
 export interface HttpLoadOptions {
   clients: number;
   warmupSeconds: number;
@@ -16,7 +19,7 @@ export async function runGatewayLoad(
   gateway: Gateway,
   requests: WrkRequest[],
   opts: HttpLoadOptions,
-): Promise<LoadResult & { statuses: Record<string, number> }> {
+): Promise<GatewayLoad> {
   const script = wrkScript(requests);
   const load = (seconds: number) =>
     runWrk({ base: gateway.base, script, connections: opts.clients, seconds });

@@ -27,3 +27,25 @@ export function percentile(sorted: ArrayLike<number>, p: number): number {
 }
 
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** Rounds of one load merged when only their summaries are known (wrk): throughput over the
+ * summed windows; latency percentiles and costs weighted by requests (the percentiles are thus an
+ * approximation of the pooled ones). */
+export function mergeLoads<T extends LoadResult>(runs: T[]): T {
+  const requests = runs.reduce((n, r) => n + r.requests, 0);
+  const seconds = runs.reduce((n, r) => n + r.seconds, 0);
+  const weighted = (f: (r: LoadResult) => number) =>
+    runs.reduce((n, r) => n + f(r) * r.requests, 0) / requests;
+  return {
+    ...runs[0],
+    requests,
+    seconds,
+    perSecond: requests / seconds,
+    p50Ms: weighted((r) => r.p50Ms),
+    p99Ms: weighted((r) => r.p99Ms),
+    errors: runs.reduce((n, r) => n + r.errors, 0),
+    callsPerRequest: weighted((r) => r.callsPerRequest),
+    pgCpuMs: weighted((r) => r.pgCpuMs),
+    gatewayCpuMs: weighted((r) => r.gatewayCpuMs),
+  };
+}

@@ -5,8 +5,8 @@
 import { batches, betweenRuns, loadDataset } from "./dataset.ts";
 import { type BenchDb, SMALL_DB } from "./database.ts";
 import { LINK_PATH, startGateway } from "./gateway.ts";
-import { runGatewayLoad } from "./http_load.ts";
-import type { LoadResult } from "./load.ts";
+import { type GatewayLoad, runGatewayLoad } from "./http_load.ts";
+import { type LoadResult, mergeLoads } from "./load.ts";
 import { memoryMb } from "./proc.ts";
 import { mergeRuns, type PgbenchRun, runPgbench } from "./pgbench.ts";
 import { FUNCTION_SCRIPT, LEAST_SQL_SCRIPT, NAIVE_SCRIPT } from "./scripts.ts";
@@ -16,7 +16,7 @@ export interface Measurements {
   /** By batch size. */
   floor: Record<number, LoadResult>;
   leastSql: Record<number, LoadResult>;
-  gateway: Record<number, LoadResult>;
+  gateway: Record<number, GatewayLoad>;
   naive: LoadResult;
   /** The scaling pair: the floor at the biggest batch size on the main and the small set. */
   bigFloor: LoadResult;
@@ -61,27 +61,72 @@ export async function measureLoads(db: BenchDb, size: Size, say: Progress): Prom
       transactions: size.pgbenchTransactions,
     });
   };
-  // The two loads of a ratio alternate, in rounds that add up to the measured time, so that a
-  // change in the shared machine's background load falls on both sides alike.
+  // The loads of a ratio alternate, in rounds that add up to the measured time, so that a change
+  // in the shared machine's background load falls on every side alike.
+  const roundSeconds = Math.max(1, Math.round(size.seconds / size.rounds));
+  const rounds = async (runs: (() => Promise<void>)[]) => {
+    for (let i = 0; i < size.rounds; i++) for (const run of runs) await run();
+  };
   const pair = async (a: Load, b: Load): Promise<[LoadResult, LoadResult]> => {
     const runs: [PgbenchRun[], PgbenchRun[]] = [[], []];
-    const seconds = Math.max(1, Math.round(size.seconds / size.rounds));
-    for (let i = 0; i < size.rounds; i++) {
-      runs[0].push(await once(a, seconds));
-      runs[1].push(await once(b, seconds));
-    }
+    await rounds([
+      async () => void runs[0].push(await once(a, roundSeconds)),
+      async () => void runs[1].push(await once(b, roundSeconds)),
+    ]);
     return [mergeRuns(runs[0]), mergeRuns(runs[1])];
   };
 
+  say("starting deno task dev on the bench database");
+  const gw = await startGateway(db.url());
   const floor: Record<number, LoadResult> = {};
   const leastSql: Record<number, LoadResult> = {};
-  for (const batch of size.batchSizes) {
-    const vars = { size: batch, batches: size.batchesPerSize };
-    [floor[batch], leastSql[batch]] = await pair(
-      { name: `floor: link function, batch ${batch}`, script: FUNCTION_SCRIPT, vars },
-      { name: `floor: least SQL, batch ${batch}`, script: LEAST_SQL_SCRIPT, vars },
-    );
+  const gateway: Record<number, GatewayLoad> = {};
+  let gatewayPeakRssMb = 0;
+  try {
+    for (const batch of size.batchSizes) {
+      const vars = { size: batch, batches: size.batchesPerSize };
+      const requests = (await batches(main, batch, 2_000)).map((b) => ({
+        path: LINK_PATH(b.company_id),
+        key: b.key,
+        body: JSON.stringify({ contact_ids: b.contact_ids }),
+      }));
+      const runs: [PgbenchRun[], PgbenchRun[], GatewayLoad[]] = [[], [], []];
+      // The floor, the least SQL and the gateway of one batch size side by side.
+      await rounds([
+        async () =>
+          void runs[0].push(
+            await once({
+              name: `floor: link function, batch ${batch}`,
+              script: FUNCTION_SCRIPT,
+              vars,
+            }, roundSeconds),
+          ),
+        async () =>
+          void runs[1].push(
+            await once(
+              { name: `floor: least SQL, batch ${batch}`, script: LEAST_SQL_SCRIPT, vars },
+              roundSeconds,
+            ),
+          ),
+        async () => {
+          await betweenRuns(main);
+          say(`gateway over HTTP (wrk), batch ${batch}`);
+          runs[2].push(await runGatewayLoad(db, gw, requests, { ...load, seconds: roundSeconds }));
+        },
+      ]);
+      floor[batch] = mergeRuns(runs[0]);
+      leastSql[batch] = mergeRuns(runs[1]);
+      const statuses: Record<string, number> = {};
+      for (const r of runs[2]) {
+        for (const [k, n] of Object.entries(r.statuses)) statuses[k] = (statuses[k] ?? 0) + n;
+      }
+      gateway[batch] = { ...mergeLoads(runs[2]), statuses };
+    }
+    gatewayPeakRssMb = memoryMb(gw.serverPid(), "VmHWM");
+  } finally {
+    await gw.stop();
   }
+
   const naive = mergeRuns([
     await once({
       name: "naive: one UPDATE per contact",
@@ -89,8 +134,7 @@ export async function measureLoads(db: BenchDb, size: Size, say: Progress): Prom
       vars: { orgs: size.orgs, contacts: size.contactsPerOrg, companies: size.companiesPerOrg },
     }, size.seconds),
   ]);
-  // Scaling: the floor on both data sets, alternating (the main set's batch runs above are not
-  // reused, so that both sides of the ratio are measured side by side).
+  // Scaling: the floor on both data sets, alternating.
   const scalingVars = { size: biggest, batches: size.batchesPerSize };
   const [bigFloor, smallFloor] = await pair(
     { name: `scaling: floor, batch ${biggest}`, script: FUNCTION_SCRIPT, vars: scalingVars },
@@ -101,25 +145,5 @@ export async function measureLoads(db: BenchDb, size: Size, say: Progress): Prom
       database: SMALL_DB,
     },
   );
-
-  say("starting deno task dev on the bench database");
-  const gw = await startGateway(db.url());
-  const gateway: Record<number, LoadResult> = {};
-  let gatewayPeakRssMb = 0;
-  try {
-    for (const batch of size.batchSizes) {
-      const requests = (await batches(main, batch, 2_000)).map((b) => ({
-        path: LINK_PATH(b.company_id),
-        key: b.key,
-        body: JSON.stringify({ contact_ids: b.contact_ids }),
-      }));
-      await betweenRuns(main);
-      say(`gateway over HTTP (wrk), batch ${batch}`);
-      gateway[batch] = await runGatewayLoad(db, gw, requests, load);
-    }
-    gatewayPeakRssMb = memoryMb(gw.serverPid(), "VmHWM");
-  } finally {
-    await gw.stop();
-  }
   return { floor, leastSql, gateway, naive, bigFloor, smallFloor, gatewayPeakRssMb };
 }
