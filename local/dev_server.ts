@@ -42,7 +42,9 @@ if (databaseUrl) {
   database = "embedded PGlite (migrations + supabase/seed.sql applied)";
 }
 
-const app = createApp({ db: createSqlDb(query) });
+// Supabase serves the function under /functions/v1 and hands it /api-gateway/...; the app routes
+// the same way by dropping that prefix.
+const app = createApp({ db: createSqlDb(query), servedUnder: PUBLIC_PREFIX });
 const key = await createApiKey(owner, {
   orgId: DEMO_ORG_ID,
   name: `deno task dev ${new Date().toISOString()}`,
@@ -80,15 +82,7 @@ const server = Deno.serve({
     }
     console.log(lines.join("\n") + "\n");
   },
-}, (req) => {
-  // Supabase serves the function under /functions/v1 and hands it /api-gateway/...; do the same.
-  const url = new URL(req.url);
-  if (url.pathname.startsWith(`${PUBLIC_PREFIX}/`)) {
-    url.pathname = url.pathname.slice(PUBLIC_PREFIX.length);
-    return app.fetch(new Request(url, req));
-  }
-  return app.fetch(req);
-});
+}, app.fetch);
 
 for (const signal of ["SIGINT", "SIGTERM"] as const) {
   Deno.addSignalListener(signal, async () => {

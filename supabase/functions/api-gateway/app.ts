@@ -1,6 +1,7 @@
 import { OpenAPIHono } from "@hono/zod-openapi";
 import { bodyLimit } from "hono/body-limit";
 import { requestId } from "hono/request-id";
+import { getPath } from "hono/utils/url";
 import type { AppDeps, AppEnv, Logger, ResolvedDeps } from "./deps.ts";
 import { errorResponse, payloadTooLarge, validationError } from "./errors.ts";
 import { refuseInput } from "./kit/authorize.ts";
@@ -21,7 +22,18 @@ const SOURCE = { param: "path", query: "query", json: "body" } as const;
 export function createApp(deps: AppDeps) {
   const resolved: ResolvedDeps = { ...deps, log: deps.log ?? jsonLineLogger };
 
+  const prefix = deps.servedUnder;
   const app = new OpenAPIHono<AppEnv>({
+    // Routing on the path without the host's prefix, rather than a copy of each Request with a
+    // rewritten URL (~25 us of CPU a request).
+    ...(prefix
+      ? {
+        getPath: (req: Request) => {
+          const path = getPath(req);
+          return path.startsWith(`${prefix}/`) ? path.slice(prefix.length) : path;
+        },
+      }
+      : {}),
     // zod failures share the one error body with everything else, and come after the key check.
     defaultHook: async (result, c) => {
       if (!result.success) {
