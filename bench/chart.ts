@@ -8,7 +8,7 @@ interface Series {
   bySize: Record<number, LoadResult>;
 }
 
-const W = 860, H = 360, PANEL_W = 380, PANEL_H = 240, TOP = 60, LEFT = [70, 500];
+const W = 940, H = 370, PANEL_W = 370, PANEL_H = 240, TOP = 60, LEFT = [70, 550];
 
 export function chartSvg(series: Series[], title: string): string {
   const sizes = Object.keys(series[0].bySize).map(Number).sort((a, b) => a - b);
@@ -24,11 +24,13 @@ export function chartSvg(series: Series[], title: string): string {
     panel(LEFT[1], "latency (ms): p50 bar, p99 whisker", sizes, series, (r) => [r.p50Ms, r.p99Ms]),
   );
   // Legend.
-  series.forEach((s, i) => {
-    const x = LEFT[0] + i * 170, y = H - 16;
+  let x = LEFT[0];
+  for (const s of series) {
+    const y = H - 16;
     parts.push(`<rect x="${x}" y="${y - 10}" width="12" height="12" fill="${s.color}"/>`);
     parts.push(`<text x="${x + 18}" y="${y}">${esc(s.name)}</text>`);
-  });
+    x += 18 + s.name.length * 7 + 24;
+  }
   parts.push("</svg>");
   return parts.join("\n") + "\n";
 }
@@ -66,7 +68,15 @@ function panel(
           whisker === undefined ? "" : ` (p99 ${fmt(whisker)})`
         }</title></rect>`,
       );
-      if (whisker !== undefined) {
+      if (whisker === undefined) {
+        // Throughput: the value over its bar (batch 100 is short next to batch 1).
+        const cx = (x + (barW - 2) / 2).toFixed(1);
+        out.push(
+          `<text x="${cx}" y="${(y(main) - 4).toFixed(1)}" text-anchor="middle" font-size="10">${
+            fmt(main)
+          }</text>`,
+        );
+      } else {
         const cx = (x + (barW - 2) / 2).toFixed(1);
         out.push(
           `<line x1="${cx}" x2="${cx}" y1="${y(main).toFixed(1)}" y2="${

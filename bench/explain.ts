@@ -8,7 +8,9 @@ export async function explainLink(url: string, size: number): Promise<string[]> 
   const sql = postgres(url, {
     max: 1,
     onnotice: (n) => {
-      if (typeof n.message === "string" && n.message.includes("Query Text")) plans.push(n.message);
+      if (typeof n.message === "string" && n.message.includes("Query Text")) {
+        plans.push(shortenArrays(n.message));
+      }
     },
   });
   try {
@@ -29,4 +31,9 @@ export async function explainLink(url: string, size: number): Promise<string[]> 
     await sql.end();
   }
   return plans;
+}
+
+/** A batch's ids inlined in a plan are hundreds of characters of noise: keep their count. */
+function shortenArrays(plan: string): string {
+  return plan.replace(/'\{([0-9a-f-]{36},?)+\}'/g, (ids) => `'{${ids.split(",").length} ids}'`);
 }
