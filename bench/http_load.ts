@@ -5,8 +5,12 @@ import type { Gateway } from "./gateway.ts";
 import type { LoadResult } from "./load.ts";
 import { runWrk, type WrkRequest, wrkScript } from "./wrk.ts";
 
-/** A gateway load, with the statuses of its non-200 answers. */
-export type GatewayLoad = LoadResult & { statuses: Record<string, number> };
+/** A gateway load, with the statuses of its non-200 answers (warm-ups included). */
+export type GatewayLoad = LoadResult & {
+  statuses: Record<string, number>;
+  /** Failed answers during the warm-ups (not counted in `errors`). */
+  warmupErrors: number;
+};
 
 export interface HttpLoadOptions {
   clients: number;
@@ -23,13 +27,14 @@ export async function runGatewayLoad(
   const script = wrkScript(requests);
   const load = (seconds: number) =>
     runWrk({ base: gateway.base, script, connections: opts.clients, seconds });
-  const warm = opts.warmupSeconds > 0 ? await load(opts.warmupSeconds) : null;
-
-  // Calls per request: the gateway's sessions are ended before and after the window so that
-  // every transaction they committed is in the statistics (a backend flushes them as it exits);
-  // the pool reconnects at the first request.
+  // Calls per request: the gateway's sessions are ended before the warm-up and after the window
+  // so that every transaction they committed is in the statistics (a backend flushes them as it
+  // exits), and counted over the warm-up's requests and the window's. The pool reconnects during
+  // the warm-up, whose answers are not the figure's (a request that met a session being ended
+  // would be the bench's doing); they are reported apart.
   await db.settle();
   const xact0 = await db.xactCommit();
+  const warm = opts.warmupSeconds > 0 ? await load(opts.warmupSeconds) : null;
   const gw0 = gateway.cpuSeconds();
   const pg0 = db.postgresCpuSeconds();
   const run = await load(opts.seconds);
@@ -45,9 +50,10 @@ export async function runGatewayLoad(
     perSecond: run.requests / seconds,
     p50Ms: run.p50_us / 1000,
     p99Ms: run.p99_us / 1000,
-    errors: run.non200 + run.socket_errors + (warm ? warm.non200 + warm.socket_errors : 0),
+    errors: run.non200 + run.socket_errors,
+    warmupErrors: warm ? warm.non200 + warm.socket_errors : 0,
     statuses: addCounts(warm?.statuses ?? {}, run.statuses),
-    callsPerRequest: (xact1 - xact0) / run.requests,
+    callsPerRequest: (xact1 - xact0) / (run.requests + (warm?.requests ?? 0)),
     pgCpuMs: ((pg1 - pg0) / run.requests) * 1000,
     gatewayCpuMs: ((gw1 - gw0) / run.requests) * 1000,
   };

@@ -120,7 +120,8 @@ export async function measureLoads(db: BenchDb, size: Size, say: Progress): Prom
       for (const r of runs[2]) {
         for (const [k, n] of Object.entries(r.statuses)) statuses[k] = (statuses[k] ?? 0) + n;
       }
-      gateway[batch] = { ...mergeLoads(runs[2]), statuses };
+      const warmupErrors = runs[2].reduce((n, r) => n + r.warmupErrors, 0);
+      gateway[batch] = { ...mergeLoads(runs[2]), statuses, warmupErrors };
     }
     gatewayPeakRssMb = memoryMb(gw.serverPid(), "VmHWM");
   } finally {

@@ -52,7 +52,8 @@ export function buildRows(res: Results): Row[] {
     rows.push({
       id,
       figure: `2. gateway over HTTP (wrk), batch ${b}, vs floor`,
-      measured: `${rate(g, "req")}, ${g.errors} errors`,
+      measured: `${rate(g, "req")}, ${g.errors} errors` +
+        (g.warmupErrors ? ` (and ${g.warmupErrors} in warm-ups)` : ""),
       baseline: `floor ${n0(f.perSecond)} tx/s`,
       ratio: g.perSecond / f.perSecond,
       target: b === TARGET_BATCH ? "≥ 0.7, 0 errors" : "0 errors",
