@@ -59,7 +59,8 @@ the (shared) machine, the ratios much less.
   wrk over HTTP with a Lua script rotating keys, companies and bodies; any answer but 200 is an
   error. CPU is read from \`/proc\` (utime + stime) for the gateway's process tree and for every
   Postgres process; calls per request are \`pg_stat_database.xact_commit\` over requests (the
-  gateway's sessions are ended before and after the window so their counters are flushed).
+  gateway's sessions are ended before the warm-up and after the window, so their counters are flushed; warm-up
+  and window requests both count).
 - **Naive**: pgbench, one \`UPDATE\` of one contact per transaction.
 - **Scaling**: the floor on a database of ${
     (s.smallOrgs * s.smallContactsPerOrg).toLocaleString("en-US")
@@ -104,7 +105,7 @@ ${d.before ? `\n"ratio before": ${d.before.label}\n` : ""}
   0.32× Postgres and reached 0.99× a floor that was 1.9× slower. The gateway's own frames left in
   --cpu-prof are small (validating 100 UUIDs ~25 µs, the access log line, JSON); the rest is Deno's
   HTTP server, postgres.js on Node-compat sockets, and garbage collection.
-- **Memory ≤ 128 MB** is at the edge (122-137 MB over the last runs, depending on the request
+- **Memory ≤ 128 MB** is at the edge (95-137 MB over the last five runs, depending on the request
   rate): \`deno task dev\` caps V8's semi-space at 1 MB (\`--v8-flags=--max-semi-space-size=1\`),
   which brought the peak down from 180-220 MB (V8's default young generation, with ~30-40 MB of it
   live), at a few percent more GC time; ~65 MB of the peak is the process before its first request
