@@ -268,19 +268,14 @@ const demo = await phase("demo key: minting a key for the seed's demo org", asyn
   return { ...target, key };
 });
 
+// Supabase serves the function under /functions/v1 and hands it /api-gateway/...; the app routes
+// the same way by dropping that prefix (no copy of each Request).
 const app = createApp({
   db: createSqlDb(database.query),
+  servedUnder: PLATFORM_PREFIX,
   servers: [{ url: base, description: "this dev server (deno task dev)" }],
 });
-resolveApp((req) => {
-  // Supabase serves the function under /functions/v1 and hands it /api-gateway/...; do the same.
-  const url = new URL(req.url);
-  if (!url.pathname.startsWith(`${PLATFORM_PREFIX}/`)) return app.fetch(req);
-  url.pathname = url.pathname.slice(PLATFORM_PREFIX.length);
-  // Built from its parts: `new Request(url, req)` reads req.signal, which makes Deno.serve warn
-  // about its legacy abort behaviour.
-  return app.fetch(new Request(url, { method: req.method, headers: req.headers, body: req.body }));
-});
+resolveApp(app.fetch);
 
 const gateway = `${base}/api-gateway`;
 const lines = [

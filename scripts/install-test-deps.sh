@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs, idempotently, what the test suite needs besides Deno: the PostgreSQL 15 server,
-# pgTAP, pg_cron and pg_prove, and requests for Debian's python3 (the Python example runs on
-# /usr/bin/python3). The pinned Supabase CLI is fetched by tests/run.ts.
+# pgTAP, pg_cron and pg_prove, requests for Debian's python3 (the Python example runs on
+# /usr/bin/python3), and wrk for the bench's HTTP load (Debian packages). The pinned Supabase CLI
+# is fetched by tests/run.ts.
 # Fast when everything is already there.
 set -euo pipefail
 
@@ -13,6 +14,7 @@ fi
 command -v pg_prove >/dev/null 2>&1 || pkgs+=(libtap-parser-sourcehandler-pgtap-perl)
 [ -f /usr/share/postgresql/15/extension/pg_cron.control ] || pkgs+=(postgresql-15-cron)
 /usr/bin/python3 -c 'import requests' >/dev/null 2>&1 || pkgs+=(python3-requests)
+command -v wrk >/dev/null 2>&1 || pkgs+=(wrk)
 
 if [ ${#pkgs[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ]; then

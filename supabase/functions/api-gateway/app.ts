@@ -1,7 +1,7 @@
 import { OpenAPIHono } from "@hono/zod-openapi";
 import { bodyLimit } from "hono/body-limit";
-import { cors } from "hono/cors";
 import { requestId } from "hono/request-id";
+import { getPath } from "hono/utils/url";
 import type { AppDeps, AppEnv, Logger, ResolvedDeps } from "./deps.ts";
 import { errorResponse, payloadTooLarge, validationError } from "./errors.ts";
 import { refuseInput } from "./kit/authorize.ts";
@@ -9,6 +9,7 @@ import { registerEndpoint } from "./kit/endpoint.ts";
 import { RATE_LIMIT_HEADER_NAMES } from "./kit/outcome.ts";
 import { MAX_BODY_BYTES } from "./limits.ts";
 import { accessLog } from "./middleware/access_log.ts";
+import { cors } from "./middleware/cors.ts";
 import { routeMiss } from "./middleware/not_found.ts";
 import { openApiDocument } from "./openapi_document.ts";
 import { BASE_PATH } from "./paths.ts";
@@ -21,7 +22,18 @@ const SOURCE = { param: "path", query: "query", json: "body" } as const;
 export function createApp(deps: AppDeps) {
   const resolved: ResolvedDeps = { ...deps, log: deps.log ?? jsonLineLogger };
 
+  const prefix = deps.servedUnder;
   const app = new OpenAPIHono<AppEnv>({
+    // Routing on the path without the host's prefix, rather than a copy of each Request with a
+    // rewritten URL (~25 us of CPU a request).
+    ...(prefix
+      ? {
+        getPath: (req: Request) => {
+          const path = getPath(req);
+          return path.startsWith(`${prefix}/`) ? path.slice(prefix.length) : path;
+        },
+      }
+      : {}),
     // zod failures share the one error body with everything else, and come after the key check.
     defaultHook: async (result, c) => {
       if (!result.success) {
@@ -36,7 +48,6 @@ export function createApp(deps: AppDeps) {
     requestId({ headerName: "X-Request-ID", limitLength: 128 }),
     accessLog(resolved.log),
     cors({
-      origin: "*",
       allowMethods: ["GET", "POST", "OPTIONS"],
       allowHeaders: ["Authorization", "Content-Type", "X-Request-ID"],
       exposeHeaders: [

@@ -14,6 +14,10 @@ export interface AppDeps {
    * database's own clock decides; tests set it to move time without sleeping. Never read from a
    * request. */
   clock?: () => Date;
+  /** A path prefix the host serves the function under, before its base path, dropped when
+   * routing: the dev server answers /functions/v1/api-gateway/... as the platform does (which
+   * strips /functions/v1 itself, so production leaves this unset). */
+  servedUnder?: string;
   /** Servers listed in the OpenAPI document besides the public URL template (the dev server
    * adds its own base). */
   servers?: { url: string; description: string }[];

@@ -1,0 +1,101 @@
+/** The bench's data: orgs × contacts with a few companies each, one key per org, and pre-drawn
+ * random batches. Every id is derived from the org and row numbers (md5 as a uuid), so a pgbench
+ * script can name any contact from two random integers; every key's plaintext is derived from its
+ * org's number, so nothing secret needs to be kept. Orgs get a rate-limit override far above what
+ * a run can use: the bench measures the work, not the limiter's refusals. */
+import type postgres from "postgres";
+
+export interface DataShape {
+  orgs: number;
+  contactsPerOrg: number;
+  companiesPerOrg: number;
+  batchSizes: number[];
+  batchesPerSize: number;
+}
+
+/** The same expressions the SQL below uses, for scripts that compute ids themselves. */
+export const ORG_ID = (n: string) => `md5('bench-org-' || ${n})::uuid`;
+export const COMPANY_ID = (n: string, j: string) =>
+  `md5('bench-company-' || ${n} || '-' || ${j})::uuid`;
+export const CONTACT_ID = (n: string, i: string) =>
+  `md5('bench-contact-' || ${n} || '-' || ${i})::uuid`;
+const KEY = (n: string) =>
+  `'wbk_' || left(encode(sha256(convert_to('bench-key-' || ${n}, 'UTF8')), 'hex'), 52)`;
+
+const UNTHROTTLED = 2_000_000_000;
+
+/** Loads the data as the superuser (foreign-key triggers skipped: the rows are right by
+ * construction), then vacuums and analyzes. */
+export async function loadDataset(sql: postgres.Sql, shape: DataShape): Promise<void> {
+  const { orgs, contactsPerOrg: contacts, companiesPerOrg: companies } = shape;
+  await sql.begin(async (tx) => {
+    await tx.unsafe("set local session_replication_role = replica");
+    await tx.unsafe(`
+      insert into public.orgs (id, name, plan, rate_limit_per_day, rate_limit_per_minute)
+      select ${ORG_ID("n")}, 'bench org ' || n, 'org', ${UNTHROTTLED}, ${UNTHROTTLED}
+      from generate_series(1, ${orgs}) n`);
+    await tx.unsafe(`
+      insert into public.api_keys (org_id, name, key_hash, prefix, permissions)
+      select ${ORG_ID("n")}, 'bench', encode(sha256(convert_to(key, 'UTF8')), 'hex'),
+             left(key, 12), '{contacts:write}'
+      from (select n, ${KEY("n")} as key from generate_series(1, ${orgs}) n) k`);
+    await tx.unsafe(`
+      insert into public.companies (id, org_id, name)
+      select ${COMPANY_ID("n", "j")}, ${ORG_ID("n")}, 'company ' || n || '-' || j
+      from generate_series(1, ${orgs}) n, generate_series(1, ${companies}) j`);
+    // In random order, as contacts of many orgs arrive over time: an org's rows are spread over
+    // the whole table, not packed in a few pages.
+    await tx.unsafe(`
+      insert into public.contacts (id, org_id, full_name, email)
+      select ${CONTACT_ID("n", "i")}, ${ORG_ID("n")}, 'contact ' || i,
+             'c' || i || '@org' || n || '.example'
+      from generate_series(1, ${orgs}) n, generate_series(1, ${contacts}) i
+      order by random()`);
+
+    // The batches pgbench and wrk pick from: a random org, one of its companies, `size` distinct
+    // random contacts of it in random order. The plaintext key is kept for wrk's requests.
+    await tx.unsafe(`
+      create schema bench;
+      create table bench.batches (
+        size int, n int, key text, key_hash text, org_id uuid, company_id uuid, contact_ids uuid[],
+        primary key (size, n));
+      grant usage on schema bench to service_role;
+      grant select on bench.batches to service_role`);
+    await tx.unsafe(`
+      with drawn as materialized (
+        select s.size, b.n, 1 + floor(random() * ${orgs})::int as org,
+               1 + floor(random() * ${companies})::int as company
+        from unnest('{${shape.batchSizes.join(",")}}'::int[]) s (size),
+             generate_series(1, ${shape.batchesPerSize}) b (n)
+      )
+      insert into bench.batches
+      select d.size, d.n, k.key, encode(sha256(convert_to(k.key, 'UTF8')), 'hex'),
+             ${ORG_ID("d.org")}, ${COMPANY_ID("d.org", "d.company")},
+             (select array_agg(${CONTACT_ID("d.org", "t.i")})
+              from (select i from generate_series(1, ${contacts}) i
+                    order by random() limit d.size) t)
+      from drawn d, lateral (select ${KEY("d.org")} as key) k`);
+  });
+  await sql.unsafe("vacuum (analyze)");
+  await sql.unsafe("checkpoint");
+}
+
+export interface BatchRow {
+  key: string;
+  company_id: string;
+  contact_ids: string[];
+}
+
+/** The first `limit` batches of a size, for the HTTP load's request list. */
+export async function batches(sql: postgres.Sql, size: number, limit: number): Promise<BatchRow[]> {
+  return await sql<BatchRow[]>`
+    select key, company_id::text, contact_ids::text[] as contact_ids
+    from bench.batches where size = ${size} and n <= ${limit} order by n`;
+}
+
+/** Between runs: the dead rows of the last run vacuumed away and dirty pages written, so each
+ * run starts from the same kind of state (autovacuum is off during the bench). */
+export async function betweenRuns(sql: postgres.Sql): Promise<void> {
+  await sql.unsafe("vacuum (analyze) public.contacts, public.api_usage, public.api_keys");
+  await sql.unsafe("checkpoint");
+}

@@ -1,0 +1,103 @@
+/**
+ * `deno task bench [--quick] [--json <file>] [--before <file>]`: builds a throwaway Postgres 15,
+ * loads the data, measures, prints one table and, at the default size, writes
+ * docs/benchmarks.md, docs/benchmarks.svg and docs/benchmarks.json. Every figure is a ratio
+ * against a baseline measured in the same run.
+ *   --quick          a small, short run (the smoke test in `deno task test`); writes no docs
+ *   --json <file>    also write the results (rows and raw measurements) there
+ *   --before <file>  the results JSON of an earlier run: its ratios become a "before" column
+ */
+import { chartSvg } from "./chart.ts";
+import { measureColdStarts } from "./cold_start.ts";
+import { SMALL_DB, startBenchDb } from "./database.ts";
+import { benchmarksMarkdown } from "./docs.ts";
+import { explainLink } from "./explain.ts";
+import { describeMachine } from "./machine.ts";
+import { measureLoads } from "./measure.ts";
+import { buildRows, markdownTable, type Results, type Row } from "./report.ts";
+import { DEFAULT, QUICK } from "./sizes.ts";
+
+const DOCS = new URL("../docs/", import.meta.url);
+const args = [...Deno.args];
+const flag = (name: string) => args.includes(name);
+const option = (name: string) => {
+  const i = args.indexOf(name);
+  return i >= 0 ? args[i + 1] : undefined;
+};
+const quick = flag("--quick");
+const size = quick ? QUICK : DEFAULT;
+const before = option("--before");
+const started = performance.now();
+const elapsed = () => (performance.now() - started) / 1000;
+const say = (m: string) => console.error(`[bench ${elapsed().toFixed(1)}s] ${m}`);
+
+say(`${size.name} size; starting Postgres 15 (migrated by the Supabase CLI)`);
+const db = await startBenchDb();
+let results: Results;
+let plans: { label: string; lines: string[] }[];
+let postgresVersion: string;
+try {
+  const loads = await measureLoads(db, size, say);
+  say("EXPLAIN of the link function's statements (auto_explain)");
+  const biggest = Math.max(...size.batchSizes);
+  const big = size.orgs * size.contactsPerOrg, small = size.smallOrgs * size.smallContactsPerOrg;
+  plans = [
+    {
+      label: `${big.toLocaleString("en-US")} contacts`,
+      lines: await explainLink(db.url(), biggest),
+    },
+    {
+      label: `${small.toLocaleString("en-US")} contacts`,
+      lines: await explainLink(db.url(SMALL_DB), biggest),
+    },
+  ];
+  [{ version: postgresVersion }] = await db.control()<{ version: string }[]>`select version()`;
+  say(`cold starts (${size.spawns} spawns each)`);
+  const cold = await measureColdStarts(size.spawns);
+  results = { loads, cold, smallContacts: small, bigContacts: big };
+} finally {
+  await db.destroy();
+}
+
+const rows = buildRows(results);
+const previous = before
+  ? JSON.parse(await Deno.readTextFile(before)) as { rows: Row[]; label?: string }
+  : undefined;
+console.log(markdownTable(rows, previous?.rows));
+const json = JSON.stringify({ size: size.name, rows, results, plans: plans! }, null, 1);
+const jsonPath = option("--json");
+if (jsonPath) await Deno.writeTextFile(jsonPath, json);
+
+if (!quick) {
+  await Deno.mkdir(DOCS, { recursive: true });
+  const biggest = Math.max(...size.batchSizes);
+  await Deno.writeTextFile(
+    new URL("benchmarks.svg", DOCS),
+    chartSvg([
+      { name: "floor: link function (pgbench)", color: "#4c78a8", bySize: results.loads.floor },
+      { name: "gateway over HTTP (wrk)", color: "#f58518", bySize: results.loads.gateway },
+      { name: "least SQL (pgbench)", color: "#9d9d9d", bySize: results.loads.leastSql },
+    ], `link ${size.batchSizes.join(" / ")} contacts per request, ${size.clients} clients`),
+  );
+  await Deno.writeTextFile(new URL("benchmarks.json", DOCS), json);
+  await Deno.writeTextFile(
+    new URL("benchmarks.md", DOCS),
+    benchmarksMarkdown({
+      command: "npx --yes deno@2.9.6 task bench" + (before ? ` --before ${before}` : ""),
+      machine: await describeMachine(postgresVersion!),
+      size,
+      rows,
+      before: previous && { rows: previous.rows, label: previous.label ?? before! },
+      seconds: elapsed(),
+      chartFile: "benchmarks.svg",
+      plans: plans!,
+    }),
+  );
+  // Formatted as `deno fmt --check` (part of `deno task test`) expects them.
+  await new Deno.Command(Deno.execPath(), {
+    args: ["fmt", "-q", "docs/benchmarks.md", "docs/benchmarks.json", "docs/benchmarks.svg"],
+    cwd: new URL("../", import.meta.url).pathname,
+  }).output();
+  say(`wrote docs/benchmarks.md, .svg, .json (batch ${biggest} is the one the targets name)`);
+}
+say("done");

@@ -1,0 +1,150 @@
+/** Every load run of the bench, in order, on one database: the floor (the link function, and the
+ * least SQL beside it), the naive client, the gateway over HTTP, and the floor on the small data
+ * set. Each run starts after a vacuum, with the same clients; the two sides of a pgbench ratio
+ * alternate. */
+import { batches, betweenRuns, loadDataset } from "./dataset.ts";
+import { type BenchDb, SMALL_DB } from "./database.ts";
+import { LINK_PATH, startGateway } from "./gateway.ts";
+import { type GatewayLoad, runGatewayLoad } from "./http_load.ts";
+import { type LoadResult, mergeLoads } from "./load.ts";
+import { memoryMb } from "./proc.ts";
+import { mergeRuns, type PgbenchRun, runPgbench } from "./pgbench.ts";
+import { FUNCTION_SCRIPT, LEAST_SQL_SCRIPT, NAIVE_SCRIPT } from "./scripts.ts";
+import type { Size } from "./sizes.ts";
+
+export interface Measurements {
+  /** By batch size. */
+  floor: Record<number, LoadResult>;
+  leastSql: Record<number, LoadResult>;
+  gateway: Record<number, GatewayLoad>;
+  naive: LoadResult;
+  /** The scaling pair: the floor at the biggest batch size on the main and the small set. */
+  bigFloor: LoadResult;
+  smallFloor: LoadResult;
+  /** Peak resident memory of the gateway's server process over its runs, MB. */
+  gatewayPeakRssMb: number;
+}
+
+export type Progress = (message: string) => void;
+
+export async function measureLoads(db: BenchDb, size: Size, say: Progress): Promise<Measurements> {
+  const main = db.control();
+  const shape = { ...size, orgs: size.orgs, contactsPerOrg: size.contactsPerOrg };
+  say(`loading ${size.orgs} orgs × ${size.contactsPerOrg} contacts`);
+  await loadDataset(main, shape);
+  say(`loading the small set: ${size.smallOrgs} orgs × ${size.smallContactsPerOrg} contacts`);
+  const biggest = Math.max(...size.batchSizes);
+  await loadDataset(db.control(SMALL_DB), {
+    ...size,
+    orgs: size.smallOrgs,
+    contactsPerOrg: size.smallContactsPerOrg,
+    batchSizes: [biggest],
+  });
+
+  const load = { clients: size.clients, warmupSeconds: size.warmupSeconds, seconds: size.seconds };
+  interface Load {
+    name: string;
+    script: string;
+    vars: Record<string, number>;
+    database?: string;
+  }
+  const once = async (l: Load, seconds: number) => {
+    const database = l.database ?? "postgres";
+    await betweenRuns(db.control(database));
+    say(l.name);
+    return await runPgbench(db, {
+      script: l.script,
+      vars: l.vars,
+      database,
+      ...load,
+      seconds,
+      transactions: size.pgbenchTransactions,
+    });
+  };
+  // The loads of a ratio alternate, in rounds that add up to the measured time, so that a change
+  // in the shared machine's background load falls on every side alike.
+  const roundSeconds = Math.max(1, Math.round(size.seconds / size.rounds));
+  const rounds = async (runs: (() => Promise<void>)[]) => {
+    for (let i = 0; i < size.rounds; i++) for (const run of runs) await run();
+  };
+  const pair = async (a: Load, b: Load): Promise<[LoadResult, LoadResult]> => {
+    const runs: [PgbenchRun[], PgbenchRun[]] = [[], []];
+    await rounds([
+      async () => void runs[0].push(await once(a, roundSeconds)),
+      async () => void runs[1].push(await once(b, roundSeconds)),
+    ]);
+    return [mergeRuns(runs[0]), mergeRuns(runs[1])];
+  };
+
+  say("starting deno task dev on the bench database");
+  const gw = await startGateway(db.url());
+  const floor: Record<number, LoadResult> = {};
+  const leastSql: Record<number, LoadResult> = {};
+  const gateway: Record<number, GatewayLoad> = {};
+  let gatewayPeakRssMb = 0;
+  try {
+    for (const batch of size.batchSizes) {
+      const vars = { size: batch, batches: size.batchesPerSize };
+      const requests = (await batches(main, batch, 2_000)).map((b) => ({
+        path: LINK_PATH(b.company_id),
+        key: b.key,
+        body: JSON.stringify({ contact_ids: b.contact_ids }),
+      }));
+      const runs: [PgbenchRun[], PgbenchRun[], GatewayLoad[]] = [[], [], []];
+      // The floor, the least SQL and the gateway of one batch size side by side.
+      await rounds([
+        async () =>
+          void runs[0].push(
+            await once({
+              name: `floor: link function, batch ${batch}`,
+              script: FUNCTION_SCRIPT,
+              vars,
+            }, roundSeconds),
+          ),
+        async () =>
+          void runs[1].push(
+            await once(
+              { name: `floor: least SQL, batch ${batch}`, script: LEAST_SQL_SCRIPT, vars },
+              roundSeconds,
+            ),
+          ),
+        async () => {
+          await betweenRuns(main);
+          say(`gateway over HTTP (wrk), batch ${batch}`);
+          runs[2].push(await runGatewayLoad(db, gw, requests, { ...load, seconds: roundSeconds }));
+        },
+      ]);
+      floor[batch] = mergeRuns(runs[0]);
+      leastSql[batch] = mergeRuns(runs[1]);
+      const statuses: Record<string, number> = {};
+      for (const r of runs[2]) {
+        for (const [k, n] of Object.entries(r.statuses)) statuses[k] = (statuses[k] ?? 0) + n;
+      }
+      const warmupErrors = runs[2].reduce((n, r) => n + r.warmupErrors, 0);
+      gateway[batch] = { ...mergeLoads(runs[2]), statuses, warmupErrors };
+    }
+    gatewayPeakRssMb = memoryMb(gw.serverPid(), "VmHWM");
+  } finally {
+    await gw.stop();
+  }
+
+  const naive = mergeRuns([
+    await once({
+      name: "naive: one UPDATE per contact",
+      script: NAIVE_SCRIPT,
+      vars: { orgs: size.orgs, contacts: size.contactsPerOrg, companies: size.companiesPerOrg },
+    }, size.seconds),
+  ]);
+  // Scaling: the floor on both data sets, alternating.
+  const scalingVars = { size: biggest, batches: size.batchesPerSize };
+  const [bigFloor, smallFloor] = await pair(
+    { name: `scaling: floor, batch ${biggest}`, script: FUNCTION_SCRIPT, vars: scalingVars },
+    {
+      name: `scaling: floor on ${size.smallOrgs * size.smallContactsPerOrg} contacts`,
+      script: FUNCTION_SCRIPT,
+      vars: scalingVars,
+      database: SMALL_DB,
+    },
+  );
+  return { floor, leastSql, gateway, naive, bigFloor, smallFloor, gatewayPeakRssMb };
+}

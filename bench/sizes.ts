@@ -1,0 +1,62 @@
+/** How big and how long: the default run (docs/benchmarks.md) and `--quick` (the smoke test that
+ * runs inside `deno task test`, so the bench cannot rot). */
+export interface Size {
+  name: "default" | "quick";
+  /** The main data set: orgs × contacts per org, a few companies each. */
+  orgs: number;
+  contactsPerOrg: number;
+  companiesPerOrg: number;
+  /** The small data set of the scaling figure (same shape, fewer contacts). */
+  smallOrgs: number;
+  smallContactsPerOrg: number;
+  /** Pre-drawn random batches per batch size (pgbench and wrk pick among them). */
+  batchesPerSize: number;
+  batchSizes: number[];
+  /** Concurrent clients, for pgbench and wrk alike. */
+  clients: number;
+  /** Whole seconds of warm-up (0: none) and of measurement per load run. */
+  warmupSeconds: number;
+  seconds: number;
+  /** pgbench: the two loads of a ratio alternate in this many rounds (seconds split among them). */
+  rounds: number;
+  /** pgbench: a fixed number of transactions per client instead of a timed window. */
+  pgbenchTransactions?: number;
+  /** Cold starts per server (the median is reported). */
+  spawns: number;
+}
+
+export const DEFAULT: Size = {
+  name: "default",
+  orgs: 1_000,
+  contactsPerOrg: 1_000,
+  companiesPerOrg: 3,
+  smallOrgs: 100,
+  smallContactsPerOrg: 100,
+  batchesPerSize: 5_000,
+  batchSizes: [1, 10, 100],
+  clients: 8,
+  warmupSeconds: 2,
+  seconds: 10,
+  rounds: 2,
+  spawns: 11,
+};
+
+export const QUICK: Size = {
+  name: "quick",
+  orgs: 20,
+  contactsPerOrg: 200,
+  companiesPerOrg: 3,
+  smallOrgs: 10,
+  smallContactsPerOrg: 100,
+  batchesPerSize: 200,
+  batchSizes: [1, 10, 100],
+  clients: 8,
+  warmupSeconds: 0,
+  seconds: 1,
+  rounds: 1,
+  pgbenchTransactions: 25,
+  spawns: 2,
+};
+
+/** The biggest batch: the one the targets are stated for. */
+export const TARGET_BATCH = 100;

@@ -1,0 +1,78 @@
+/** The bench cannot rot: `deno task bench --quick` runs here (a small data set, a second per
+ * load) and its output must be sane: no errors, one database call per request, every ratio a
+ * finite positive number, the plans captured. Nothing about durations or targets is asserted:
+ * the machine is shared, and the real run is `deno task bench`. */
+import assert from "node:assert/strict";
+import { postgresUnavailableReason } from "../harness/postgres_server.ts";
+
+const REPO = new URL("../../", import.meta.url).pathname;
+const wrkMissing = !new Deno.Command("sh", { args: ["-c", "command -v wrk"], stdout: "null" })
+  .outputSync().success;
+const skip = postgresUnavailableReason() ?? (wrkMissing ? "wrk is not installed" : null);
+if (skip) console.error(`\n!!! The bench smoke test is IGNORED: ${skip}. !!!\n`);
+
+interface Load {
+  requests: number;
+  perSecond: number;
+  p50Ms: number;
+  p99Ms: number;
+  errors: number;
+  callsPerRequest: number;
+  pgCpuMs: number;
+  gatewayCpuMs: number;
+}
+
+Deno.test({
+  name: "deno task bench --quick: one call per request, no errors, finite ratios",
+  ignore: skip !== null,
+  sanitizeResources: false,
+  sanitizeOps: false,
+}, async () => {
+  const json = await Deno.makeTempFile({ suffix: ".json" });
+  try {
+    const out = await new Deno.Command(Deno.execPath(), {
+      args: ["run", "--allow-all", "bench/main.ts", "--quick", "--json", json],
+      cwd: REPO,
+      stdin: "null",
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    const printed = new TextDecoder().decode(out.stdout);
+    assert.ok(out.success, new TextDecoder().decode(out.stderr) + printed);
+    assert.match(printed, /^\| figure \| measured \|/m, "prints the table");
+
+    const { rows, results, plans } = JSON.parse(await Deno.readTextFile(json));
+    const loads = results.loads;
+    const all: [string, Load][] = [
+      ...Object.entries(loads.floor as Record<string, Load>).map(([b, l]) => [`floor ${b}`, l]),
+      ...Object.entries(loads.leastSql as Record<string, Load>).map(([b, l]) => [`least ${b}`, l]),
+      ...Object.entries(loads.gateway as Record<string, Load>).map(([b, l]) => [`gateway ${b}`, l]),
+      ["naive", loads.naive],
+      ["big floor", loads.bigFloor],
+      ["small floor", loads.smallFloor],
+    ] as [string, Load][];
+    assert.deepEqual(Object.keys(loads.gateway), ["1", "10", "100"]);
+    for (const [name, load] of all) {
+      assert.equal(load.errors, 0, `${name}: errors`);
+      assert.ok(load.requests > 0, `${name}: requests`);
+      for (const field of ["perSecond", "p50Ms", "p99Ms", "pgCpuMs"] as const) {
+        assert.ok(Number.isFinite(load[field]) && load[field] > 0, `${name}: ${field}`);
+      }
+      // One transaction per request, give or take the sessions' own start-up.
+      assert.ok(load.callsPerRequest >= 0.99 && load.callsPerRequest < 1.5, `${name}: calls`);
+    }
+    for (const [name, load] of all.filter(([n]) => n.startsWith("gateway"))) {
+      assert.ok(load.gatewayCpuMs > 0, `${name}: gateway CPU`);
+    }
+    for (const row of rows as { id: string; ratio: number }[]) {
+      assert.ok(Number.isFinite(row.ratio) && row.ratio > 0, `${row.id}: ratio ${row.ratio}`);
+    }
+    assert.ok(results.cold.gateway.graphBytes > results.cold.bare.graphBytes);
+    assert.ok(results.loads.gatewayPeakRssMb > 0);
+    for (const plan of plans as { lines: string[] }[]) {
+      assert.ok(plan.lines.some((l) => l.includes("public.contacts")), "plans of the function");
+    }
+  } finally {
+    await Deno.remove(json);
+  }
+});
