@@ -20,9 +20,6 @@ as $$
 declare
   v_auth jsonb := public.api_authorize(p_key_hash, 'contacts:write', p_now);
   v_org uuid;
-  v_requested uuid[];
-  v_found uuid[];
-  v_failed uuid[];
 begin
   if v_auth->>'outcome' <> 'ok' then
     return v_auth;
@@ -39,42 +36,10 @@ begin
     return v_auth || jsonb_build_object('outcome', 'company_not_found');
   end if;
 
-  select coalesce(array_agg(t.id order by t.first_seen), '{}')
-  into v_requested
-  from (
-    select r.id, min(r.ord) as first_seen
-    from unnest(coalesce(p_contact_ids, '{}')) with ordinality as r (id, ord)
-    where r.id is not null
-    group by r.id
-  ) t;
-
-  select coalesce(array_agg(l.id), '{}')
-  into v_found
-  from (
-    select c.id
-    from public.contacts c
-    where c.org_id = v_org and c.id = any (v_requested)
-    order by c.id
-    for no key update
-  ) l;
-
-  -- Only rows pointing at this company change; updated_at keeps meaning "last changed".
-  update public.contacts c
-  set company_id = null, updated_at = now()
-  where c.id = any (v_found)
-    and c.org_id = v_org
-    and c.company_id = p_company_id;
-
-  select coalesce(array_agg(r.id order by r.ord), '{}')
-  into v_failed
-  from unnest(v_requested) with ordinality as r (id, ord)
-  where r.id <> all (v_found);
-
-  return v_auth || jsonb_build_object('data', jsonb_build_object(
-    'updated', cardinality(v_found),
-    'failed', cardinality(v_failed),
-    'failed_ids', to_jsonb(v_failed)
-  ));
+  -- unlink: those at this company end up at none; those at another stay.
+  return v_auth || jsonb_build_object(
+    'data', public.move_org_contacts(v_org, p_contact_ids, p_to => null, p_from => p_company_id)
+  );
 end;
 $$;
 
