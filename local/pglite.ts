@@ -1,11 +1,8 @@
 import { PGlite } from "@electric-sql/pglite";
 import { runOrThrow } from "./command.ts";
-import { SUPABASE_CLI_VERSION } from "./supabase_cli.ts";
+import { migrationFiles, migrationsKey } from "./migrations_key.ts";
 
 const REPO = new URL("../", import.meta.url);
-const ROLES_SQL = new URL("supabase/roles.sql", REPO);
-const SEED_SQL = new URL("supabase/seed.sql", REPO);
-const MIGRATIONS = new URL("supabase/migrations/", REPO);
 /** Migrated archives, keyed by what they are built from (gitignored). */
 const CACHE = new URL(".cache/pglite/", REPO);
 /** The migration runner, with its own import map and lock file (see its header). */
@@ -50,33 +47,6 @@ export function pgliteFromDump(dump: Uint8Array<ArrayBuffer>): Promise<PGlite> {
   return PGlite.create({ loadDataDir: new Blob([dump]) });
 }
 
-/** The migration files' versions (the digits before the first underscore), sorted. */
-async function migrationFiles(): Promise<{ version: string; name: string }[]> {
-  const files: { version: string; name: string }[] = [];
-  for await (const entry of Deno.readDir(MIGRATIONS)) {
-    const m = /^(\d+)_.*\.sql$/.exec(entry.name);
-    if (entry.isFile && m) files.push({ version: m[1], name: entry.name });
-  }
-  return files.sort((a, b) => a.version.localeCompare(b.version));
-}
-
-/** What a migrated archive is built from: the roles, every migration, the seed, the PGlite and
- * Supabase CLI versions. Any change makes a new key, so a stale archive is never loaded. */
-async function archiveKey(): Promise<string> {
-  const parts = [
-    `pglite@${pgliteVersion()}`,
-    `supabase@${SUPABASE_CLI_VERSION}`,
-    await Deno.readTextFile(ROLES_SQL),
-    await Deno.readTextFile(SEED_SQL),
-  ];
-  for (const file of await migrationFiles()) {
-    parts.push(file.name, await Deno.readTextFile(new URL(file.name, MIGRATIONS)));
-  }
-  const digest = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(parts.join("\0")));
-  return Array.from(new Uint8Array(digest).slice(0, 12), (b) => b.toString(16).padStart(2, "0"))
-    .join("");
-}
-
 /** The migrated and seeded archive (a data-directory tarball: loading it is several times faster
  * than migrating again) for the current migrations, if one was cached. */
 export async function cachedArchive(): Promise<Uint8Array<ArrayBuffer> | null> {
@@ -110,7 +80,8 @@ export async function buildArchive(signal?: AbortSignal): Promise<Uint8Array<Arr
   return await Deno.readFile(path) as Uint8Array<ArrayBuffer>;
 }
 
-const archivePath = async () => new URL(`migrated-${await archiveKey()}.tar`, CACHE);
+const archivePath = async () =>
+  new URL(`migrated-${await migrationsKey(`pglite@${pgliteVersion()}`)}.tar`, CACHE);
 
 /** Migrations in supabase/migrations that this database has not applied. */
 export async function pendingMigrations(db: PGlite): Promise<string[]> {

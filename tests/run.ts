@@ -6,14 +6,18 @@
  *     seed through the real Supabase CLI), and one shared server on a copy of it; tests clone its
  *     migrated database (CREATE DATABASE ... TEMPLATE), and tests that stop a server start their
  *     own copy of the golden directory.
- *   - PGlite: migrated the same way once, archived (the dev server's cache under .cache/pglite,
- *     reused while the migrations do not change); tests load the archive.
+ *   - PGlite: migrated the same way once, archived; tests load the archive.
+ * Both are cached under .cache/ (gitignored), keyed by the migrations, seed, roles and engine and
+ * CLI versions, and reused by the next run while none of those changes: a run migrates only what
+ * changed (the dev server shares the PGlite archive). The CLI still runs in every run, in the
+ * tests that apply migrations themselves (pg_cron, the dev server's --data-dir).
  * Arguments are passed to `deno test` (e.g. a file or `--filter`).
  */
 import { buildArchive, cachedArchive } from "../local/pglite.ts";
 import { warmSupabaseCli } from "../local/supabase_cli.ts";
 import {
-  buildGolden,
+  cachedGolden,
+  cachedOrBuiltGolden,
   postgresUnavailableReason,
   startServerFrom,
 } from "./harness/postgres_server.ts";
@@ -37,12 +41,14 @@ const staticChecks = (async () => {
 // run while a server is still starting.
 staticChecks.catch(() => {});
 
-await warmSupabaseCli();
-
 const pgSkip = postgresUnavailableReason();
+const pgliteCached = await cachedArchive();
+const goldenCached = pgSkip ? null : await cachedGolden();
+// Fetched once before two builds would each ask npx for it at the same time.
+if ((!pgSkip && !goldenCached) || !pgliteCached) await warmSupabaseCli();
+
 const postgresReady = pgSkip ? Promise.resolve() : (async () => {
-  const golden = await buildGolden();
-  cleanups.push(() => Deno.remove(new URL(`file://${golden}/..`).pathname, { recursive: true }));
+  const golden = goldenCached ?? await cachedOrBuiltGolden();
   const server = await startServerFrom(golden);
   cleanups.push(() => server.destroy());
   env.GATEWAY_TEST_PG_GOLDEN = golden;
@@ -54,7 +60,7 @@ const pgliteReady = (async () => {
   // The dev server's cached archive (built now if the migrations changed): the tests that start
   // `deno task dev` then find it warm instead of each migrating its own.
   const path = `${work}/pglite.tar`;
-  await Deno.writeFile(path, await cachedArchive() ?? await buildArchive());
+  await Deno.writeFile(path, pgliteCached ?? await buildArchive());
   env.GATEWAY_TEST_PGLITE_DUMP = path;
   console.error(`[test run] PGlite migrated and archived (${elapsed()})`);
 })();
@@ -71,6 +77,41 @@ if (!(Deno.env.get("SUPABASE_URL") && Deno.env.get("SUPABASE_DB_URL"))) {
   );
 }
 
+/** Every test file, the slowest of the last run first (files start in the order given, so a long
+ * one started last would finish alone); new files first of all. The durations come from the
+ * JUnit report of the last full run, kept under .cache/. */
+const DURATIONS = new URL("../.cache/test-durations.json", import.meta.url);
+const JUNIT = `${work}/junit.xml`;
+
+async function slowestFirst(): Promise<string[]> {
+  const files: string[] = [];
+  const walk = async (dir: string) => {
+    for await (const e of Deno.readDir(dir)) {
+      if (e.isDirectory) await walk(`${dir}/${e.name}`);
+      else if (e.name.endsWith(".test.ts")) files.push(`${dir}/${e.name}`);
+    }
+  };
+  await walk("tests");
+  let last: Record<string, number> = {};
+  try {
+    last = JSON.parse(await Deno.readTextFile(DURATIONS));
+  } catch { /* first run */ }
+  const cost = (f: string) => last[f] ?? Infinity;
+  return [...files.sort()].sort((a, b) => cost(b) - cost(a));
+}
+
+/** Seconds per test file: the sum of its tests' times in Deno's JUnit report. */
+async function recordDurations(): Promise<void> {
+  const xml = await Deno.readTextFile(JUNIT).catch(() => "");
+  const durations: Record<string, number> = {};
+  for (const m of xml.matchAll(/<testcase [^>]*?classname="(?:\.\/)?([^"]+)" time="([\d.]+)"/g)) {
+    durations[m[1]] = (durations[m[1]] ?? 0) + Number(m[2]);
+  }
+  if (Object.keys(durations).length === 0) return;
+  await Deno.mkdir(new URL(".", DURATIONS), { recursive: true });
+  await Deno.writeTextFile(DURATIONS, JSON.stringify(durations, null, 2));
+}
+
 let code = 1;
 try {
   // Settled, not raced: a failed check must not leave a half-built server behind.
@@ -80,14 +121,20 @@ try {
     console.error(`[test run] ${failure.reason?.message ?? failure.reason}`);
   }
   if (failures.length === 0) {
-    const args = Deno.args.length ? Deno.args : ["tests/"];
+    const args = Deno.args.length ? Deno.args : await slowestFirst();
     const child = new Deno.Command(Deno.execPath(), {
-      args: ["test", "--allow-all", "--parallel", ...args],
-      env,
+      args: ["test", "--allow-all", "--parallel", `--junit-path=${JUNIT}`, ...args],
+      // Most files spend their time waiting on servers and child processes, not on a core: twice
+      // as many at once as there are cores finishes sooner (DENO_JOBS, when set, decides).
+      env: {
+        DENO_JOBS: Deno.env.get("DENO_JOBS") ?? String(2 * navigator.hardwareConcurrency),
+        ...env,
+      },
       stdin: "null",
     }).spawn();
     // Ctrl-C reaches the child too (same process group); clean up after it either way.
     code = (await child.status).code;
+    if (Deno.args.length === 0) await recordDurations();
   }
   console.error(`[test run] done in ${elapsed()}`);
 } finally {

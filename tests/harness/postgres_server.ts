@@ -1,6 +1,7 @@
 import postgres from "postgres";
 import { runOrThrow } from "../../local/command.ts";
-import { supabaseDbPush } from "../../local/supabase_cli.ts";
+import { migrationsKey } from "../../local/migrations_key.ts";
+import { supabaseDbPush, warmSupabaseCli } from "../../local/supabase_cli.ts";
 import { freePort } from "./net.ts";
 
 /** Throwaway PostgreSQL 15 servers. The slow part (initdb, the Supabase roles, every migration and
@@ -151,20 +152,64 @@ export async function applyRolesAndMigrations(url: string): Promise<void> {
   await supabaseDbPush(url, { seed: true });
 }
 
-/** The run's golden directory: built by tests/run.ts and named in GATEWAY_TEST_PG_GOLDEN, or
- * built here once per test process when a file is run on its own. */
+/** Migrated golden directories, keyed by what they are built from (gitignored), like the dev
+ * server's PGlite archives: a run whose migrations did not change starts from the last one. */
+const CACHE = new URL(".cache/postgres/", REPO);
+
+/** The cached golden directory for the current migrations, if there is one. */
+export async function cachedGolden(): Promise<string | null> {
+  const dir = await goldenCacheDir();
+  try {
+    await Deno.stat(`${dir}/data/PG_VERSION`);
+    return `${dir}/data`;
+  } catch {
+    return null;
+  }
+}
+
+/** The current golden directory: cached, or built now (initdb, roles, the Supabase CLI) and
+ * cached, replacing those of older migrations. */
+export async function cachedOrBuiltGolden(): Promise<string> {
+  const cached = await cachedGolden();
+  if (cached) return cached;
+  await warmSupabaseCli();
+  const built = await buildGolden();
+  const dir = await goldenCacheDir();
+  await Deno.mkdir(CACHE, { recursive: true });
+  const partial = `${dir}.${crypto.randomUUID()}.partial`;
+  try {
+    await Deno.mkdir(partial);
+    if (Deno.uid() === 0) await runOrThrow(["chown", "postgres", partial]);
+    await runOrThrow(asPostgres(["cp", "-a", built, `${partial}/data`]));
+    // Renamed into place whole, so a concurrent run never starts from half a copy.
+    await Deno.rename(partial, dir).catch(async (err) => {
+      if (!(await cachedGolden())) throw err; // another run got there first otherwise
+    });
+  } finally {
+    await Deno.remove(partial, { recursive: true }).catch(() => {});
+    await Deno.remove(new URL(`file://${built}/..`).pathname, { recursive: true }).catch(() => {});
+  }
+  for await (const entry of Deno.readDir(CACHE)) {
+    const other = new URL(entry.name, CACHE).pathname.replace(/\/$/, "");
+    if (other !== dir) await Deno.remove(other, { recursive: true }).catch(() => {});
+  }
+  return `${dir}/data`;
+}
+
+async function goldenCacheDir(): Promise<string> {
+  const version = new TextDecoder().decode(
+    (await new Deno.Command("initdb", { args: ["--version"], stdout: "piped" }).output()).stdout,
+  ).trim();
+  return new URL(await migrationsKey(version), CACHE).pathname;
+}
+
+/** The run's golden directory: tests/run.ts names it in GATEWAY_TEST_PG_GOLDEN; a file run on its
+ * own finds it the same way. */
 let golden: Promise<string> | undefined;
 export function goldenDataDir(): Promise<string> {
   const given = Deno.env.get("GATEWAY_TEST_PG_GOLDEN");
   if (given) return Promise.resolve(given);
-  golden ??= buildGolden().then((dir) => {
-    globalThis.addEventListener("unload", () => {
-      try {
-        Deno.removeSync(new URL(`file://${dir}/..`).pathname, { recursive: true });
-      } catch { /* gone */ }
-    });
-    return dir;
-  });
+  golden ??= cachedOrBuiltGolden();
   return golden;
 }
 
