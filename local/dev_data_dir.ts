@@ -10,6 +10,7 @@
  *     only who can read the data directory can use it, as only they could open the database).
  * Layout: `<dir>/pgdata` (PGlite's data directory), `<dir>/lock`, `<dir>/admin.json`.
  */
+import { TASK } from "./task_command.ts";
 import { KeyError } from "./api_keys.ts";
 import { exists, openPgliteDir } from "./pglite.ts";
 import { pgliteQuery, type Query } from "./sql_db.ts";
@@ -95,7 +96,7 @@ export async function connectDataDir(
 ): Promise<{ query: Query; close(): Promise<void>; via: string }> {
   if (!(await exists(`${pgdataOf(dir)}/PG_VERSION`))) {
     throw new KeyError(
-      `no dev database in ${dir}: start one with \`deno task dev --data-dir ${dir}\``,
+      `no dev database in ${dir}: start one with \`${TASK} dev --data-dir ${dir}\``,
     );
   }
   const held = await holdDataDir(dir);

@@ -15,6 +15,7 @@ import { createApp } from "../supabase/functions/api-gateway/app.ts";
 import { PLATFORM_PREFIX } from "../supabase/functions/api-gateway/paths.ts";
 import { createApiKey } from "./api_keys.ts";
 import { watchLaunchers } from "./launchers.ts";
+import { TASK } from "./task_command.ts";
 import { createSqlDb, pgliteQuery, postgresJsQuery, type Query } from "./sql_db.ts";
 
 const started = performance.now();
@@ -78,13 +79,13 @@ function parseCommandLine() {
       options: { "data-dir": { type: "string" }, help: { type: "boolean", short: "h" } },
     }).values;
   } catch (err) {
-    return stop(2, `dev: ${(err as Error).message} (usage: deno task dev [--data-dir <dir>])`);
+    return stop(2, `dev: ${(err as Error).message} (usage: ${TASK} dev [--data-dir <dir>])`);
   }
 }
 const args = await parseCommandLine();
 if (args.help) {
   console.log(
-    "usage: deno task dev [--data-dir <dir>]\n" +
+    `usage: ${TASK} dev [--data-dir <dir>]\n` +
       "  --data-dir <dir>  keep the embedded database in <dir> (default: in memory)\n" +
       "environment: PORT (54321), HOST (127.0.0.1), DATABASE_URL, DATABASE_ROLE",
   );
@@ -118,7 +119,7 @@ const server = await phase(`listening on ${hostname}:${port}`, () => {
       return stop(
         1,
         `dev: port ${port} on ${hostname} is already in use. Stop what listens there, or choose ` +
-          `another port: PORT=${port === 65535 ? 54322 : port + 1} deno task dev`,
+          `another port: PORT=${port === 65535 ? 54322 : port + 1} ${TASK} dev`,
       );
     }
     return stop(1, `dev: cannot listen on ${hostname}:${port}: ${(err as Error).message}`);
@@ -284,12 +285,12 @@ const lines = [
   `OpenAPI: ${gateway}/v1/openapi.json`,
 ];
 if (dataDir !== undefined && demo) {
-  lines.push(`keys: deno task keys --data-dir ${dataDir} list --org ${demo.orgId}`);
+  lines.push(`keys: ${TASK} keys --data-dir ${dataDir} list --org ${demo.orgId}`);
 }
 if (!demo) {
   console.error(
     "dev: the demo org of supabase/seed.sql is not in this database, so no demo key was minted " +
-      "(apply the seed, or mint one with deno task keys create)",
+      `(apply the seed, or mint one with ${TASK} keys create)`,
   );
 } else {
   lines.push(

@@ -18,14 +18,15 @@ import {
   rotateKey,
 } from "./api_keys.ts";
 import type { Query } from "./sql_db.ts";
+import { TASK } from "./task_command.ts";
 
-const USAGE = `usage: deno task keys <command> [--data-dir <dir>]
+const USAGE = `usage: ${TASK} keys <command> [--data-dir <dir>]
   create --org <org id> --name <text> --permissions ${PERMISSIONS.join(",")} [--expires <ISO date>]
   list   --org <org id> [--json]
   revoke <key id | prefix>
   rotate <key id | prefix> [--grace 30s|15m|2h|7d] [--expires <ISO date>]
 The database: DATABASE_URL (an owner connection string), or --data-dir <dir>, the directory of
-\`deno task dev --data-dir <dir>\` (running or not).`;
+\`${TASK} dev --data-dir <dir>\` (running or not).`;
 
 class UsageError extends Error {}
 
@@ -210,7 +211,7 @@ if (import.meta.main) {
       await run(parsed, db.query);
     }
   } catch (err) {
-    const hint = err instanceof UsageError ? " (deno task keys --help)" : "";
+    const hint = err instanceof UsageError ? ` (${TASK} keys --help)` : "";
     console.error(`keys: ${reason(err, via)}${hint}`);
     code = err instanceof UsageError ? 2 : 1;
   } finally {

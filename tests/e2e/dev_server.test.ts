@@ -72,7 +72,7 @@ Deno.test("e2e: a taken port stops `deno task dev` before any slow work, naming 
     const stderr = withoutTaskLine(dev.stderr.text).trim();
     assert.equal(stderr.split("\n").length, 1, stderr);
     assert.match(stderr, new RegExp(`port ${port} on 127\\.0\\.0\\.1 is already in use`));
-    assert.match(stderr, new RegExp(`PORT=${port + 1} deno task dev`));
+    assert.match(stderr, new RegExp(`PORT=${port + 1} npx --yes deno@\\S+ task dev`));
     assert.doesNotMatch(dev.stdout.text, /database:/, "nothing slow was started");
   } finally {
     holder.close();

@@ -286,7 +286,8 @@ Deno.test({
   let dev = spawnDev(port, { args: ["--data-dir", dir] });
   try {
     const banner = await dev.ready();
-    const orgId = banner.match(/keys: deno task keys --data-dir \S+ list --org (\S+)/)?.[1];
+    const orgId = banner.match(/keys: npx --yes deno@\S+ task keys --data-dir \S+ list --org (\S+)/)
+      ?.[1];
     assert.ok(orgId, `the banner names the keys command:\n${banner}`);
     const url = banner.match(/^curl -sS -X POST (\S+) \\$/m)![1]
       .replace("localhost", "127.0.0.1");
