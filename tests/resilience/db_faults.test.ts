@@ -7,12 +7,6 @@ import { freePort } from "../harness/net.ts";
 import { collectOutput, latencySummary, sleep } from "./support.ts";
 
 const REPO = new URL("../../", import.meta.url).pathname;
-// The seeded demo org's company and contacts (supabase/seed.sql), as the dev server prints them.
-const DEMO_COMPANY_ID = "c0000000-0000-4000-8000-000000000001";
-const DEMO_CONTACT_IDS = [
-  "a0000000-0000-4000-8000-000000000001",
-  "a0000000-0000-4000-8000-000000000002",
-];
 /** A 503 must come back well before this; the point is "bounded", not "fast". */
 const HANG_BOUND_MS = 15_000;
 const RECOVERY_BOUND_MS = 20_000;
@@ -46,15 +40,18 @@ Deno.test(
     let faults = 0;
     const faultLatencies: number[] = [];
 
-    const url = `http://127.0.0.1:${port}/functions/v1/api-gateway/v1/companies/` +
-      `${DEMO_COMPANY_ID}/contacts/link`;
+    // The demo org's company and contacts, as the dev server prints them in its curl (the seed is
+    // their one home).
+    let url = "";
+    let companyId = "";
+    let contactIds: string[] = [];
     let key = "";
     const link = async () => {
       const started = performance.now();
       const res = await fetch(url, {
         method: "POST",
         headers: { authorization: `Bearer ${key}`, "content-type": "application/json" },
-        body: JSON.stringify({ contact_ids: DEMO_CONTACT_IDS }),
+        body: JSON.stringify({ contact_ids: contactIds }),
         signal: AbortSignal.timeout(60_000),
       });
       const text = await res.text();
@@ -95,12 +92,21 @@ Deno.test(
       );
       if (!ready) assert.fail(`no key printed:\n${stdout.text}\n${stderr.text}`);
       key = stdout.text.match(/wbk_[0-9A-Za-z]{52}/)![0];
+      const printed = /curl -sS -X POST (\S+\/companies\/([0-9a-f-]{36})\/contacts\/link)/
+        .exec(stdout.text)!;
+      url = printed[1].replace("localhost", "127.0.0.1");
+      companyId = printed[2];
+      contactIds = JSON.parse(/-d '([^']+)'/.exec(stdout.text)![1]).contact_ids;
       assert.ok(stdout.text.includes(`database: Postgres at 127.0.0.1:${pg.port}`));
 
       await t.step("the gateway answers 200 on the running database", async () => {
         const res = await link();
         assert.equal(res.status, 200, res.text);
-        assert.deepEqual(JSON.parse(res.text).data, { updated: 2, failed: 0, failed_ids: [] });
+        assert.deepEqual(JSON.parse(res.text).data, {
+          updated: contactIds.length,
+          failed: 0,
+          failed_ids: [],
+        });
       });
 
       await t.step("Postgres stopped: 503 service_unavailable, promptly", async () => {
@@ -158,7 +164,7 @@ Deno.test(
           const isLocked = new Promise<void>((r) => locked = r);
           const held = holder.begin(async (tx) => {
             await tx.unsafe("select id from public.companies where id = $1 for update", [
-              DEMO_COMPANY_ID,
+              companyId,
             ]);
             locked();
             await released;
