@@ -77,6 +77,12 @@ export function memoryMb(pid: number, field: "VmRSS" | "VmHWM"): number {
   return kb / 1024;
 }
 
+/** Starts the process's peak resident set (VmHWM) over from what it holds now (Linux's
+ * clear_refs "5"), so a later VmHWM is the peak of what ran since, not of start-up. */
+export function resetPeakRss(pid: number): void {
+  Deno.writeTextFileSync(`/proc/${pid}/clear_refs`, "5");
+}
+
 /** The process's command line, for finding the right process in a tree. */
 export function commandLine(pid: number): string[] {
   try {
