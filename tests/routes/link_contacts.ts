@@ -7,6 +7,7 @@ import { assertNoSecrets } from "../harness/app.ts";
 import { allKeys, companyOf, createTenant, databaseDigest } from "../harness/fixtures.ts";
 import { type Answer, routePath, send } from "../harness/http.ts";
 import { defineRouteTest } from "../harness/route_tests.ts";
+import { checkBatch200, crossOrgBatch, okBatch, validBatch } from "../harness/contact_batches.ts";
 
 const MISSING = "00000000-0000-4000-8000-00000000dead";
 const SQL_WORDS =
@@ -16,64 +17,15 @@ const path = (companyId: string) => routePath(linkContacts, { id: companyId });
 
 export default defineRouteTest({
   endpoint: linkContacts,
-  valid: (self) => ({
-    params: { id: self.companyIds[0] },
-    body: { contact_ids: self.contactIds.slice(0, 2) },
-  }),
-  ok: (json) => assert.deepEqual(json, { data: { updated: 2, failed: 0, failed_ids: [] } }),
+  valid: validBatch,
+  ok: okBatch,
   writes: true,
-  crossOrg: (self, other) => [
-    {
-      name: "another org's company in the path",
-      params: { id: other.companyIds[0] },
-      body: { contact_ids: self.contactIds.slice(0, 2) },
-      status: 404,
-      code: "company_not_found",
-    },
-    {
-      name: "another org's company and contacts",
-      params: { id: other.companyIds[0] },
-      body: { contact_ids: other.contactIds },
-      status: 404,
-      code: "company_not_found",
-    },
-    {
-      // Counted as failed, exactly like ids that do not exist: nothing tells them apart.
-      name: "another org's contacts in the body",
-      params: { id: self.companyIds[0] },
-      body: { contact_ids: other.contactIds },
-      status: 200,
-      check: (json) =>
-        assert.deepEqual(json, {
-          data: { updated: 0, failed: other.contactIds.length, failed_ids: other.contactIds },
-        }),
-    },
-  ],
+  crossOrg: crossOrgBatch,
   property: {
     // The published limit (README: 1 to 100 ids), written out on purpose: see maxItems.
     maxItems: { contact_ids: 100 },
-    // Every distinct id counted once, only the key's own org's contacts updated and linked.
-    async check200({ target, tenant, sent }, json) {
-      const { data } = json as { data: { updated: number; failed: number; failed_ids: string[] } };
-      assert.deepEqual(Object.keys(data).sort(), ["failed", "failed_ids", "updated"]);
-      const ids = (JSON.parse(new TextDecoder().decode(sent.body!)).contact_ids as string[])
-        .map((id) => id.toLowerCase());
-      const distinct = new Set(ids);
-      assert.equal(data.updated + data.failed, distinct.size, "updated + failed");
-      assert.equal(data.failed_ids.length, data.failed);
-      const failed = new Set(data.failed_ids);
-      assert.equal(failed.size, data.failed, "failed_ids are distinct");
-      assert.ok([...failed].every((id) => distinct.has(id)), "failed_ids are ids it was sent");
-      const owned = [...distinct].filter((id) => tenant.contactIds.includes(id));
-      assert.equal(data.updated, owned.length, "only the org's own contacts");
-      assert.ok(owned.every((id) => !failed.has(id)));
-      const company = /\/companies\/([^/]+)\/contacts\/link$/i.exec(
-        decodeURIComponent(new URL(sent.path, "http://x").pathname),
-      )![1].toLowerCase();
-      assert.ok(tenant.companyIds.includes(company), "the org's own company");
-      const linked = await companyOf(target.owner, owned);
-      assert.ok(owned.every((id) => linked[id] === company), "linked");
-    },
+    // Afterwards each of the org's contacts among the ids is linked to the company.
+    check200: checkBatch200((company, now) => now === company),
   },
 
   async contract(t, { target, build }) {

@@ -5,6 +5,7 @@ import { MAX_CONTACT_IDS } from "../../supabase/functions/api-gateway/limits.ts"
 import { companyOf, createTenant, databaseDigest } from "../harness/fixtures.ts";
 import { routePath, send } from "../harness/http.ts";
 import { defineRouteTest } from "../harness/route_tests.ts";
+import { checkBatch200, crossOrgBatch, okBatch, validBatch } from "../harness/contact_batches.ts";
 import type { Query } from "../../local/sql_db.ts";
 
 const MISSING = "00000000-0000-4000-8000-00000000beef";
@@ -14,58 +15,15 @@ const linkAll = (owner: Query, companyId: string, ids: string[]) =>
 
 export default defineRouteTest({
   endpoint: unlinkContacts,
-  valid: (self) => ({
-    params: { id: self.companyIds[0] },
-    body: { contact_ids: self.contactIds.slice(0, 2) },
-  }),
-  ok: (json) => assert.deepEqual(json, { data: { updated: 2, failed: 0, failed_ids: [] } }),
+  valid: validBatch,
+  ok: okBatch,
   writes: true,
-  crossOrg: (self, other) => [
-    {
-      name: "another org's company in the path",
-      params: { id: other.companyIds[0] },
-      body: { contact_ids: self.contactIds.slice(0, 2) },
-      status: 404,
-      code: "company_not_found",
-    },
-    {
-      name: "another org's company and contacts",
-      params: { id: other.companyIds[0] },
-      body: { contact_ids: other.contactIds },
-      status: 404,
-      code: "company_not_found",
-    },
-    {
-      name: "another org's contacts in the body",
-      params: { id: self.companyIds[0] },
-      body: { contact_ids: other.contactIds },
-      status: 200,
-      check: (json) =>
-        assert.deepEqual(json, {
-          data: { updated: 0, failed: other.contactIds.length, failed_ids: other.contactIds },
-        }),
-    },
-  ],
+  crossOrg: crossOrgBatch,
   property: {
     // The published limit (README: 1 to 100 ids), written out on purpose: see maxItems.
     maxItems: { contact_ids: 100 },
-    // Every distinct id counted once; the org's contacts among them no longer point at the company.
-    async check200({ target, tenant, sent }, json) {
-      const { data } = json as { data: { updated: number; failed: number; failed_ids: string[] } };
-      const ids = (JSON.parse(new TextDecoder().decode(sent.body!)).contact_ids as string[])
-        .map((id) => id.toLowerCase());
-      const distinct = new Set(ids);
-      assert.equal(data.updated + data.failed, distinct.size, "updated + failed");
-      assert.equal(data.failed_ids.length, data.failed);
-      assert.ok(data.failed_ids.every((id) => distinct.has(id)), "failed_ids are ids it was sent");
-      const owned = [...distinct].filter((id) => tenant.contactIds.includes(id));
-      assert.equal(data.updated, owned.length, "only the org's own contacts");
-      const company = /\/companies\/([^/]+)\/contacts\/unlink$/i.exec(
-        decodeURIComponent(new URL(sent.path, "http://x").pathname),
-      )![1].toLowerCase();
-      const linked = await companyOf(target.owner, owned);
-      assert.ok(owned.every((id) => linked[id] !== company), "unlinked");
-    },
+    // Afterwards each of the org's contacts among the ids is not linked to the company.
+    check200: checkBatch200((company, now) => now !== company),
   },
 
   async contract(t, { target, build }) {
