@@ -13,8 +13,10 @@ import { parseArgs } from "node:util";
 import type { PGlite } from "@electric-sql/pglite";
 import { createApp } from "../supabase/functions/api-gateway/app.ts";
 import { PLATFORM_PREFIX } from "../supabase/functions/api-gateway/paths.ts";
+import { PERMISSIONS } from "../supabase/functions/api-gateway/permissions.ts";
 import { createApiKey } from "./api_keys.ts";
 import { watchLaunchers } from "./launchers.ts";
+import { demoOrgId } from "./seed.ts";
 import { TASK } from "./task_command.ts";
 import { createSqlDb, pgliteQuery, postgresJsQuery, type Query } from "./sql_db.ts";
 
@@ -238,13 +240,10 @@ async function openDataDir(dir: string): Promise<Database> {
 
 // ---- 3. the demo key ----
 
-const SEED_SQL = new URL("../supabase/seed.sql", import.meta.url);
-
 /** The demo org is the first org supabase/seed.sql inserts; its first company and contacts come
  * from the database. */
 async function demoTarget(owner: Query) {
-  const seed = await Deno.readTextFile(SEED_SQL);
-  const orgId = /insert into public\.orgs\b[^;]*?'([0-9a-f-]{36})'/i.exec(seed)?.[1];
+  const orgId = await demoOrgId();
   if (!orgId) return null;
   const [row] = await owner<{ name: string; company_id: string | null; contact_ids: string[] }>(
     `select o.name,
@@ -264,7 +263,8 @@ const demo = await phase("demo key: minting a key for the seed's demo org", asyn
   const key = await createApiKey(database.owner, {
     orgId: target.orgId,
     name: `deno task dev ${new Date().toISOString()}`,
-    permissions: ["contacts:write"],
+    // Every permission, so each endpoint can be tried with the one key the banner shows.
+    permissions: [...PERMISSIONS],
   });
   return { ...target, key };
 });
@@ -295,7 +295,8 @@ if (!demo) {
 } else {
   lines.push(
     "",
-    `A new API key for the demo org "${demo.name}" (contacts:write). It is shown only this once:`,
+    `A new API key for the demo org "${demo.name}" (${PERMISSIONS.join(", ")}). ` +
+      "It is shown only this once:",
     `  ${demo.key.plaintext}`,
   );
   if (demo.company_id) {

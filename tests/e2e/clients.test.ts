@@ -5,6 +5,7 @@
  * keeps refusing until that second has passed, as the gateway would), so the retry is proven
  * without waiting out a real minute.
  */
+import { demoOrgId } from "../../local/seed.ts";
 import assert from "node:assert/strict";
 import { createApiKey } from "../../local/api_keys.ts";
 import { OPENAPI_TYPESCRIPT, REDOCLY_CLI } from "../../local/openapi.ts";
@@ -14,7 +15,7 @@ import { freePort } from "../harness/net.ts";
 import { clonePostgres, postgresSkip } from "../harness/targets.ts";
 
 const REPO = new URL("../../", import.meta.url).pathname;
-const DEMO_ORG = "0a000000-0000-4000-8000-000000000001";
+const DEMO_ORG = (await demoOrgId())!;
 const GLOBEX = "c0000000-0000-4000-8000-000000000001";
 const ADA = "a0000000-0000-4000-8000-000000000001";
 const ALAN = "a0000000-0000-4000-8000-000000000002";
