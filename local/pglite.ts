@@ -36,12 +36,6 @@ function migrate(args: string[], signal?: AbortSignal): Promise<void> {
   ], { signal });
 }
 
-/** A new PGlite with the Supabase roles, every migration and the seed, applied by the real
- * Supabase CLI (through the cached archive). */
-export async function openPglite(): Promise<PGlite> {
-  return await pgliteFromDump(await cachedArchive() ?? await buildArchive());
-}
-
 /** A new, independent PGlite holding what the archive holds. */
 export function pgliteFromDump(dump: Uint8Array<ArrayBuffer>): Promise<PGlite> {
   return PGlite.create({ loadDataDir: new Blob([dump]) });

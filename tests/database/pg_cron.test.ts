@@ -9,8 +9,11 @@
  */
 import assert from "node:assert/strict";
 import postgres from "postgres";
-import { supabaseDbPush } from "../../local/supabase_cli.ts";
-import { goldenDataDir, startServerFrom } from "../harness/postgres_server.ts";
+import {
+  applyRolesAndMigrations,
+  goldenDataDir,
+  startServerFrom,
+} from "../harness/postgres_server.ts";
 import { clonePostgres, postgresSkip, targetTestOptions } from "../harness/targets.ts";
 
 const REPO = new URL("../../", import.meta.url);
@@ -161,14 +164,10 @@ Deno.test({
     }
     const url = new URL(server.url);
     url.pathname = `/${database}`;
-    // As buildGolden does it: the Supabase roles, then the real CLI (no seed: as in production).
+    // As buildGolden does it, without the seed (as in production).
+    await applyRolesAndMigrations(url.toString(), { seed: false });
     const owner = postgres(url.toString(), { max: 1, onnotice: () => {} });
     try {
-      await owner.unsafe(
-        await Deno.readTextFile(new URL("supabase/roles.sql", REPO)),
-      );
-      await supabaseDbPush(url.toString(), { seed: false });
-
       const expected = [{ ...JOB, database, username: "postgres", active: true }];
       assert.deepEqual(await jobs(owner), expected);
       const [ext] = await owner`

@@ -141,15 +141,15 @@ export async function buildGolden(): Promise<string> {
 }
 
 /** The Supabase roles (they must exist before the migrations grant to them), then `supabase db
- * push --include-seed`. */
-export async function applyRolesAndMigrations(url: string): Promise<void> {
+ * push`, with the seed unless told otherwise (production has none). */
+export async function applyRolesAndMigrations(url: string, { seed = true } = {}): Promise<void> {
   const admin = postgres(url, { max: 1, onnotice: () => {} });
   try {
     await admin.unsafe(await Deno.readTextFile(new URL("supabase/roles.sql", REPO)));
   } finally {
     await admin.end();
   }
-  await supabaseDbPush(url, { seed: true });
+  await supabaseDbPush(url, { seed });
 }
 
 /** Migrated golden directories, keyed by what they are built from (gitignored), like the dev

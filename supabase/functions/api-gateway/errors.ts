@@ -63,6 +63,29 @@ export const invalidKey = (message: string, presented = false) =>
       : 'Bearer realm="api-gateway"',
   });
 
+/** 401 for a well-formed key the database does not accept. */
+export const unknownKey = () =>
+  invalidKey("Invalid API key: it is unknown, revoked or expired.", true);
+
+export const missingPermission = (permission: string) =>
+  new ApiError(
+    "insufficient_permissions",
+    `This API key lacks the required permission: ${permission}.`,
+  );
+
+/** 429, naming the window that refused and when it resets. */
+export const rateLimited = (window: "minute" | "day", limit: number, resetIn: number) =>
+  new ApiError(
+    "rate_limited",
+    `Rate limit exceeded: this workspace's ${window === "day" ? "daily" : "per-minute"} ` +
+      `quota of ${limit} requests is spent. Retry after ${resetIn} seconds.`,
+    undefined,
+    { "Retry-After": String(Math.max(1, resetIn)) },
+  );
+
+export const companyNotFound = (id: string) =>
+  new ApiError("company_not_found", `No company ${id} in this workspace.`);
+
 export const serviceUnavailable = () =>
   new ApiError(
     "service_unavailable",

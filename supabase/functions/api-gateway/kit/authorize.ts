@@ -1,6 +1,12 @@
 import type { Context } from "hono";
 import type { AppEnv } from "../deps.ts";
-import { ApiError, invalidKey, isErrorCode } from "../errors.ts";
+import {
+  type ApiError,
+  isErrorCode,
+  missingPermission,
+  rateLimited,
+  unknownKey,
+} from "../errors.ts";
 import { type Outcome, rateLimitHeaders } from "./outcome.ts";
 
 type Ctx = Context<AppEnv>;
@@ -42,23 +48,13 @@ export async function refuseInput(c: Ctx, inputError: ApiError): Promise<never> 
 function refuseUnlessAuthorized(c: Ctx, outcome: Outcome): void {
   switch (outcome.outcome) {
     case "invalid_key":
-      throw invalidKey("Invalid API key: it is unknown, revoked or expired.", true);
+      throw unknownKey();
     case "insufficient_permissions":
-      throw new ApiError(
-        "insufficient_permissions",
-        `This API key lacks the required permission: ${c.get("permission")}.`,
-      );
+      throw missingPermission(c.get("permission"));
     case "rate_limited": {
       const state = outcome.rate_limit!;
       const window = state.window ?? "minute";
-      const { limit, reset_in } = state[window];
-      throw new ApiError(
-        "rate_limited",
-        `Rate limit exceeded: this workspace's ${window === "day" ? "daily" : "per-minute"} ` +
-          `quota of ${limit} requests is spent. Retry after ${reset_in} seconds.`,
-        undefined,
-        { "Retry-After": String(Math.max(1, reset_in)) },
-      );
+      throw rateLimited(window, state[window].limit, state[window].reset_in);
     }
   }
 }

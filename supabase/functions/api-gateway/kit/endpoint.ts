@@ -1,7 +1,7 @@
 import { createRoute, type OpenAPIHono, z } from "@hono/zod-openapi";
 import type { Context } from "hono";
 import type { AppEnv } from "../deps.ts";
-import { ApiError, type ErrorCode } from "../errors.ts";
+import type { ApiError, ErrorCode } from "../errors.ts";
 import { requireApiKey } from "../middleware/api_key.ts";
 import { requireJsonBody } from "../middleware/json_body.ts";
 import type { Permission } from "../permissions.ts";
@@ -41,8 +41,8 @@ export interface Endpoint<
   /** The SQL function (in schema public) and its named arguments; the kit adds p_key_hash (and
    * p_now when the app has a clock). */
   sql: { fn: string; args: (input: Input<P, Q, B>) => Record<string, unknown> };
-  /** The function's own outcomes besides "ok", with the message each is answered with. */
-  errors?: Partial<Record<ErrorCode, (input: Input<P, Q, B>) => string>>;
+  /** The function's own outcomes besides "ok", with the error each is answered with. */
+  errors?: Partial<Record<ErrorCode, (input: Input<P, Q, B>) => ApiError>>;
   response: {
     description: string;
     schema: R;
@@ -121,10 +121,11 @@ export function registerEndpoint(api: OpenAPIHono<AppEnv>, endpoint: AnyEndpoint
     } as Input<unknown, unknown, unknown>;
     const outcome = await callAuthorized(c, endpoint.sql.fn, endpoint.sql.args(input));
     if (outcome.outcome !== "ok") {
-      const message = endpoint.errors?.[outcome.outcome as ErrorCode];
-      // An outcome the route does not declare is a bug in its SQL function, not a client error.
-      if (!message) throw new UnexpectedResult();
-      throw new ApiError(outcome.outcome as ErrorCode, message(input));
+      const refusal = endpoint.errors?.[outcome.outcome as ErrorCode]?.(input);
+      // An outcome the route does not declare (or answers with another code) is a bug in its SQL
+      // function, not a client error.
+      if (refusal?.code !== outcome.outcome) throw new UnexpectedResult();
+      throw refusal;
     }
     return c.json(endpoint.response.from(outcome.data, input), 200);
   };

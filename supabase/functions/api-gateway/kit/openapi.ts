@@ -1,11 +1,15 @@
 import { z } from "@hono/zod-openapi";
 import {
+  companyNotFound,
   ERROR_CODES,
   type ErrorCode,
   ERRORS,
   internalError,
+  missingPermission,
   payloadTooLarge,
+  rateLimited,
   serviceUnavailable,
+  unknownKey,
   unsupportedMediaType,
 } from "../errors.ts";
 import type { Permission } from "../permissions.ts";
@@ -52,15 +56,14 @@ const RETRY_AFTER = integer("Seconds to wait before retrying.");
 function errorExample(code: ErrorCode, permission: Permission) {
   const message: Record<ErrorCode, string> = {
     validation_error: "Invalid request body. contact_ids.3: Invalid UUID",
-    invalid_key: "Invalid API key: it is unknown, revoked or expired.",
-    insufficient_permissions: `This API key lacks the required permission: ${permission}.`,
-    company_not_found: "No company c0000000-0000-4000-8000-000000000009 in this workspace.",
+    invalid_key: unknownKey().message,
+    insufficient_permissions: missingPermission(permission).message,
+    company_not_found: companyNotFound("c0000000-0000-4000-8000-000000000009").message,
     not_found: "No route for GET /api-gateway/v1/companies.",
     method_not_allowed: "Method PUT is not allowed here. Allowed: OPTIONS, POST.",
     payload_too_large: payloadTooLarge().message,
     unsupported_media_type: unsupportedMediaType().message,
-    rate_limited: "Rate limit exceeded: this workspace's per-minute quota of 50 requests is " +
-      "spent. Retry after 17 seconds.",
+    rate_limited: rateLimited("minute", 50, 17).message,
     internal_error: internalError().message,
     service_unavailable: serviceUnavailable().message,
   };

@@ -1,4 +1,5 @@
 import { z } from "@hono/zod-openapi";
+import { companyNotFound } from "../errors.ts";
 import { MAX_CONTACT_IDS } from "../limits.ts";
 
 /** Any 8-4-4-4-12 hex id Postgres accepts as a uuid, in any case. */
@@ -12,6 +13,10 @@ export const CompanyIdParams = z.object({
     description: "The company's id.",
   }),
 });
+
+/** The answer of routes under CompanyIdParams whose function finds no such company. */
+export const unknownCompany = ({ params }: { params: { id: string } }) =>
+  companyNotFound(params.id);
 
 /** A batch of the workspace's contacts, by id. */
 export const ContactIdsBody = z.strictObject({

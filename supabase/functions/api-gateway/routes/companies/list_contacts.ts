@@ -1,7 +1,7 @@
 import { z } from "@hono/zod-openapi";
 import { DEFAULT_PER_PAGE, MAX_PER_PAGE } from "../../limits.ts";
 import { defineEndpoint } from "../../kit/endpoint.ts";
-import { CompanyIdParams, Uuid } from "../../kit/schemas.ts";
+import { CompanyIdParams, unknownCompany, Uuid } from "../../kit/schemas.ts";
 
 // Postgres integer: the SQL function's parameter type.
 const MAX_PAGE = 2_147_483_647;
@@ -66,7 +66,7 @@ export const listContacts = defineEndpoint({
     }),
   },
   errors: {
-    company_not_found: ({ params }) => `No company ${params.id} in this workspace.`,
+    company_not_found: unknownCompany,
   },
   response: {
     description: "A page of contacts, and where it sits.",

@@ -1,6 +1,12 @@
 import { MAX_CONTACT_IDS } from "../../limits.ts";
 import { defineEndpoint } from "../../kit/endpoint.ts";
-import { type BatchData, BatchResult, CompanyIdParams, ContactIdsBody } from "../../kit/schemas.ts";
+import {
+  type BatchData,
+  BatchResult,
+  CompanyIdParams,
+  ContactIdsBody,
+  unknownCompany,
+} from "../../kit/schemas.ts";
 
 export const unlinkContacts = defineEndpoint({
   method: "post",
@@ -22,7 +28,7 @@ export const unlinkContacts = defineEndpoint({
     args: ({ params, body }) => ({ p_company_id: params.id, p_contact_ids: body.contact_ids }),
   },
   errors: {
-    company_not_found: ({ params }) => `No company ${params.id} in this workspace.`,
+    company_not_found: unknownCompany,
   },
   response: {
     description: "The counts: every distinct id is either updated (now not linked to the " +
