@@ -68,7 +68,9 @@ export async function startServerFrom(
 ): Promise<PgServer> {
   const dir = await tempDirForPostgres("gateway-pg-");
   const data = `${dir}/data`;
-  await runOrThrow(asPostgres(["cp", "-a", golden, data]));
+  // As ourselves, not as `postgres`: the golden copy may sit in a checkout only we can enter (a
+  // mktemp directory). cp -a keeps the files' owner, so the copy is still postgres's.
+  await runOrThrow(["cp", "-a", golden, data]);
   return await startServer(dir, data, options);
 }
 
@@ -179,8 +181,7 @@ export async function cachedOrBuiltGolden(): Promise<string> {
   const partial = `${dir}.${crypto.randomUUID()}.partial`;
   try {
     await Deno.mkdir(partial);
-    if (Deno.uid() === 0) await runOrThrow(["chown", "postgres", partial]);
-    await runOrThrow(asPostgres(["cp", "-a", built, `${partial}/data`]));
+    await runOrThrow(["cp", "-a", built, `${partial}/data`]);
     // Renamed into place whole, so a concurrent run never starts from half a copy.
     await Deno.rename(partial, dir).catch(async (err) => {
       if (!(await cachedGolden())) throw err; // another run got there first otherwise
