@@ -48,7 +48,12 @@ export function spawnDev(port: number, options: DevOptions = {}) {
   const stdout = collectOutput(child.stdout);
   const stderr = collectOutput(child.stderr);
   let exited = false;
-  const status = child.status.finally(() => exited = true);
+  let exit = "";
+  const status = child.status.then((s) => {
+    exited = true;
+    exit = ` (exited: code ${s.code}${s.signal ? `, signal ${s.signal}` : ""})`;
+    return s;
+  });
   return {
     pid: child.pid,
     stdout,
@@ -56,6 +61,11 @@ export function spawnDev(port: number, options: DevOptions = {}) {
     status,
     get exited() {
       return exited;
+    },
+    /** Everything it printed so far, for failure messages. */
+    output(): string {
+      return `--- dev server stdout${exit} ---\n${stdout.text}\n` +
+        `--- dev server stderr ---\n${stderr.text}`;
     },
     /** The banner, once the curl is printed; fails with everything printed otherwise. */
     async ready(timeoutMs = 240_000): Promise<string> {

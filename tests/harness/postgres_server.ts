@@ -19,6 +19,8 @@ export interface PgServer {
   destroy(): Promise<void>;
   /** For the process's unload event, where nothing can be awaited. */
   destroySync(): void;
+  /** The server's log so far, for failure messages. */
+  output(): string;
 }
 
 const REPO = new URL("../../", import.meta.url);
@@ -109,6 +111,13 @@ async function startServer(
     url,
     port,
     dir: data,
+    output: () => {
+      try {
+        return `--- Postgres log (port ${port}) ---\n${Deno.readTextFileSync(`${dir}/server.log`)}`;
+      } catch {
+        return `--- Postgres log (port ${port}): none ---`;
+      }
+    },
     stop,
     start,
     destroy: async () => {

@@ -3,6 +3,7 @@ import { connectPostgres } from "../../local/postgres.ts";
 import { hashApiKey } from "../../supabase/functions/api-gateway/lib/api_key.ts";
 import { spawnDev } from "../harness/dev_server.ts";
 import { startPostgres } from "../harness/postgres_server.ts";
+import { stepWithOutput } from "../harness/server_output.ts";
 import { targetTestOptions } from "../harness/targets.ts";
 import { freePort } from "../harness/net.ts";
 import { latencySummary, sleep } from "./support.ts";
@@ -72,6 +73,7 @@ Deno.test(
       return ms;
     };
 
+    const servers = [dev, pg];
     try {
       const banner = await dev.ready();
       key = dev.key();
@@ -82,63 +84,90 @@ Deno.test(
       contactIds = JSON.parse(/-d '([^']+)'/.exec(banner)![1]).contact_ids;
       assert.ok(banner.includes(`database: Postgres at 127.0.0.1:${pg.port}`));
 
-      await t.step("the gateway answers 200 on the running database", async () => {
-        const res = await link();
-        assert.equal(res.status, 200, res.text);
-        assert.deepEqual(JSON.parse(res.text).data, {
-          updated: contactIds.length,
-          failed: 0,
-          failed_ids: [],
-        });
-      });
-
-      await t.step("Postgres stopped: 503 service_unavailable, promptly", async () => {
-        await pg.stop();
-        faults++;
-        const seen: number[] = [];
-        for (let i = 0; i < 4; i++) {
+      await stepWithOutput(
+        t,
+        "the gateway answers 200 on the running database",
+        servers,
+        async () => {
           const res = await link();
-          assertUnavailable(res, `request ${i + 1} while stopped`);
-          seen.push(res.ms);
-        }
-        faultLatencies.push(...seen);
-        console.log(
-          `  stopped: 4 x 503, latencies ${seen.map((ms) => Math.round(ms)).join(", ")}ms`,
-        );
-      });
+          assert.equal(res.status, 200, res.text);
+          assert.deepEqual(JSON.parse(res.text).data, {
+            updated: contactIds.length,
+            failed: 0,
+            failed_ids: [],
+          });
+        },
+      );
 
-      await t.step("Postgres restarted: the same process recovers", async () => {
-        await pg.start();
-        await recover("after restart");
-      });
+      await stepWithOutput(
+        t,
+        "Postgres stopped: 503 service_unavailable, promptly",
+        servers,
+        async () => {
+          await pg.stop();
+          faults++;
+          const seen: number[] = [];
+          for (let i = 0; i < 4; i++) {
+            const res = await link();
+            assertUnavailable(res, `request ${i + 1} while stopped`);
+            seen.push(res.ms);
+          }
+          faultLatencies.push(...seen);
+          console.log(
+            `  stopped: 4 x 503, latencies ${seen.map((ms) => Math.round(ms)).join(", ")}ms`,
+          );
+        },
+      );
 
-      await t.step("Postgres stopped under in-flight requests: 200 or 503, never 500", async () => {
-        const inFlight = Array.from({ length: 16 }, async (_, i) => {
-          await sleep(i * 20);
-          return await link();
-        });
-        await sleep(100);
-        await pg.stop();
-        faults++;
-        const results = await Promise.all(inFlight);
-        const counts: Record<number, number> = {};
-        for (const res of results) {
-          counts[res.status] = (counts[res.status] ?? 0) + 1;
-          if (res.status !== 200) assertUnavailable(res, "in-flight request");
-        }
-        faultLatencies.push(...results.filter((r) => r.status === 503).map((r) => r.ms));
-        console.log(
-          `  stopped mid-traffic: ${JSON.stringify(counts)}, ` +
-            `latency ${latencySummary(results.map((r) => r.ms))}`,
-        );
-        // Whatever was in flight, the server is down now.
-        assertUnavailable(await link(), "request after the stop");
-        await pg.start();
-        await recover("after the second restart");
-      });
+      await stepWithOutput(
+        t,
+        "Postgres restarted: the same process recovers",
+        servers,
+        async () => {
+          await pg.start();
+          await recover("after restart");
+        },
+      );
 
-      await t.step(
+      await stepWithOutput(
+        t,
+        "Postgres stopped under in-flight requests: 200 or 503, never 500",
+        servers,
+        async () => {
+          // Each request's failure is caught where it happens (not left unhandled until the stop is
+          // done), and fails this step with what the dev server printed.
+          const inFlight = Array.from({ length: 16 }, async (_, i) => {
+            await sleep(i * 20);
+            return await link().catch((err: Error) => err);
+          });
+          await sleep(100);
+          await pg.stop();
+          faults++;
+          const settled = await Promise.all(inFlight);
+          const errors = settled.filter((r) => r instanceof Error);
+          assert.deepEqual(errors.map((e) => e.message), [], "every in-flight request answered");
+          const results = settled as Awaited<ReturnType<typeof link>>[];
+          const counts: Record<number, number> = {};
+          for (const res of results) {
+            counts[res.status] = (counts[res.status] ?? 0) + 1;
+            if (res.status !== 200) assertUnavailable(res, "in-flight request");
+          }
+          faultLatencies.push(...results.filter((r) => r.status === 503).map((r) => r.ms));
+          console.log(
+            `  stopped mid-traffic: ${JSON.stringify(counts)}, ` +
+              `latency ${latencySummary(results.map((r) => r.ms))}`,
+          );
+          // Whatever was in flight, the server is down now.
+          assertUnavailable(await link(), "request after the stop");
+          await pg.start();
+          await recover("after the second restart");
+        },
+      );
+
+      await stepWithOutput(
+        t,
         "company row locked elsewhere: 503 within the statement/lock timeout, no hang",
+        servers,
         async () => {
           const holder = connectPostgres(pg.url, { role: null, max: 1 });
           let release!: () => void;
@@ -169,23 +198,28 @@ Deno.test(
         },
       );
 
-      await t.step("no key or key hash in the gateway's own log lines", async () => {
-        const hash = await hashApiKey(key);
-        const lines = (dev.stdout.text + "\n" + dev.stderr.text).split("\n");
-        const withKey = lines.filter((l) => l.includes(key));
-        assert.ok(withKey.length > 0, "the banner shows the key");
-        assert.ok(
-          withKey.every((l) => l.trim() === key || l.includes("Authorization: Bearer")),
-          "the key appears only in the startup banner",
-        );
-        assert.ok(!lines.some((l) => l.includes(hash)), "the key's hash is never logged");
-        const requestLines = lines.filter((l) => l.startsWith("{"));
-        assert.ok(requestLines.length > 0, "requests are logged");
-        assert.ok(
-          requestLines.every((l) => !LEAKY.test(l)),
-          "no driver or SQL text in log lines",
-        );
-      });
+      await stepWithOutput(
+        t,
+        "no key or key hash in the gateway's own log lines",
+        servers,
+        async () => {
+          const hash = await hashApiKey(key);
+          const lines = (dev.stdout.text + "\n" + dev.stderr.text).split("\n");
+          const withKey = lines.filter((l) => l.includes(key));
+          assert.ok(withKey.length > 0, "the banner shows the key");
+          assert.ok(
+            withKey.every((l) => l.trim() === key || l.includes("Authorization: Bearer")),
+            "the key appears only in the startup banner",
+          );
+          assert.ok(!lines.some((l) => l.includes(hash)), "the key's hash is never logged");
+          const requestLines = lines.filter((l) => l.startsWith("{"));
+          assert.ok(requestLines.length > 0, "requests are logged");
+          assert.ok(
+            requestLines.every((l) => !LEAKY.test(l)),
+            "no driver or SQL text in log lines",
+          );
+        },
+      );
 
       console.log(
         `  faults injected: ${faults}; 503 latencies ${latencySummary(faultLatencies)}`,
