@@ -181,6 +181,16 @@ function bodies(model: BodyModel, pool: fc.Arbitrary<unknown>): fc.Arbitrary<Bod
     }));
   }));
 
+  // Thousands of unknown fields beside the valid ones (up to about the body limit, and past it),
+  // with short or long names: the answer must not grow with them.
+  const manyFields = fc.record({
+    n: fc.integer({ min: 50, max: 7_000 }),
+    name: fc.constantFrom((i: number) => i.toString(36), (i: number) => `${"n".repeat(200)}${i}`),
+  }).map(({ n, name }) => {
+    const fields = Array.from({ length: n }, (_, i) => `${JSON.stringify(name(i))}:0`);
+    return `${reopened(model.text)}${fields.join(",")}}`;
+  });
+
   const oversized = fc.record({
     size: fc.oneof(
       fc.constantFrom(MAX_BODY_BYTES, MAX_BODY_BYTES + 1),
@@ -200,6 +210,7 @@ function bodies(model: BodyModel, pool: fc.Arbitrary<unknown>): fc.Arbitrary<Bod
     ),
     w(2, protoText.map(text)),
     w(2, mutated.map(text)),
+    w(1, manyFields.map(text)),
     w(1, fc.string({ unit: hostileUnit, maxLength: 200 }).map(text)),
     w(1, jsonFragments(model.keys).map(text)),
     w(1, fc.uint8Array({ maxLength: 1024 }).map((bytes): BodySpec => ({ kind: "bytes", bytes }))),

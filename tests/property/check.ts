@@ -22,6 +22,10 @@ import { keyClasses, type RouteModel } from "./model.ts";
 import { OPENAPI_PATH } from "./urls.ts";
 import { type Hostile, toRequest } from "./wire.ts";
 
+/** The most any 4xx body may weigh, whatever the request (the abuse-costs issue's bound). */
+const MAX_ERROR_BYTES = 16 * 1024;
+const encoder = new TextEncoder();
+
 export interface Run {
   target: DbTarget;
   app: GatewayApp;
@@ -162,6 +166,25 @@ export function requestChecker(run: Run) {
     if (x.want) {
       assert.equal(res.status, x.want.status, `expected ${x.want.status} (${x.h.aim}): ${context}`);
     }
+    answerSize(x);
+  }
+
+  /** What a request can make the gateway say is bounded by what it sent: every 4xx at most
+   * MAX_ERROR_BYTES, and every answer at most a constant plus twice the request's bytes (the
+   * OpenAPI document, the same whatever is asked, is its own constant). */
+  function answerSize(x: Exchange) {
+    const { res, text, context } = x;
+    const bytes = encoder.encode(text).length;
+    if (res.status >= 400) {
+      assert.ok(bytes <= MAX_ERROR_BYTES, `a ${bytes}-byte ${res.status}: ${context}`);
+    }
+    if (res.status === 200 && x.endpoint === null) return;
+    let sent = x.url.href.length + (x.body?.length ?? 0);
+    for (const [name, value] of x.requestHeaders) sent += name.length + value.length + 4;
+    assert.ok(
+      bytes <= MAX_ERROR_BYTES + 2 * sent,
+      `a ${bytes}-byte answer to a ${sent}-byte request: ${context}`,
+    );
   }
 
   /** 413 iff the body is over the limit, when Content-Length (if any) tells the truth; and

@@ -196,10 +196,27 @@ export function queries(m: RouteModel): fc.Arbitrary<string> {
   const hostile = fc.array(entry, { minLength: 1, maxLength: 6 }).map(join);
   const repeated = fc.tuple(known, fc.array(queryValue, { minLength: 2, maxLength: 5 }))
     .map(([n, values]) => join(values.map((v) => [n, v])));
+  // Thousands of unknown names at once (up to a 16 KB query string and past it): the answer
+  // must not grow with them.
+  const many = fc.record({
+    n: fc.integer({ min: 100, max: 4_000 }),
+    prefix: fc.constantFrom("", "u"),
+  })
+    .map(({ n, prefix }) =>
+      join(
+        Array.from({ length: n }, (_, i): [string, string] => [`${prefix}${i.toString(36)}`, "1"]),
+      )
+    );
   const first = names[0];
   const odd = fc.constantFrom("?", "?&", "?=", "?&&&", "?=1", `?${first}`, `?${first}=`);
   if (!m.queryNames.length) {
-    return fc.oneof(w(12, fc.constant("")), w(2, hostile), w(1, repeated), w(1, odd));
+    return fc.oneof(
+      w(12, fc.constant("")),
+      w(2, hostile),
+      w(1, repeated),
+      w(1, odd),
+      w(1, many),
+    );
   }
   const validish = fc.tuple(...m.queryNames.map((n) =>
     fc.option(
@@ -219,5 +236,6 @@ export function queries(m: RouteModel): fc.Arbitrary<string> {
     w(4, hostile),
     w(1, repeated),
     w(1, odd),
+    w(1, many),
   );
 }

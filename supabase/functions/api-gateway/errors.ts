@@ -32,6 +32,9 @@ export const ERRORS = {
 } as const satisfies Record<string, { status: ContentfulStatusCode; means: string }>;
 
 export type ErrorCode = keyof typeof ERRORS;
+
+/** `text`, or its start and an ellipsis when longer than `max`. */
+const cut = (text: string, max: number) => text.length > max ? `${text.slice(0, max - 1)}…` : text;
 export const ERROR_CODES = Object.keys(ERRORS) as ErrorCode[];
 
 export const isErrorCode = (code: unknown): code is ErrorCode =>
@@ -92,6 +95,20 @@ export const serviceUnavailable = () =>
     "The service is temporarily unavailable. Retry after a few seconds.",
     undefined,
     { "Retry-After": "5" },
+  );
+
+/** 404 for a path no route serves. The path and method are the client's, cut short: an answer
+ * never grows with the request. */
+export const routeNotFound = (method: string, path: string) =>
+  new ApiError("not_found", `No route for ${cut(method, 20)} ${cut(path, 200)}.`);
+
+/** 405, with the methods the path does allow. */
+export const methodNotAllowed = (method: string, allow: string) =>
+  new ApiError(
+    "method_not_allowed",
+    `Method ${cut(method, 20)} is not allowed here. Allowed: ${allow}.`,
+    undefined,
+    { Allow: allow },
   );
 
 export const internalError = () =>
@@ -165,27 +182,54 @@ export function errorResponse(c: Context, err: unknown): Response {
 /** Where a zod issue came from, as clients name it. */
 export type InputSource = "path" | "query" | "body";
 
-/** zod issues as the envelope's details: every issue, with a dotted path and its source. */
+/** At most this many details in a 400, whatever the request. */
+export const MAX_DETAILS = 20;
+/** Each detail's path and message are cut to these lengths: a field's name is the client's. */
+const MAX_PATH = 120;
+const MAX_MESSAGE = 200;
+
+/** zod issues as the envelope's details, bounded: at most MAX_DETAILS of them, each short, and a
+ * summary of fixed size, so the answer is small whatever the input (8,000 unknown fields give
+ * 20 details and a count, not 8,000 copies of an 8,000-name message). An unknown field is
+ * reported at its own path with a fixed message, not zod's (which lists every unknown key). The
+ * work is linear in the issues: details stop being built once there are enough. */
 export function validationError(
   issues: readonly { path: PropertyKey[]; code: string; message: string }[],
   where: InputSource,
 ): ApiError {
-  // An unknown key is reported at its own path, so clients can point at the offending field.
-  const details = issues.flatMap((i) => {
-    const keys = (i as { keys?: string[] }).keys;
-    const paths = i.code === "unrecognized_keys" && keys?.length
-      ? keys.map((k) => [...i.path, k])
-      : [i.path];
-    return paths.map((p) => ({
-      path: p.map(String).join("."),
-      code: i.code,
-      message: i.message,
-      in: where,
-    }));
-  });
+  const details: IssueDetail[] = [];
+  let total = 0;
+  const add = (path: PropertyKey[], code: string, message: string) => {
+    total++;
+    if (details.length < MAX_DETAILS) {
+      details.push({
+        path: cut(path.map(String).join("."), MAX_PATH),
+        code,
+        message: cut(message, MAX_MESSAGE),
+        in: where,
+      });
+    }
+  };
+  for (const issue of issues) {
+    const keys = (issue as { keys?: unknown[] }).keys;
+    if (issue.code === "unrecognized_keys" && Array.isArray(keys) && keys.length > 0) {
+      const shown = Math.max(0, Math.min(keys.length, MAX_DETAILS - details.length));
+      for (const key of keys.slice(0, shown)) {
+        add([...issue.path, String(key)], issue.code, "Unknown field");
+      }
+      total += keys.length - shown;
+    } else {
+      add(issue.path, issue.code, issue.message);
+    }
+  }
   const first = details[0];
-  const summary = first
-    ? `${first.path ? `${first.path}: ` : ""}${first.message}`
-    : "Invalid request";
-  return new ApiError("validation_error", `Invalid request ${where}. ${summary}`, details);
+  const summary = first ? `${first.path ? `${first.path}: ` : ""}${first.message}` : "Invalid";
+  const more = total > 1
+    ? ` (${total} issues${total > MAX_DETAILS ? `, the first ${MAX_DETAILS} in details` : ""})`
+    : "";
+  return new ApiError(
+    "validation_error",
+    `Invalid request ${where}. ${summary}${more}`,
+    details,
+  );
 }

@@ -5,6 +5,7 @@ import {
   type ErrorCode,
   ERRORS,
   internalError,
+  MAX_DETAILS,
   missingPermission,
   payloadTooLarge,
   rateLimited,
@@ -25,7 +26,10 @@ export const ErrorSchema = z.object({
       code: z.string().openapi({ example: "invalid_format" }),
       message: z.string().openapi({ example: "Invalid UUID" }),
       in: z.enum(["path", "query", "body"]).openapi({ example: "body" }),
-    })).optional().openapi({ description: "validation_error only: every issue, with its path." }),
+    })).optional().openapi({
+      description:
+        `validation_error only: the issues with their paths, at most ${MAX_DETAILS} (the message counts them all).`,
+    }),
   }),
 }).openapi("Error");
 

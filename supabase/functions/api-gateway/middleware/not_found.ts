@@ -1,5 +1,5 @@
 import type { Context } from "hono";
-import { ApiError } from "../errors.ts";
+import { methodNotAllowed, routeNotFound } from "../errors.ts";
 
 type RouteTable = { routes: { method: string; path: string }[] };
 
@@ -15,14 +15,9 @@ export function routeMiss(app: RouteTable) {
     if (allowed.size > 0) {
       allowed.add("OPTIONS");
       const allow = [...allowed].sort().join(", ");
-      throw new ApiError(
-        "method_not_allowed",
-        `Method ${c.req.method} is not allowed here. Allowed: ${allow}.`,
-        undefined,
-        { Allow: allow },
-      );
+      throw methodNotAllowed(c.req.method, allow);
     }
-    throw new ApiError("not_found", `No route for ${c.req.method} ${c.req.path}.`);
+    throw routeNotFound(c.req.method, c.req.path);
   };
 }
 

@@ -1,0 +1,148 @@
+// What one refused request can cost: a 400 stays small however much the request asks it to
+// report (thousands of unknown fields or query parameters), on every route, and refusing takes
+// no more work than serving a valid request of the same size.
+import assert from "node:assert/strict";
+import { MAX_DETAILS } from "../../supabase/functions/api-gateway/errors.ts";
+import { MAX_BODY_BYTES } from "../../supabase/functions/api-gateway/limits.ts";
+import { buildApp } from "../harness/app.ts";
+import { createTenant } from "../harness/fixtures.ts";
+import { routePath, send } from "../harness/http.ts";
+import { loadRouteTests } from "../harness/route_tests.ts";
+import { getTarget, TARGET_KINDS, targetTestOptions } from "../harness/targets.ts";
+
+const ROUTES = await loadRouteTests();
+/** The issue's bound: every 4xx body, whatever the request. */
+const MAX_ERROR_BYTES = 16 * 1024;
+
+const ALPHABET = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
+/** `n` distinct short names (1, 2, then 3 characters): shorter than any field a route declares. */
+function names(n: number): string[] {
+  const out: string[] = [];
+  for (let len = 1; out.length < n; len++) {
+    const total = ALPHABET.length ** len;
+    for (let i = 0; i < total && out.length < n; i++) {
+      let name = "";
+      for (let j = 0, v = i; j < len; j++, v = Math.floor(v / ALPHABET.length)) {
+        name += ALPHABET[v % ALPHABET.length];
+      }
+      out.push(name);
+    }
+  }
+  return out;
+}
+
+/** A valid body with `n` unknown fields added, as compact JSON. */
+function withUnknownFields(body: Record<string, unknown>, n: number): string {
+  const extra = names(n).map((k) => `"${k}":0`).join(",");
+  const valid = JSON.stringify(body);
+  return `${valid.slice(0, -1)},${extra}}`;
+}
+
+function assertSmall400(res: { status: number; text: string; json: any }, what: string) {
+  assert.equal(res.status, 400, `${what}: ${res.text.slice(0, 300)}`);
+  assert.equal(res.json.error.code, "validation_error");
+  const bytes = new TextEncoder().encode(res.text).length;
+  assert.ok(bytes <= MAX_ERROR_BYTES, `${what}: a ${bytes}-byte 400`);
+  assert.ok(res.json.error.details.length <= MAX_DETAILS, `${what}: details are capped`);
+  for (const d of res.json.error.details) {
+    assert.deepEqual(Object.keys(d).sort(), ["code", "in", "message", "path"]);
+  }
+  assert.match(res.json.error.message, /\(\d+ issues, the first 20 in details\)$/);
+}
+
+for (const kind of TARGET_KINDS) {
+  Deno.test(
+    { name: `security: bounded 400s on every route [${kind}]`, ...targetTestOptions(kind) },
+    async (t) => {
+      const target = await getTarget(kind);
+      const { app, calls } = buildApp(target.db);
+      const self = await createTenant(target.owner);
+      try {
+        for (const route of ROUTES) {
+          const { endpoint } = route;
+          const label = `${endpoint.method.toUpperCase()} ${endpoint.path}`;
+          const key = self.keys.only[endpoint.permission];
+          const valid = route.valid(self);
+
+          if (endpoint.request.body) {
+            await t.step(`${label}: 8,000 unknown fields in a body under 64 KiB`, async () => {
+              const body = withUnknownFields(valid.body as Record<string, unknown>, 8_000);
+              assert.ok(body.length < MAX_BODY_BYTES, `the body is ${body.length} bytes`);
+              calls.length = 0;
+              const res = await send(app, endpoint.method, routePath(endpoint, valid.params), {
+                key,
+                body,
+                headers: { "content-type": "application/json" },
+              });
+              assertSmall400(res, label);
+              assert.match(res.json.error.message, /\(8000 issues/);
+              assert.equal(res.json.error.details[0].message, "Unknown field");
+              assert.equal(calls.length, 1, "one authorize-only call");
+            });
+          }
+
+          if (endpoint.request.query) {
+            await t.step(`${label}: 3,800 unknown query parameters`, async () => {
+              const query = names(3_800).map((k) => `${k}=1`).join("&");
+              const path = `${routePath(endpoint, valid.params, valid.query)}${
+                valid.query && Object.keys(valid.query).length ? "&" : "?"
+              }${query}`;
+              const res = await send(app, endpoint.method, path, { key });
+              assertSmall400(res, label);
+              assert.match(res.json.error.message, /\(3800 issues/);
+              assert.ok(res.json.error.details.every((d: { in: string }) => d.in === "query"));
+            });
+          }
+
+          await t.step(`${label}: a long unknown field name is cut in the detail`, async () => {
+            const long = "x".repeat(40_000);
+            const res = endpoint.request.body
+              ? await send(app, endpoint.method, routePath(endpoint, valid.params), {
+                key,
+                body: { ...(valid.body as object), [long]: 1 },
+              })
+              : await send(
+                app,
+                endpoint.method,
+                `${routePath(endpoint, valid.params)}?${long}=1`,
+                { key },
+              );
+            assert.equal(res.status, 400, res.text.slice(0, 300));
+            assert.ok(res.text.length < 2_000, `${res.text.length} bytes for one unknown field`);
+          });
+
+          // Refusing must not cost more than serving: the time of a refused request against a
+          // valid one of the same size, printed (never asserted: the machine is shared).
+          if (endpoint.request.body) {
+            await t.step(`${label}: refusal cost against a valid request (printed)`, async () => {
+              const refused = withUnknownFields(valid.body as Record<string, unknown>, 8_000);
+              const padded = JSON.stringify(valid.body).replace(
+                /\]/,
+                `]${" ".repeat(refused.length - JSON.stringify(valid.body).length)}`,
+              );
+              assert.equal(padded.length, refused.length);
+              const time = async (body: string) => {
+                const started = performance.now();
+                for (let i = 0; i < 5; i++) {
+                  await send(app, endpoint.method, routePath(endpoint, valid.params), {
+                    key,
+                    body,
+                    headers: { "content-type": "application/json" },
+                  });
+                }
+                return performance.now() - started;
+              };
+              await time(padded);
+              const ratio = await time(refused) / await time(padded);
+              console.log(
+                `  ${label}: refusing 8,000 unknown fields / serving: ${ratio.toFixed(2)}x`,
+              );
+            });
+          }
+        }
+      } finally {
+        await target.close();
+      }
+    },
+  );
+}
