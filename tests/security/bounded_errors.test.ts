@@ -6,7 +6,7 @@ import { MAX_DETAILS } from "../../supabase/functions/api-gateway/errors.ts";
 import { MAX_BODY_BYTES } from "../../supabase/functions/api-gateway/limits.ts";
 import { buildApp } from "../harness/app.ts";
 import { createTenant } from "../harness/fixtures.ts";
-import { routePath, send } from "../harness/http.ts";
+import { type Answer, routePath, send } from "../harness/http.ts";
 import { loadRouteTests } from "../harness/route_tests.ts";
 import { getTarget, TARGET_KINDS, targetTestOptions } from "../harness/targets.ts";
 
@@ -38,7 +38,7 @@ function withUnknownFields(body: Record<string, unknown>, n: number): string {
   return `${valid.slice(0, -1)},${extra}}`;
 }
 
-function assertSmall400(res: { status: number; text: string; json: any }, what: string) {
+function assertSmall400(res: Answer, what: string) {
   assert.equal(res.status, 400, `${what}: ${res.text.slice(0, 300)}`);
   assert.equal(res.json.error.code, "validation_error");
   const bytes = new TextEncoder().encode(res.text).length;
