@@ -93,7 +93,7 @@ export interface components {
                 code: "validation_error" | "invalid_key" | "insufficient_permissions" | "company_not_found" | "not_found" | "method_not_allowed" | "payload_too_large" | "unsupported_media_type" | "rate_limited" | "internal_error" | "service_unavailable";
                 /** @example Invalid request body. contact_ids.3: Invalid UUID */
                 message: string;
-                /** @description validation_error only: every issue, with its path. */
+                /** @description validation_error only: the issues with their paths, at most 20 (the message counts them all). */
                 details?: {
                     /** @example contact_ids.3 */
                     path: string;
