@@ -1,12 +1,32 @@
 -- Tenancy model: every row belongs to one org (a LeadLex "workspace"). The composite keys make
--- cross-org links impossible at the storage level, whatever the code above does.
+-- cross-org links impossible at the storage level, whatever the code above does. Rate limits are
+-- data: a plan row per LeadLex plan, per-org overrides on orgs, and one usage row per org and UTC day.
+
+create table public.plans (
+  name text primary key,
+  requests_per_day integer not null check (requests_per_day >= 0),
+  requests_per_minute integer not null check (requests_per_minute >= 0)
+);
+
+-- Written here, not in seed.sql: every database (production included) needs them.
+insert into public.plans (name, requests_per_day, requests_per_minute) values
+  ('starter', 100, 10),
+  ('pro', 1000, 50),
+  ('org', 10000, 200);
 
 create table public.orgs (
   id uuid primary key default gen_random_uuid(),
   name text not null,
-  plan text not null default 'starter' check (plan in ('starter', 'pro', 'org')),
+  -- A new plan is a row of plans; renaming one follows into its orgs.
+  plan text not null default 'starter' references public.plans (name) on update cascade,
+  -- Per-org overrides; null means "the plan's". 0 refuses every request (a suspended org).
+  rate_limit_per_day integer check (rate_limit_per_day >= 0),
+  rate_limit_per_minute integer check (rate_limit_per_minute >= 0),
   created_at timestamptz not null default now()
 );
+-- Deleting or renaming a plan looks its orgs up by plan.
+create index orgs_plan_idx on public.orgs (plan);
+
 
 create table public.api_keys (
   id uuid primary key default gen_random_uuid(),
@@ -50,22 +70,40 @@ create table public.contacts (
 );
 create index contacts_org_id_company_id_idx on public.contacts (org_id, company_id);
 
+-- One row per org and UTC day: the day's count and the count of the latest minute seen. Both
+-- windows live in one row so that one upsert takes (or refuses) both tokens atomically under one
+-- row lock: a request refused by either window consumes nothing in the other.
+create table public.api_usage (
+  org_id uuid not null references public.orgs (id) on delete cascade,
+  day date not null,
+  day_used integer not null check (day_used >= 0),
+  minute timestamptz not null,
+  minute_used integer not null check (minute_used >= 0),
+  primary key (org_id, day)
+);
+-- For the retention function's range delete.
+create index api_usage_day_idx on public.api_usage (day);
+
 -- RLS on, no policy for anon/authenticated: the API roles see nothing. service_role (BYPASSRLS on
 -- Supabase) gets explicit policies too, so the RPCs work on a server where it lacks BYPASSRLS.
 alter table public.orgs enable row level security;
 alter table public.api_keys enable row level security;
 alter table public.companies enable row level security;
 alter table public.contacts enable row level security;
+alter table public.plans enable row level security;
+alter table public.api_usage enable row level security;
 
 create policy service_role_all on public.orgs for all to service_role using (true) with check (true);
 create policy service_role_all on public.api_keys for all to service_role using (true) with check (true);
 create policy service_role_all on public.companies for all to service_role using (true) with check (true);
 create policy service_role_all on public.contacts for all to service_role using (true) with check (true);
+create policy service_role_all on public.plans for all to service_role using (true) with check (true);
+create policy service_role_all on public.api_usage for all to service_role using (true) with check (true);
 
 -- Do not rely on default privileges (Supabase's are changing; plain Postgres has none): take
 -- everything away, then grant service_role exactly what the RPCs need.
-revoke all on table public.orgs, public.api_keys, public.companies, public.contacts
-  from public, anon, authenticated, service_role;
+revoke all on table public.plans, public.orgs, public.api_keys, public.companies, public.contacts,
+  public.api_usage from public, anon, authenticated, service_role;
 
 grant usage on schema public to service_role;
 grant select on table public.api_keys to service_role;
@@ -76,3 +114,8 @@ grant select on table public.companies to service_role;
 grant update (updated_at) on table public.companies to service_role;
 grant select on table public.contacts to service_role;
 grant update (company_id, updated_at) on table public.contacts to service_role;
+-- api_authorize reads the org's plan and overrides, and meters in api_usage; the retention function
+-- deletes old rows.
+grant select on table public.plans to service_role;
+grant select (id, plan, rate_limit_per_day, rate_limit_per_minute) on table public.orgs to service_role;
+grant select, insert, update, delete on table public.api_usage to service_role;

@@ -1,6 +1,6 @@
 /**
  * The retention migration schedules purge_api_usage with pg_cron where it can, and migrates anyway
- * where it cannot (supabase/migrations/20261128000300_usage_retention.sql). Both ways, on real
+ * where it cannot (supabase/migrations/20261127000600_purge_api_usage.sql). Both ways, on real
  * Postgres 15 with the real Supabase CLI:
  *   - the run's shared server has no pg_cron loaded: its migrated database has no job and no
  *     extension, purge_api_usage works, and the guard says why in a notice;
@@ -8,17 +8,18 @@
  *     cron.database_name, migrated by `supabase db push`, has the job.
  */
 import assert from "node:assert/strict";
-import postgres from "postgres";
+import type postgres from "postgres";
+import { pgClient } from "../../local/postgres.ts";
 import {
   applyRolesAndMigrations,
   goldenDataDir,
   startServerFrom,
-} from "../harness/postgres_server.ts";
+} from "../../local/postgres_server.ts";
 import { clonePostgres, postgresSkip, targetTestOptions } from "../harness/targets.ts";
 
 const REPO = new URL("../../", import.meta.url);
 const RETENTION_MIGRATION = new URL(
-  "supabase/migrations/20261128000300_usage_retention.sql",
+  "supabase/migrations/20261127000600_purge_api_usage.sql",
   REPO,
 );
 const JOB = {
@@ -77,7 +78,7 @@ async function runSchedulingBlock(
   inspect: (tx: Tx) => Promise<void> = async () => {},
 ): Promise<string[]> {
   const notices: string[] = [];
-  const sql = postgres(url, { max: 1, onnotice: (n) => notices.push(n.message) });
+  const sql = pgClient(url, { max: 1, onnotice: (n) => notices.push(n.message) });
   try {
     const block = await schedulingBlock();
     await sql.begin(async (tx) => {
@@ -105,7 +106,7 @@ Deno.test({
   ...targetTestOptions("postgres"),
 }, async () => {
   const url = await clonePostgres();
-  const sql = postgres(url, { max: 1, onnotice: () => {} });
+  const sql = pgClient(url, { max: 1, onnotice: () => {} });
   try {
     const [{ preload }] = await sql`select current_setting('shared_preload_libraries') as preload`;
     assert.doesNotMatch(preload, /pg_cron/, "the shared server must run without pg_cron");
@@ -115,7 +116,7 @@ Deno.test({
              exists (select 1 from pg_namespace where nspname = 'cron') as cron_schema,
              exists (select 1 from pg_available_extensions where name = 'pg_cron') as installed,
              exists (select 1 from supabase_migrations.schema_migrations
-                     where version = '20261128000300') as migrated`;
+                     where version = '20261127000600') as migrated`;
     assert.deepEqual(
       { extension: state.extension, cron_schema: state.cron_schema, migrated: state.migrated },
       { extension: false, cron_schema: false, migrated: true },
@@ -156,7 +157,7 @@ Deno.test({
     settings: { shared_preload_libraries: "pg_cron", "cron.database_name": database },
   });
   try {
-    const admin = postgres(server.url, { max: 1, onnotice: () => {} });
+    const admin = pgClient(server.url, { max: 1, onnotice: () => {} });
     try {
       await admin.unsafe(`create database ${database}`);
     } finally {
@@ -166,7 +167,7 @@ Deno.test({
     url.pathname = `/${database}`;
     // As buildGolden does it, without the seed (as in production).
     await applyRolesAndMigrations(url.toString(), { seed: false });
-    const owner = postgres(url.toString(), { max: 1, onnotice: () => {} });
+    const owner = pgClient(url.toString(), { max: 1, onnotice: () => {} });
     try {
       const expected = [{ ...JOB, database, username: "postgres", active: true }];
       assert.deepEqual(await jobs(owner), expected);

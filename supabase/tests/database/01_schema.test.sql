@@ -5,7 +5,7 @@ create schema if not exists tap;
 create extension if not exists pgtap with schema tap;
 set local search_path = tap, public;
 
-select plan(99);
+select plan(97);
 
 -- Tables -------------------------------------------------------------------------------------------
 select has_table('public', 'orgs', 'table public.orgs exists');
@@ -96,7 +96,7 @@ select is(
      and k.conkey && array[(select attnum from pg_attribute where attrelid = 'public.orgs'::regclass and attname = 'plan')]::int2[]
      and k.contype in ('c', 'f')),
   'orgs_plan_fkey: FOREIGN KEY (plan) REFERENCES plans(name) ON UPDATE CASCADE',
-  'orgs.plan is constrained by orgs_plan_fkey alone (the old check constraint orgs_plan_check is gone)'
+  'orgs.plan is constrained by orgs_plan_fkey alone'
 );
 select columns_are('public', 'plans', array['name', 'requests_per_day', 'requests_per_minute'],
   'plans has exactly name, requests_per_day, requests_per_minute');
@@ -127,17 +127,15 @@ select is(
 );
 select has_index('public', 'api_usage', 'api_usage_day_idx', array['day'], 'api_usage is indexed by day, for the retention function''s range delete');
 
--- The RPCs: the current set, and the ones the one-call migration dropped --------------------------
+-- The RPCs ------------------------------------------------------------------------------------------
 select has_function('public', 'api_authorize', array['text', 'text', 'timestamp with time zone'], 'api_authorize(text, text, timestamptz) exists');
 select has_function('public', 'link_contacts_to_company', array['text', 'uuid', 'uuid[]', 'timestamp with time zone'], 'link_contacts_to_company(text, uuid, uuid[], timestamptz) exists');
 select has_function('public', 'purge_api_usage', array['timestamp with time zone'], 'purge_api_usage(timestamptz) exists');
-select hasnt_function('public', 'authenticate_api_key', 'authenticate_api_key is gone (api_authorize replaced it)');
-select hasnt_function('public', 'touch_api_key', 'touch_api_key is gone (api_authorize records the use)');
 select is(
   (select array_agg(oid::regprocedure::text) from pg_proc
    where pronamespace = 'public'::regnamespace and proname = 'link_contacts_to_company'),
   array['link_contacts_to_company(text,uuid,uuid[],timestamp with time zone)'],
-  'link_contacts_to_company has one signature only (the org-id one is gone)'
+  'link_contacts_to_company has one signature only'
 );
 
 -- Tenancy: every row belongs to one org -----------------------------------------------------------

@@ -1,10 +1,5 @@
--- The link endpoint in one call: the function authorizes itself (api_authorize), so the gateway
--- makes one round trip and the key check, the rate-limit tokens and the links commit together.
--- The earlier key lookup and touch functions are gone with the second round trip they needed.
-drop function public.authenticate_api_key(text);
-drop function public.touch_api_key(uuid);
-drop function public.link_contacts_to_company(uuid, uuid, uuid[]);
-
+-- POST /v1/companies/{id}/contacts/link: the function authorizes itself (api_authorize), so the
+-- gateway makes one round trip and the key check, the rate-limit tokens and the links commit together.
 -- Points the key's org's contacts at one of that org's companies. Returns api_authorize's result;
 -- when it is "ok": either outcome "company_not_found" (nothing changed), or "ok" with
 -- data = {"updated", "failed", "failed_ids"}: over the distinct ids given, updated counts the org's
