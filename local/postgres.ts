@@ -1,5 +1,36 @@
 import postgres from "postgres";
 
+/**
+ * postgres.js 3.4 fetches the array types on each new connection in a promise nobody awaits
+ * (src/connection.js, `return fetchArrayTypes()` from its ReadyForQuery handler). When Postgres
+ * drops a connection during that query (a restart or a shutdown under traffic), the query that
+ * opened the connection fails as it should (the gateway answers 503), but the types query's
+ * rejection is unhandled, and Deno ends the process on an unhandled rejection: the dev server died
+ * with `error: Uncaught (in promise) Error: read ECONNRESET` (the db_faults flake). Only that
+ * orphan is taken here, recognised by the query postgres.js attaches to its errors; every other
+ * unhandled rejection stays fatal.
+ */
+function isOrphanTypesFetch(reason: unknown): boolean {
+  const query = (reason as { query?: unknown } | null)?.query;
+  return typeof query === "string" && query.includes("typarray") && query.includes("pg_type");
+}
+
+let guarded = false;
+function guardTypesFetch(): void {
+  if (guarded) return;
+  guarded = true;
+  globalThis.addEventListener("unhandledrejection", (event) => {
+    if (isOrphanTypesFetch(event.reason)) event.preventDefault();
+  });
+}
+
+/** postgres.js, with its orphaned types fetch guarded: every pool and one-off connection of this
+ * repository is made here. */
+export function pgClient(url: string, options: postgres.Options<Record<string, never>> = {}) {
+  guardTypesFetch();
+  return postgres(url, options);
+}
+
 export interface ConnectOptions {
   /** Role the gateway's statements run as; null keeps the login role. */
   role?: string | null;
@@ -10,7 +41,7 @@ export interface ConnectOptions {
  * instead of hanging a request. */
 export function connectPostgres(url: string, options: ConnectOptions = {}): postgres.Sql {
   const role = options.role === undefined ? "service_role" : options.role;
-  return postgres(url, {
+  return pgClient(url, {
     max: options.max ?? 10,
     connect_timeout: 3,
     idle_timeout: 30,

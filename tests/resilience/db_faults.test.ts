@@ -1,11 +1,11 @@
 import assert from "node:assert/strict";
 import { connectPostgres } from "../../local/postgres.ts";
-import { hashApiKey } from "../../supabase/functions/api-gateway/lib/api_key.ts";
+import { hashApiKey } from "../../supabase/functions/api-gateway/kit/key.ts";
 import { spawnDev } from "../harness/dev_server.ts";
-import { startPostgres } from "../harness/postgres_server.ts";
+import { startPostgres } from "../../local/postgres_server.ts";
 import { stepWithOutput } from "../harness/server_output.ts";
 import { targetTestOptions } from "../harness/targets.ts";
-import { freePort } from "../harness/net.ts";
+import { freePort } from "../../local/net.ts";
 import { latencySummary, sleep } from "./support.ts";
 /** A 503 must come back well before this; the point is "bounded", not "fast". */
 const HANG_BOUND_MS = 15_000;
