@@ -2,7 +2,7 @@
  * SUPABASE_URL at a local fake and a service key set) against a bare Deno + Hono server: from
  * spawn to the first answered request, with dependencies cached; the module graph's size; and
  * resident memory after that first request. Spawns alternate between the two servers. */
-import { freePort } from "../tests/harness/net.ts";
+import { freePort } from "../local/net.ts";
 import { percentile, sleep } from "./load.ts";
 import { memoryMb } from "./proc.ts";
 

@@ -1,8 +1,9 @@
 /** The bench's throwaway Postgres 15: a copy of the test harness's migrated golden data directory
  * (initdb, the Supabase roles, every migration through the real Supabase CLI), started with the
  * settings below, and the statistics the figures are computed from. */
-import postgres from "postgres";
-import { goldenDataDir, type PgServer, startServerFrom } from "../tests/harness/postgres_server.ts";
+import type postgres from "postgres";
+import { pgClient } from "../local/postgres.ts";
+import { goldenDataDir, type PgServer, startServerFrom } from "../local/postgres_server.ts";
 import { sleep } from "./load.ts";
 import { treeCpuSeconds } from "./proc.ts";
 
@@ -56,7 +57,7 @@ export async function startBenchDb(): Promise<BenchDb> {
   const control = (database = "postgres") => {
     let sql = sessions.get(database);
     if (!sql) {
-      sql = postgres(url(database), {
+      sql = pgClient(url(database), {
         max: 1,
         onnotice: () => {},
         connection: { application_name: CONTROL_APP },

@@ -4,6 +4,7 @@
  * org's number, so nothing secret needs to be kept. Orgs get a rate-limit override far above what
  * a run can use: the bench measures the work, not the limiter's refusals. */
 import type postgres from "postgres";
+import { hashApiKey, keyChecksum } from "../supabase/functions/api-gateway/kit/key.ts";
 
 export interface DataShape {
   orgs: number;
@@ -19,8 +20,11 @@ export const COMPANY_ID = (n: string, j: string) =>
   `md5('bench-company-' || ${n} || '-' || ${j})::uuid`;
 export const CONTACT_ID = (n: string, i: string) =>
   `md5('bench-contact-' || ${n} || '-' || ${i})::uuid`;
-const KEY = (n: string) =>
-  `'wbk_' || left(encode(sha256(convert_to('bench-key-' || ${n}, 'UTF8')), 'hex'), 52)`;
+/** Org n's key: 46 characters derived from n, and their checksum (a key the gateway accepts). */
+export function benchKey(n: number): string {
+  const first50 = `wbk_${hashApiKey(`bench-key-${n}`).slice(0, 46)}`;
+  return first50 + keyChecksum(first50);
+}
 
 const UNTHROTTLED = 2_000_000_000;
 
@@ -30,15 +34,25 @@ export async function loadDataset(sql: postgres.Sql, shape: DataShape): Promise<
   const { orgs, contactsPerOrg: contacts, companiesPerOrg: companies } = shape;
   await sql.begin(async (tx) => {
     await tx.unsafe("set local session_replication_role = replica");
+    // The keys, computed here (their checksum is not SQL's to compute), kept for the batches.
+    await tx.unsafe(`
+      create schema bench;
+      create table bench.keys (n int primary key, key text not null);
+      grant usage on schema bench to service_role`);
+    const numbers = Array.from({ length: orgs }, (_, i) => i + 1);
+    await tx.unsafe(
+      "insert into bench.keys select * from unnest($1::int[], $2::text[])",
+      [numbers, numbers.map(benchKey)],
+    );
     await tx.unsafe(`
       insert into public.orgs (id, name, plan, rate_limit_per_day, rate_limit_per_minute)
       select ${ORG_ID("n")}, 'bench org ' || n, 'org', ${UNTHROTTLED}, ${UNTHROTTLED}
       from generate_series(1, ${orgs}) n`);
     await tx.unsafe(`
       insert into public.api_keys (org_id, name, key_hash, prefix, permissions)
-      select ${ORG_ID("n")}, 'bench', encode(sha256(convert_to(key, 'UTF8')), 'hex'),
-             left(key, 12), '{contacts:write}'
-      from (select n, ${KEY("n")} as key from generate_series(1, ${orgs}) n) k`);
+      select ${ORG_ID("k.n")}, 'bench', encode(sha256(convert_to(k.key, 'UTF8')), 'hex'),
+             left(k.key, 12), '{contacts:write}'
+      from bench.keys k`);
     await tx.unsafe(`
       insert into public.companies (id, org_id, name)
       select ${COMPANY_ID("n", "j")}, ${ORG_ID("n")}, 'company ' || n || '-' || j
@@ -55,7 +69,6 @@ export async function loadDataset(sql: postgres.Sql, shape: DataShape): Promise<
     // The batches pgbench and wrk pick from: a random org, one of its companies, `size` distinct
     // random contacts of it in random order. The plaintext key is kept for wrk's requests.
     await tx.unsafe(`
-      create schema bench;
       create table bench.batches (
         size int, n int, key text, key_hash text, org_id uuid, company_id uuid, contact_ids uuid[],
         primary key (size, n));
@@ -74,7 +87,7 @@ export async function loadDataset(sql: postgres.Sql, shape: DataShape): Promise<
              (select array_agg(${CONTACT_ID("d.org", "t.i")})
               from (select i from generate_series(1, ${contacts}) i
                     order by random() limit d.size) t)
-      from drawn d, lateral (select ${KEY("d.org")} as key) k`);
+      from drawn d join bench.keys k on k.n = d.org`);
   });
   await sql.unsafe("vacuum (analyze)");
   await sql.unsafe("checkpoint");

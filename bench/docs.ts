@@ -36,7 +36,7 @@ the (shared) machine, the ratios much less.
 
 ## What runs
 
-- A throwaway PostgreSQL 15 (\`tests/harness/postgres_server.ts\`: initdb, the Supabase roles,
+- A throwaway PostgreSQL 15 (\`local/postgres_server.ts\`: initdb, the Supabase roles,
   every migration by the real Supabase CLI), started with ${settings}, plus the harness's
   durability-off settings (fsync, synchronous_commit and full_page_writes off).
 - Data: ${s.orgs.toLocaleString("en-US")} orgs × ${s.contactsPerOrg.toLocaleString("en-US")}

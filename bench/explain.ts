@@ -1,11 +1,11 @@
 /** The plans of the link function's own statements, as it runs them: auto_explain with
  * log_nested_statements on one session, its log lines sent to the client. One call, as the
  * gateway makes it (role service_role), on a batch of the biggest size. */
-import postgres from "postgres";
+import { pgClient } from "../local/postgres.ts";
 
 export async function explainLink(url: string, size: number): Promise<string[]> {
   const plans: string[] = [];
-  const sql = postgres(url, {
+  const sql = pgClient(url, {
     max: 1,
     onnotice: (n) => {
       if (typeof n.message === "string" && n.message.includes("Query Text")) {

@@ -1,7 +1,7 @@
 /** The gateway as a user runs it: `deno task dev` with DATABASE_URL, in its own process tree.
  * Relies only on the dev server's documented surface: PORT, HOST, DATABASE_URL, and the OpenAPI
  * document answering once it is ready. */
-import { freePort } from "../tests/harness/net.ts";
+import { freePort } from "../local/net.ts";
 import { commandLine, processTree, treeCpuSeconds } from "./proc.ts";
 import { sleep } from "./load.ts";
 

@@ -9,7 +9,7 @@ import {
   API_KEY_PREFIX_LENGTH,
   generateApiKey,
   hashApiKey,
-} from "../supabase/functions/api-gateway/lib/api_key.ts";
+} from "../supabase/functions/api-gateway/kit/key.ts";
 import {
   isPermission,
   type Permission,

@@ -1,11 +1,14 @@
 /**
- * The OpenAPI document as a file, and the tools that read it: `deno task openapi-types`
- * regenerates examples/openapi.d.ts (the types the openapi-fetch example is checked against);
- * tests/openapi lints the document and checks the committed types are current.
+ * The OpenAPI document as files, and the tools that read it: `deno task openapi` regenerates
+ * supabase/functions/api-gateway/openapi.json (what the function serves, generated from the route
+ * declarations by local/openapi/document.ts) and examples/openapi.d.ts (the types the
+ * openapi-fetch example is checked against); tests/openapi lints the document and checks both
+ * committed files are current.
  */
 import { createApp } from "../supabase/functions/api-gateway/app.ts";
 import { BASE_PATH } from "../supabase/functions/api-gateway/paths.ts";
 import { runOrThrow } from "./command.ts";
+import { documentText } from "./openapi/document.ts";
 
 /** The releases every command here runs; the README's commands name the same. */
 export const REDOCLY_CLI = "@redocly/cli@2.77.0";
@@ -14,9 +17,10 @@ export const OPENAPI_TYPESCRIPT = "openapi-typescript@7.13.0";
 const REPO = new URL("../", import.meta.url).pathname;
 export const REDOCLY_CONFIG = `${REPO}redocly.yaml`;
 export const EXAMPLE_TYPES = `${REPO}examples/openapi.d.ts`;
+export const DOCUMENT = `${REPO}supabase/functions/api-gateway/openapi.json`;
 
-/** The document the gateway serves at GET /v1/openapi.json, pretty-printed. No database is
- * needed: the route answers without one. */
+/** The document the gateway serves at GET /v1/openapi.json (the committed file, with `servers`
+ * appended), pretty-printed. No database is needed: the route answers without one. */
 export async function openApiJson(
   servers?: { url: string; description: string }[],
 ): Promise<string> {
@@ -34,7 +38,7 @@ export async function openApiJson(
 export async function generateTypes(): Promise<string> {
   const dir = await Deno.makeTempDir({ prefix: "gateway-openapi-" });
   try {
-    await Deno.writeTextFile(`${dir}/openapi.json`, await openApiJson());
+    await Deno.writeTextFile(`${dir}/openapi.json`, documentText());
     await runOrThrow([
       "npx",
       "--yes",
@@ -52,6 +56,8 @@ export async function generateTypes(): Promise<string> {
 }
 
 if (import.meta.main) {
+  await Deno.writeTextFile(DOCUMENT, documentText());
+  console.log(`wrote ${DOCUMENT}`);
   await Deno.writeTextFile(EXAMPLE_TYPES, await generateTypes());
   console.log(`wrote ${EXAMPLE_TYPES}`);
 }

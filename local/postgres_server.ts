@@ -1,7 +1,7 @@
-import postgres from "postgres";
-import { runOrThrow } from "../../local/command.ts";
-import { migrationsKey } from "../../local/migrations_key.ts";
-import { supabaseDbPush, warmSupabaseCli } from "../../local/supabase_cli.ts";
+import { pgClient } from "./postgres.ts";
+import { runOrThrow } from "./command.ts";
+import { migrationsKey } from "./migrations_key.ts";
+import { supabaseDbPush, warmSupabaseCli } from "./supabase_cli.ts";
 import { freePort } from "./net.ts";
 
 /** Throwaway PostgreSQL 15 servers. The slow part (initdb, the Supabase roles, every migration and
@@ -23,7 +23,7 @@ export interface PgServer {
   output(): string;
 }
 
-const REPO = new URL("../../", import.meta.url);
+const REPO = new URL("../", import.meta.url);
 
 // Debian's postgresql-15 puts initdb and pg_ctl here, off PATH; the machine image links them.
 const PG_BIN = "/usr/lib/postgresql/15/bin";
@@ -154,7 +154,7 @@ export async function buildGolden(): Promise<string> {
 /** The Supabase roles (they must exist before the migrations grant to them), then `supabase db
  * push`, with the seed unless told otherwise (production has none). */
 export async function applyRolesAndMigrations(url: string, { seed = true } = {}): Promise<void> {
-  const admin = postgres(url, { max: 1, onnotice: () => {} });
+  const admin = pgClient(url, { max: 1, onnotice: () => {} });
   try {
     await admin.unsafe(await Deno.readTextFile(new URL("supabase/roles.sql", REPO)));
   } finally {

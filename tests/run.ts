@@ -20,7 +20,7 @@ import {
   cachedOrBuiltGolden,
   postgresUnavailableReason,
   startServerFrom,
-} from "./harness/postgres_server.ts";
+} from "../local/postgres_server.ts";
 
 const started = performance.now();
 const elapsed = () => `${((performance.now() - started) / 1000).toFixed(1)}s`;

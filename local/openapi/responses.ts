@@ -6,14 +6,17 @@ import {
   ERRORS,
   internalError,
   MAX_DETAILS,
+  methodNotAllowed,
   missingPermission,
   payloadTooLarge,
   rateLimited,
+  routeNotFound,
   serviceUnavailable,
   unknownKey,
   unsupportedMediaType,
-} from "../errors.ts";
-import type { Permission } from "../permissions.ts";
+  validationError,
+} from "../../supabase/functions/api-gateway/errors.ts";
+import type { Permission } from "../../supabase/functions/api-gateway/permissions.ts";
 
 export const ErrorSchema = z.object({
   error: z.object({
@@ -56,26 +59,29 @@ export const RATE_LIMIT_HEADERS = {
 
 const RETRY_AFTER = integer("Seconds to wait before retrying.");
 
+/** The 400 of a body whose fourth contact id is not a UUID, as the gateway words it. */
+const invalidUuid = validationError(
+  [{ path: ["contact_ids", 3], code: "invalid_format", message: "Invalid UUID" }],
+  "body",
+);
+
 /** One envelope per code, worded as the gateway words it, for the document's examples. */
 function errorExample(code: ErrorCode, permission: Permission) {
   const message: Record<ErrorCode, string> = {
-    validation_error: "Invalid request body. contact_ids.3: Invalid UUID",
+    validation_error: invalidUuid.message,
     invalid_key: unknownKey().message,
     insufficient_permissions: missingPermission(permission).message,
     company_not_found: companyNotFound("c0000000-0000-4000-8000-000000000009").message,
-    not_found: "No route for GET /api-gateway/v1/companies.",
-    method_not_allowed: "Method PUT is not allowed here. Allowed: OPTIONS, POST.",
+    not_found: routeNotFound("GET", "/api-gateway/v1/companies").message,
+    method_not_allowed: methodNotAllowed("PUT", "OPTIONS, POST").message,
     payload_too_large: payloadTooLarge().message,
     unsupported_media_type: unsupportedMediaType().message,
     rate_limited: rateLimited("minute", 50, 17).message,
     internal_error: internalError().message,
     service_unavailable: serviceUnavailable().message,
   };
-  const details = [
-    { path: "contact_ids.3", code: "invalid_format", message: "Invalid UUID", in: "body" },
-  ];
   const error = code === "validation_error"
-    ? { code, message: message[code], details }
+    ? { code, message: message[code], details: invalidUuid.details }
     : { code, message: message[code] };
   return { summary: code, value: { error } };
 }

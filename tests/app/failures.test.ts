@@ -6,7 +6,7 @@ import { createSqlDb, postgresJsQuery } from "../../local/sql_db.ts";
 import { assertNoSecrets, buildApp } from "../harness/app.ts";
 import { createTenant, databaseDigest } from "../harness/fixtures.ts";
 import { sendRoute } from "../harness/http.ts";
-import { freePort } from "../harness/net.ts";
+import { freePort } from "../../local/net.ts";
 import { loadRouteTests } from "../harness/route_tests.ts";
 import { getTarget, targetTestOptions } from "../harness/targets.ts";
 

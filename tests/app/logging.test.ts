@@ -2,15 +2,13 @@
 // and key prefix once the database has resolved the key; never the key, the body, the raw path or
 // a stack trace for a 4xx.
 import assert from "node:assert/strict";
-import {
-  API_KEY_PREFIX_LENGTH,
-  hashApiKey,
-} from "../../supabase/functions/api-gateway/lib/api_key.ts";
+import { API_KEY_PREFIX_LENGTH, hashApiKey } from "../../supabase/functions/api-gateway/kit/key.ts";
 import { ENDPOINTS } from "../../supabase/functions/api-gateway/routes/index.ts";
 import { assertNoSecrets, buildApp } from "../harness/app.ts";
 import { allKeys, createTenant } from "../harness/fixtures.ts";
 import { routePath, send } from "../harness/http.ts";
 import { getTarget, targetTestOptions } from "../harness/targets.ts";
+import { generateApiKey } from "../../supabase/functions/api-gateway/kit/key.ts";
 
 const LINK = ENDPOINTS.find((e) => e.sql.fn === "link_contacts_to_company")!;
 const LINK_PATTERN = "/api-gateway/v1/companies/:id/contacts/link";
@@ -54,7 +52,7 @@ Deno.test(
       },
       {
         name: "401, unknown key",
-        send: () => send(app, "POST", path, { key: `wbk_${"K".repeat(52)}`, body }),
+        send: () => send(app, "POST", path, { key: generateApiKey(), body }),
         status: 401,
         route: LINK_PATTERN,
         known: false,

@@ -3,7 +3,7 @@
  * finite positive number, the plans captured. Nothing about durations or targets is asserted:
  * the machine is shared, and the real run is `deno task bench`. */
 import assert from "node:assert/strict";
-import { postgresUnavailableReason } from "../harness/postgres_server.ts";
+import { postgresUnavailableReason } from "../../local/postgres_server.ts";
 
 const REPO = new URL("../../", import.meta.url).pathname;
 const wrkMissing = !new Deno.Command("sh", { args: ["-c", "command -v wrk"], stdout: "null" })

@@ -1,5 +1,6 @@
 // Contract test of the supabase adapter: PostgREST cannot run here, so a fake one records the
 // exact HTTP exchange supabase-js makes and answers the way PostgREST does, errors included.
+import { keyChecksum } from "../../supabase/functions/api-gateway/kit/key.ts";
 import assert from "node:assert/strict";
 import { readConfig } from "../../supabase/functions/api-gateway/config.ts";
 import {
@@ -18,7 +19,8 @@ import { loadRouteTests } from "../harness/route_tests.ts";
 // A legacy service-role key is a JWT; new-format secret keys start with sb_secret_.
 const JWT_KEY = "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJyb2xlIjoic2VydmljZV9yb2xlIn0.c2lnbmF0dXJl";
 const SECRET_KEY = "sb_secret_contractTestSecretKey0123456789";
-const API_KEY = "wbk_" + "Ab3".repeat(17) + "z"; // wbk_ + 52 letters and digits
+// wbk_, 46 letters and digits, and their checksum: a key the gateway could have minted.
+const API_KEY = `wbk_${"Ab3".repeat(15)}z${keyChecksum(`wbk_${"Ab3".repeat(15)}z`)}`;
 
 const ORG = "0a000000-0000-4000-8000-000000000001";
 const COMPANY = "0c000000-0000-4000-8000-000000000001";

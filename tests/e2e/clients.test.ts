@@ -11,7 +11,7 @@ import { createApiKey } from "../../local/api_keys.ts";
 import { OPENAPI_TYPESCRIPT, REDOCLY_CLI } from "../../local/openapi.ts";
 import { connectPostgres } from "../../local/postgres.ts";
 import { postgresJsQuery, type Query } from "../../local/sql_db.ts";
-import { freePort } from "../harness/net.ts";
+import { freePort } from "../../local/net.ts";
 import { clonePostgres, postgresSkip } from "../harness/targets.ts";
 
 const REPO = new URL("../../", import.meta.url).pathname;

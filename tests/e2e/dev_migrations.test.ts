@@ -3,7 +3,7 @@
 import assert from "node:assert/strict";
 import { connectDataDir } from "../../local/dev_data_dir.ts";
 import { REPO, spawnDev } from "../harness/dev_server.ts";
-import { freePort } from "../harness/net.ts";
+import { freePort } from "../../local/net.ts";
 
 const PHASE = (label: string) => new RegExp(`^${label}\\.\\.\\. \\d+\\.\\d s$`, "m");
 

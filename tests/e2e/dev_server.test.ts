@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { spawnDev, withoutTaskLine } from "../harness/dev_server.ts";
-import { freePort } from "../harness/net.ts";
+import { freePort } from "../../local/net.ts";
 
 const PHASE = (label: string) => new RegExp(`^${label}\\.\\.\\. \\d+\\.\\d s$`, "m");
 

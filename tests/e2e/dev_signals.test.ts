@@ -7,7 +7,7 @@ import {
   spawnDev,
   stillRunning,
 } from "../harness/dev_server.ts";
-import { freePort } from "../harness/net.ts";
+import { freePort } from "../../local/net.ts";
 
 /** Who receives the signal: the outermost process alone (a script's `kill <pid>`), or its whole
  * process group (a terminal's Ctrl-C). */

@@ -1,4 +1,4 @@
-import postgres from "postgres";
+import { pgClient } from "../../local/postgres.ts";
 import { buildArchive, cachedArchive, pgliteFromDump } from "../../local/pglite.ts";
 import { connectPostgres } from "../../local/postgres.ts";
 import { createSqlDb, pgliteQuery, postgresJsQuery, type Query } from "../../local/sql_db.ts";
@@ -8,7 +8,11 @@ import {
   createSupabaseClient,
   createSupabaseDb,
 } from "../../supabase/functions/api-gateway/db/supabase.ts";
-import { type PgServer, postgresUnavailableReason, startPostgres } from "./postgres_server.ts";
+import {
+  type PgServer,
+  postgresUnavailableReason,
+  startPostgres,
+} from "../../local/postgres_server.ts";
 
 /** A real database the tests run against, with the SQL adapter the dev server uses. */
 export interface DbTarget {
@@ -104,7 +108,7 @@ function sharedServerUrl(): Promise<string> {
 export async function clonePostgres(): Promise<string> {
   const url = new URL(await sharedServerUrl());
   url.pathname = "/template1";
-  const admin = postgres(url.toString(), { max: 1, onnotice: () => {} });
+  const admin = pgClient(url.toString(), { max: 1, onnotice: () => {} });
   const name = `t_${crypto.randomUUID().replaceAll("-", "")}`;
   try {
     await admin.unsafe(`create database ${name} template postgres`);

@@ -1,10 +1,10 @@
 import assert from "node:assert/strict";
 import { parseDuration, parseExpiry, parsePermissions } from "../../local/api_keys.ts";
-import { hashApiKey } from "../../supabase/functions/api-gateway/lib/api_key.ts";
+import { hashApiKey } from "../../supabase/functions/api-gateway/kit/key.ts";
 import { buildApp } from "../harness/app.ts";
 import { portTaken, REPO, runKeys, spawnDev } from "../harness/dev_server.ts";
 import { createTenant } from "../harness/fixtures.ts";
-import { freePort } from "../harness/net.ts";
+import { freePort } from "../../local/net.ts";
 import { getTarget, targetTestOptions } from "../harness/targets.ts";
 
 const KEY = /^(wbk_[0-9A-Za-z]{52})$/m;

@@ -15,7 +15,7 @@ Deno.test({
 }, async () => {
   assert.ok(
     (await fresh) === await Deno.readTextFile(EXAMPLE_TYPES),
-    "examples/openapi.d.ts is stale: run `npx --yes deno@2.9.6 task openapi-types` and commit it",
+    "examples/openapi.d.ts is stale: run `npx --yes deno@2.9.6 task openapi` and commit it",
   );
 });
 

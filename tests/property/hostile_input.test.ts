@@ -33,7 +33,7 @@
  */
 import assert from "node:assert/strict";
 import fc from "fast-check";
-import { hashApiKey } from "../../supabase/functions/api-gateway/lib/api_key.ts";
+import { hashApiKey } from "../../supabase/functions/api-gateway/kit/key.ts";
 import { assertNoSecrets, buildApp } from "../harness/app.ts";
 import { allKeys, createTenant } from "../harness/fixtures.ts";
 import { loadRouteTests } from "../harness/route_tests.ts";

@@ -5,6 +5,7 @@
  * hostile; besides, each route's cross-org cases and its body arrays around their maximum.
  */
 import fc from "fast-check";
+import { keyChecksum } from "../../supabase/functions/api-gateway/kit/key.ts";
 import { MAX_BODY_BYTES } from "../../supabase/functions/api-gateway/limits.ts";
 import { BASE_PATH } from "../../supabase/functions/api-gateway/paths.ts";
 import type { Tenant } from "../harness/fixtures.ts";
@@ -24,6 +25,13 @@ import {
 import { bodyModel, keyClasses, namedKeys, type RouteModel } from "./model.ts";
 import { openapiPaths, queries, render, routePaths, serializeQuery, strayPaths } from "./urls.ts";
 import type { BodySpec, Expect, Hostile, HugeItem } from "./wire.ts";
+
+/** Keys nobody minted: 52 random characters (the checksum fails: refused without a call), or 46
+ * and their checksum (well-formed: the database refuses them). */
+const madeUpKey = fc.oneof(
+  fc.stringMatching(/^[0-9A-Za-z]{52}$/).map((s) => `wbk_${s}`),
+  fc.stringMatching(/^[0-9A-Za-z]{46}$/).map((s) => `wbk_${s}${keyChecksum(`wbk_${s}`)}`),
+);
 
 const utf8 = new TextEncoder();
 
@@ -62,7 +70,7 @@ function routeRequests(m: RouteModel, ctx: Ctx): fc.Arbitrary<Hostile> {
     w(10, fc.constantFrom(...keys.permitted)),
     w(2, fc.constantFrom(...theirs.permitted)),
     w(3, fc.constantFrom(...keys.unpermitted, ...keys.dead, ...theirs.unpermitted, ...theirs.dead)),
-    w(1, fc.stringMatching(/^[0-9A-Za-z]{52}$/).map((s) => `wbk_${s}`)),
+    w(1, madeUpKey),
     w(1, fc.constantFrom(...alterations(main))),
     w(1, headerValue()),
   );
@@ -146,7 +154,7 @@ function routeRequests(m: RouteModel, ctx: Ctx): fc.Arbitrary<Hostile> {
       2,
       fc.oneof(
         fc.constantFrom(...keys.dead, ...theirs.dead, ...alterations(main)),
-        fc.stringMatching(/^[0-9A-Za-z]{52}$/).map((s) => `wbk_${s}`),
+        madeUpKey,
       ).map((k) => ({ auth: bearer(k), expect: status(401, "invalid_key") })),
     ),
     w(1, fc.constant({ auth: null, expect: status(401, "invalid_key") })),

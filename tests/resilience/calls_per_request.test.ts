@@ -1,7 +1,7 @@
 // One database call per request, counted by Postgres itself: committed transactions per valid
 // request on every route, through the SQL adapter over postgres.js.
 import assert from "node:assert/strict";
-import postgres from "postgres";
+import { pgClient } from "../../local/postgres.ts";
 import { connectPostgres } from "../../local/postgres.ts";
 import { createSqlDb, postgresJsQuery } from "../../local/sql_db.ts";
 import { buildApp } from "../harness/app.ts";
@@ -18,7 +18,7 @@ async function committed(url: string): Promise<number> {
   const other = new URL(url);
   const database = other.pathname.slice(1);
   other.pathname = "/template1";
-  const reader = postgres(other.toString(), { max: 1, onnotice: () => {} });
+  const reader = pgClient(other.toString(), { max: 1, onnotice: () => {} });
   try {
     let last = -1;
     for (;;) {
@@ -36,7 +36,7 @@ async function committed(url: string): Promise<number> {
 
 /** Waits until no backend is connected to the URL's database (but the one asking). */
 async function waitForDatabaseIdle(url: string) {
-  const sql = postgres(url, { max: 1, onnotice: () => {} });
+  const sql = pgClient(url, { max: 1, onnotice: () => {} });
   try {
     for (;;) {
       const [{ n }] = await sql<{ n: number }[]>`

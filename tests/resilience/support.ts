@@ -1,4 +1,5 @@
-import postgres from "postgres";
+import type postgres from "postgres";
+import { pgClient } from "../../local/postgres.ts";
 import type { Query } from "../../local/sql_db.ts";
 
 /** The server URL with an application_name, so a pool's backends can be told apart in
@@ -14,7 +15,7 @@ export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 /** pg_stat_database.deadlocks for the URL's database, read on a fresh connection with a
  * cleared stats snapshot. */
 export async function readDeadlocks(url: string): Promise<number> {
-  const sql = postgres(url, { max: 1, onnotice: () => {} });
+  const sql = pgClient(url, { max: 1, onnotice: () => {} });
   try {
     await sql`select pg_stat_clear_snapshot()`;
     const [row] = await sql<{ deadlocks: string }[]>`
@@ -30,7 +31,7 @@ export async function readDeadlocks(url: string): Promise<number> {
  * settle for the exit hooks that run after the pg_stat_activity entry is dropped, the
  * counter is final for them. */
 export async function waitForBackendsToExit(url: string, appName: string, timeoutMs = 15_000) {
-  const sql = postgres(url, { max: 1, onnotice: () => {} });
+  const sql = pgClient(url, { max: 1, onnotice: () => {} });
   try {
     const deadline = Date.now() + timeoutMs;
     for (;;) {

@@ -1,6 +1,6 @@
 // The list endpoint: its declaration for the shared suites, and its own HTTP contract.
 import assert from "node:assert/strict";
-import { listContacts } from "../../supabase/functions/api-gateway/routes/companies/list_contacts.ts";
+import { listCompanyContacts } from "../../supabase/functions/api-gateway/routes/list_company_contacts.ts";
 import { DEFAULT_PER_PAGE, MAX_PER_PAGE } from "../../supabase/functions/api-gateway/limits.ts";
 import { createTenant, databaseDigest, type Tenant } from "../harness/fixtures.ts";
 import { routePath, send } from "../harness/http.ts";
@@ -40,7 +40,7 @@ function assertPage(json: unknown, tenant: Tenant, companyId: string) {
 }
 
 export default defineRouteTest({
-  endpoint: listContacts,
+  endpoint: listCompanyContacts,
   valid: (self) => ({ params: { id: self.companyIds[0] }, query: { page: "1", per_page: "50" } }),
   ok: (json) => {
     const page = json as Page;
@@ -87,7 +87,7 @@ export default defineRouteTest({
     const b = await createTenant(target.owner, { companies: 1, contacts: 3 });
     const [c1, c2] = a.companyIds;
     const list = (companyId: string, query = "", key: string | null = a.keys.read) =>
-      send(app, "GET", `${routePath(listContacts, { id: companyId })}${query}`, { key });
+      send(app, "GET", `${routePath(listCompanyContacts, { id: companyId })}${query}`, { key });
 
     // Six of a's contacts at c1, created one second apart in reverse id order (so the order by
     // created_at is visible), two sharing a created_at (so the tie-break by id is too); one at c2.
@@ -208,7 +208,7 @@ export default defineRouteTest({
     );
 
     await t.step("POST on the list path is 405 with Allow: GET", async () => {
-      const res = await send(app, "POST", routePath(listContacts, { id: c1 }), {
+      const res = await send(app, "POST", routePath(listCompanyContacts, { id: c1 }), {
         key: a.keys.all,
         body: {},
       });

@@ -1,6 +1,6 @@
 // The unlink endpoint: its declaration for the shared suites, and its own HTTP contract.
 import assert from "node:assert/strict";
-import { unlinkContacts } from "../../supabase/functions/api-gateway/routes/companies/unlink_contacts.ts";
+import { unlinkContactsFromCompany } from "../../supabase/functions/api-gateway/routes/unlink_contacts_from_company.ts";
 import { MAX_CONTACT_IDS } from "../../supabase/functions/api-gateway/limits.ts";
 import { companyOf, createTenant, databaseDigest } from "../harness/fixtures.ts";
 import { routePath, send } from "../harness/http.ts";
@@ -14,7 +14,7 @@ const linkAll = (owner: Query, companyId: string, ids: string[]) =>
   owner("update public.contacts set company_id = $1 where id = any($2::uuid[])", [companyId, ids]);
 
 export default defineRouteTest({
-  endpoint: unlinkContacts,
+  endpoint: unlinkContactsFromCompany,
   valid: validBatch,
   ok: okBatch,
   writes: true,
@@ -33,7 +33,7 @@ export default defineRouteTest({
     const [c1, c2] = a.companyIds;
     const [x1, x2, x3, x4, x5, x6] = a.contactIds;
     const unlink = (companyId: string, body: unknown, key: string | null = a.keys.write) =>
-      send(app, "POST", routePath(unlinkContacts, { id: companyId }), { body, key });
+      send(app, "POST", routePath(unlinkContactsFromCompany, { id: companyId }), { body, key });
 
     await t.step("unlinks the company's contacts, leaves another company's alone", async () => {
       await linkAll(target.owner, c1, [x1, x2, x3]);

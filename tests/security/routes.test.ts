@@ -1,7 +1,7 @@
 // The shared security suite: every endpoint (tests/routes/*.ts declares how to call it), every
 // way of presenting a key, another org's ids, the rate limiter, and the one-call rule.
 import assert from "node:assert/strict";
-import { hashApiKey } from "../../supabase/functions/api-gateway/lib/api_key.ts";
+import { generateApiKey, hashApiKey } from "../../supabase/functions/api-gateway/kit/key.ts";
 import { assertNoSecrets, buildApp, manualClock } from "../harness/app.ts";
 import {
   allKeys,
@@ -25,6 +25,9 @@ interface KeyCase {
   /** The key's shape is wrong: refused before any database call. */
   syntax?: boolean;
 }
+
+/** `key` with one character of its random part changed: what a typo makes of a real key. */
+const mistyped = (key: string) => key.slice(0, 10) + (key[10] === "a" ? "b" : "a") + key.slice(11);
 
 const KEY_CASES: KeyCase[] = [
   { name: "no key", authorization: () => null, status: 401, code: "invalid_key", syntax: true },
@@ -71,8 +74,15 @@ const KEY_CASES: KeyCase[] = [
     syntax: true,
   },
   {
-    name: "unknown key",
-    authorization: () => `Bearer wbk_${"Z".repeat(52)}`,
+    name: "a key whose checksum fails (a typo, or made up)",
+    authorization: (s) => `Bearer ${mistyped(s.keys.all)}`,
+    status: 401,
+    code: "invalid_key",
+    syntax: true,
+  },
+  {
+    name: "made-up key with a valid checksum",
+    authorization: () => `Bearer ${generateApiKey()}`,
     status: 401,
     code: "invalid_key",
   },
@@ -209,7 +219,7 @@ for (const kind of TARGET_KINDS) {
           );
           const invalid = { ...valid, params: badParams };
           const cases: [string, string | null, number, string][] = [
-            ["unknown key", `wbk_${"Y".repeat(52)}`, 401, "invalid_key"],
+            ["unknown key", generateApiKey(), 401, "invalid_key"],
             ["wrong scope", self.keys.without[permission], 403, "insufficient_permissions"],
             ["right key", self.keys.only[permission], 400, "validation_error"],
           ];

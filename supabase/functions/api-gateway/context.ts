@@ -1,6 +1,5 @@
 import type { GatewayDb } from "./db/port.ts";
 import type { Outcome } from "./kit/outcome.ts";
-import type { Permission } from "./permissions.ts";
 
 /** One JSON object per line. */
 export type Logger = (entry: Record<string, unknown>) => void;
@@ -25,13 +24,11 @@ export interface AppDeps {
 
 export type ResolvedDeps = AppDeps & { log: Logger };
 
+/** What a request carries through the app, besides Hono's own. */
 export type AppEnv = {
   Variables: {
     requestId: string;
     deps: ResolvedDeps;
-    /** Set by the API key middleware: the SHA-256 of the presented key, and the route's scope. */
-    keyHash: string;
-    permission: Permission;
     /** The database's answer, once the request has made its one call. */
     outcome: Outcome;
     /** Why an unexpected error was answered 500, for the request's log line. */

@@ -1,35 +1,50 @@
-import { createRoute, type OpenAPIHono, z } from "@hono/zod-openapi";
-import type { Context } from "hono";
-import type { AppEnv } from "../deps.ts";
+/**
+ * The route kit: an endpoint is a declaration (its contract, its SQL function, its answer), and
+ * every request to it goes through the same steps, in this order, written here once:
+ *
+ *   1. key      `Authorization: Bearer wbk_...`: shape and checksum, then hashed (kit/key.ts).
+ *               Missing or malformed is 401 with no database call.
+ *   2. body     declared JSON and parseable (kit/body.ts): else 415 / 400.
+ *   3. input    zod over the query, the path, the body (kit/validate.ts): else 400.
+ *               A refusal of step 2 or 3 is answered only after an authorize-only call
+ *               (kit/authorize.ts), so 401, 403 and 429 come before any 400, and a 400 counts.
+ *   4. the call one database call: the route's SQL function checks the key, takes the rate-limit
+ *               tokens and does the work in one transaction (401, 403, 429, the route's own 4xx).
+ *   5. answer   the route's status and body, with the rate-limit headers.
+ */
+import type { Context, Hono } from "hono";
+import type { z } from "zod";
+import type { AppEnv } from "../context.ts";
 import type { ApiError, ErrorCode } from "../errors.ts";
-import { requireApiKey } from "../middleware/api_key.ts";
-import { requireJsonBody } from "../middleware/json_body.ts";
 import type { Permission } from "../permissions.ts";
-import { callAuthorized, UnexpectedResult } from "./authorize.ts";
-import { errorResponses, RATE_LIMIT_HEADERS } from "./openapi.ts";
+import {
+  authorizeOnly,
+  callAuthorized,
+  type Caller,
+  KIT_ARGUMENTS,
+  UnexpectedResult,
+} from "./authorize.ts";
+import { readJsonBody } from "./body.ts";
+import { presentedKeyHash } from "./key.ts";
+import { type Input, validateInput } from "./validate.ts";
 
-type Shape = z.ZodObject;
+type Schema = z.ZodType | undefined;
 type Parsed<S> = S extends z.ZodType ? z.output<S> : undefined;
+export type { Input };
 
-/** A validated request, as the route's SQL arguments and response are built from it. */
-export interface Input<P, Q, B> {
-  params: Parsed<P>;
-  query: Parsed<Q>;
-  body: Parsed<B>;
-}
+/** Statuses an endpoint may answer with on success. */
+export type SuccessStatus = 200 | 201 | 202 | 204;
 
 /** An endpoint, whole: its contract (method, path, permission, schemas), the SQL function that
- * authorizes and does the work, and how that function's answer becomes the response. The kit
- * supplies everything else: the key check, validation with one error envelope, the single
- * database call, the rate-limit headers, the OpenAPI entry. */
+ * authorizes and does the work, and how that function's answer becomes the response. */
 export interface Endpoint<
-  P extends Shape | undefined = Shape | undefined,
-  Q extends Shape | undefined = Shape | undefined,
-  B extends Shape | undefined = Shape | undefined,
+  P extends Schema = Schema,
+  Q extends Schema = Schema,
+  B extends Schema = Schema,
   R extends z.ZodType = z.ZodType,
   D = unknown,
 > {
-  method: "get" | "post";
+  method: "get" | "post" | "patch" | "delete";
   /** Under the function's base path, OpenAPI style: `/v1/companies/{id}/contacts`. */
   path: `/v1/${string}`;
   operationId: string;
@@ -39,24 +54,38 @@ export interface Endpoint<
   permission: Permission;
   request: { params?: P; query?: Q; body?: B; bodyExample?: z.input<NonNullable<B>> };
   /** The SQL function (in schema public) and its named arguments; the kit adds p_key_hash (and
-   * p_now when the app has a clock). */
-  sql: { fn: string; args: (input: Input<P, Q, B>) => Record<string, unknown> };
+   * p_now when the app has a clock), which the route's own may not name. */
+  sql: {
+    fn: string;
+    args: (input: Input<Parsed<P>, Parsed<Q>, Parsed<B>>) => Record<string, unknown>;
+  };
   /** The function's own outcomes besides "ok", with the error each is answered with. */
-  errors?: Partial<Record<ErrorCode, (input: Input<P, Q, B>) => ApiError>>;
+  errors?: Partial<
+    Record<ErrorCode, (input: Input<Parsed<P>, Parsed<Q>, Parsed<B>>) => ApiError>
+  >;
+  /** A check zod cannot make (a URL's resolved addresses, say), run after zod and before the
+   * call: the refusal it returns is answered like a 400 of zod's, after the key check. */
+  check?: (
+    input: Input<Parsed<P>, Parsed<Q>, Parsed<B>>,
+    c: Context<AppEnv>,
+  ) => Promise<ApiError | null> | ApiError | null;
   response: {
+    /** 200 unless given. */
+    status?: SuccessStatus;
     description: string;
+    /** The body's schema; none for a 204. */
     schema: R;
     example?: z.output<R>;
-    /** The 200 body from the function's `data`. */
-    from: (data: D, input: Input<P, Q, B>) => z.output<R>;
+    /** The body from the function's `data` (ignored for a 204). */
+    from: (data: D, input: Input<Parsed<P>, Parsed<Q>, Parsed<B>>) => z.output<R>;
   };
 }
 
 /** Declares an endpoint; the identity function that lets TypeScript infer its types. */
 export function defineEndpoint<
-  P extends Shape | undefined,
-  Q extends Shape | undefined,
-  B extends Shape | undefined,
+  P extends Schema,
+  Q extends Schema,
+  B extends Schema,
   R extends z.ZodType,
   D,
 >(endpoint: Endpoint<P, Q, B, R, D>): Endpoint<P, Q, B, R, D> {
@@ -66,70 +95,65 @@ export function defineEndpoint<
 // deno-lint-ignore no-explicit-any
 export type AnyEndpoint = Endpoint<any, any, any, any, any>;
 
-/** Adds the endpoint to the app and to its OpenAPI document. */
-export function registerEndpoint(api: OpenAPIHono<AppEnv>, endpoint: AnyEndpoint): void {
-  const { request } = endpoint;
-  const route = createRoute({
-    method: endpoint.method,
-    path: endpoint.path,
-    operationId: endpoint.operationId,
-    tags: endpoint.tags,
-    summary: endpoint.summary,
-    description: `${endpoint.description}\n\nRequires the \`${endpoint.permission}\` permission.`,
-    security: [{ ApiKey: [] }],
-    middleware: request.body
-      ? [requireApiKey(endpoint.permission), requireJsonBody]
-      : [requireApiKey(endpoint.permission)],
-    request: {
-      ...(request.params ? { params: request.params } : {}),
-      ...(request.query ? { query: request.query } : {}),
-      ...(request.body
-        ? {
-          body: {
-            required: true,
-            content: {
-              "application/json": {
-                schema: request.body,
-                ...(request.bodyExample ? { example: request.bodyExample } : {}),
-              },
-            },
-          },
-        }
-        : {}),
-    },
-    responses: {
-      200: {
-        description: endpoint.response.description,
-        headers: RATE_LIMIT_HEADERS,
-        content: {
-          "application/json": {
-            schema: endpoint.response.schema,
-            ...(endpoint.response.example ? { example: endpoint.response.example } : {}),
-          },
-        },
-      },
-      ...errorResponses(Object.keys(endpoint.errors ?? {}) as ErrorCode[], endpoint.permission),
-    },
-  });
+/** The endpoint's path as Hono routes it: `{id}` becomes `:id`. */
+export const honoPath = (path: string) => path.replace(/\{(\w+)\}/g, ":$1");
 
-  const handler = async (c: Context<AppEnv>) => {
-    const valid = c.req.valid as (target: string) => unknown;
-    const input = {
-      params: valid.call(c.req, "param"),
-      query: valid.call(c.req, "query"),
-      body: valid.call(c.req, "json"),
-    } as Input<unknown, unknown, unknown>;
-    const outcome = await callAuthorized(c, endpoint.sql.fn, endpoint.sql.args(input));
+/** Steps 1 to 5 for one endpoint. */
+export function endpointHandler(endpoint: AnyEndpoint) {
+  const { request, response } = endpoint;
+  const status = response.status ?? 200;
+  return async (c: Context<AppEnv>): Promise<Response> => {
+    // 1. key
+    const caller: Caller = {
+      keyHash: presentedKeyHash(c.req.header("authorization")),
+      permission: endpoint.permission,
+    };
+
+    // 2. body, 3. input (and the route's own check); refused after the key check
+    let body: unknown;
+    if (request.body) {
+      const read = await readJsonBody(c);
+      if ("error" in read) return await refuse(c, caller, read.error);
+      body = read.body;
+    }
+    const valid = validateInput(c, request, body);
+    if ("error" in valid) return await refuse(c, caller, valid.error);
+    const input = valid.input as Input<unknown, unknown, unknown>;
+    const refusal = await endpoint.check?.(input, c);
+    if (refusal) return await refuse(c, caller, refusal);
+
+    // 4. the call
+    const args = endpoint.sql.args(input);
+    if (KIT_ARGUMENTS.some((name) => Object.hasOwn(args, name))) throw new KitArgumentError();
+    const outcome = await callAuthorized(c, caller, endpoint.sql.fn, args);
     if (outcome.outcome !== "ok") {
-      const refusal = endpoint.errors?.[outcome.outcome as ErrorCode]?.(input);
+      const error = endpoint.errors?.[outcome.outcome as ErrorCode]?.(input);
       // An outcome the route does not declare (or answers with another code) is a bug in its SQL
       // function, not a client error.
-      if (refusal?.code !== outcome.outcome) throw new UnexpectedResult();
-      throw refusal;
+      if (error?.code !== outcome.outcome) throw new UnexpectedResult();
+      throw error;
     }
-    return c.json(endpoint.response.from(outcome.data, input), 200);
+
+    // 5. answer
+    if (status === 204) return c.body(null, 204);
+    return c.json(response.from(outcome.data, input), status);
   };
-  // The handler's body is typed by the endpoint's own schemas, which the generic route type
-  // cannot see; the response schema is the contract the tests hold it to.
-  api.openapi(route, handler as never);
+}
+
+async function refuse(c: Context<AppEnv>, caller: Caller, error: ApiError): Promise<never> {
+  await authorizeOnly(c, caller);
+  throw error;
+}
+
+/** Adds the endpoint to the app. */
+export function registerEndpoint(app: Hono<AppEnv>, endpoint: AnyEndpoint): void {
+  app.on(endpoint.method.toUpperCase(), honoPath(endpoint.path), endpointHandler(endpoint));
+}
+
+/** A route's SQL arguments named p_key_hash or p_now: a bug, refused before any call. */
+export class KitArgumentError extends Error {
+  constructor() {
+    super(`A route's SQL arguments may not name ${KIT_ARGUMENTS.join(" or ")}: the kit sets them.`);
+    this.name = "KitArgumentError";
+  }
 }

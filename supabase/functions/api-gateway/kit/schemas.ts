@@ -1,4 +1,4 @@
-import { z } from "@hono/zod-openapi";
+import { z } from "zod";
 import { companyNotFound } from "../errors.ts";
 import { MAX_CONTACT_IDS } from "../limits.ts";
 
@@ -7,7 +7,7 @@ export const Uuid = z.guid({ error: "Invalid UUID" });
 
 /** `{id}` in a path: the company's id. */
 export const CompanyIdParams = z.object({
-  id: Uuid.openapi({
+  id: Uuid.meta({
     param: { name: "id", in: "path" },
     example: "c0000000-0000-4000-8000-000000000001",
     description: "The company's id.",
@@ -23,26 +23,26 @@ export const ContactIdsBody = z.strictObject({
   contact_ids: z.array(Uuid, { error: "contact_ids must be an array of UUID strings" })
     .min(1, { error: "contact_ids must hold at least 1 id" })
     .max(MAX_CONTACT_IDS, { error: `contact_ids must hold at most ${MAX_CONTACT_IDS} ids` })
-    .openapi({
+    .meta({
       description: `1 to ${MAX_CONTACT_IDS} contact ids; duplicates count once.`,
       example: ["a0000000-0000-4000-8000-000000000001", "a0000000-0000-4000-8000-000000000002"],
     }),
-}).openapi("ContactIds");
+}).meta({ id: "ContactIds" });
 
 /** What link and unlink answer: per distinct id, done or not the workspace's. */
 export const BatchResult = z.object({
   data: z.object({
-    updated: z.int().nonnegative().openapi({
+    updated: z.int().nonnegative().meta({
       description: "Distinct ids of the workspace's contacts now in the requested state " +
         "(already in it included).",
     }),
-    failed: z.int().nonnegative().openapi({
+    failed: z.int().nonnegative().meta({
       description: "Distinct ids that are not contacts of the workspace.",
     }),
-    failed_ids: z.array(z.string()).openapi({
+    failed_ids: z.array(z.string()).meta({
       description: "The ids counted in `failed`, lowercased, in the order first sent.",
     }),
   }),
-}).openapi("BatchResult");
+}).meta({ id: "BatchResult" });
 
 export type BatchData = { updated: number; failed: number; failed_ids: string[] };

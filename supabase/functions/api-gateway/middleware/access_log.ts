@@ -1,6 +1,6 @@
 import type { MiddlewareHandler } from "hono";
 import { matchedRoutes } from "hono/route";
-import type { AppEnv, Logger } from "../deps.ts";
+import type { AppEnv, Logger } from "../context.ts";
 
 /** One JSON line per request, written when it ends: the route pattern rather than the raw path
  * (which carries ids), the org and key prefix once the database has resolved the key, and for a

@@ -1,12 +1,12 @@
 import type { AnyEndpoint } from "../kit/endpoint.ts";
-import { linkContacts } from "./companies/link_contacts.ts";
-import { listContacts } from "./companies/list_contacts.ts";
-import { unlinkContacts } from "./companies/unlink_contacts.ts";
+import { linkContactsToCompany } from "./link_contacts_to_company.ts";
+import { listCompanyContacts } from "./list_company_contacts.ts";
+import { unlinkContactsFromCompany } from "./unlink_contacts_from_company.ts";
 
 /** Every endpoint, one line each: the app, its OpenAPI document and the shared test suites are
- * built from this list. */
+ * built from this list. A file is named after its SQL function. */
 export const ENDPOINTS: AnyEndpoint[] = [
-  linkContacts,
-  unlinkContacts,
-  listContacts,
+  linkContactsToCompany,
+  unlinkContactsFromCompany,
+  listCompanyContacts,
 ];

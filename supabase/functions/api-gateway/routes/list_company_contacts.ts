@@ -1,7 +1,7 @@
-import { z } from "@hono/zod-openapi";
-import { DEFAULT_PER_PAGE, MAX_PER_PAGE } from "../../limits.ts";
-import { defineEndpoint } from "../../kit/endpoint.ts";
-import { CompanyIdParams, unknownCompany, Uuid } from "../../kit/schemas.ts";
+import { z } from "zod";
+import { DEFAULT_PER_PAGE, MAX_PER_PAGE } from "../limits.ts";
+import { defineEndpoint } from "../kit/endpoint.ts";
+import { CompanyIdParams, unknownCompany, Uuid } from "../kit/schemas.ts";
 
 // Postgres integer: the SQL function's parameter type.
 const MAX_PAGE = 2_147_483_647;
@@ -17,12 +17,12 @@ const queryInt = (name: string, min: number, max: number, fallback: number) =>
   ).default(fallback);
 
 const Query = z.strictObject({
-  page: queryInt("page", 1, MAX_PAGE, 1).openapi({
+  page: queryInt("page", 1, MAX_PAGE, 1).meta({
     param: { name: "page", in: "query" },
     description: "Page number, from 1.",
     example: 1,
   }),
-  per_page: queryInt("per_page", 1, MAX_PER_PAGE, DEFAULT_PER_PAGE).openapi({
+  per_page: queryInt("per_page", 1, MAX_PER_PAGE, DEFAULT_PER_PAGE).meta({
     param: { name: "per_page", in: "query" },
     description: `Contacts per page, 1 to ${MAX_PER_PAGE} (default ${DEFAULT_PER_PAGE}).`,
     example: DEFAULT_PER_PAGE,
@@ -34,20 +34,20 @@ const Contact = z.object({
   full_name: z.string().nullable(),
   email: z.string().nullable(),
   company_id: Uuid,
-  created_at: z.string().openapi({ description: "ISO 8601, UTC.", format: "date-time" }),
-  updated_at: z.string().openapi({ description: "ISO 8601, UTC.", format: "date-time" }),
-}).openapi("Contact");
+  created_at: z.string().meta({ description: "ISO 8601, UTC.", format: "date-time" }),
+  updated_at: z.string().meta({ description: "ISO 8601, UTC.", format: "date-time" }),
+}).meta({ id: "Contact" });
 
 const ContactPage = z.object({
   data: z.array(Contact),
   meta: z.object({
     page: z.int(),
     per_page: z.int(),
-    total: z.int().nonnegative().openapi({ description: "Contacts of the company in all." }),
+    total: z.int().nonnegative().meta({ description: "Contacts of the company in all." }),
   }),
-}).openapi("ContactPage");
+}).meta({ id: "ContactPage" });
 
-export const listContacts = defineEndpoint({
+export const listCompanyContacts = defineEndpoint({
   method: "get",
   path: "/v1/companies/{id}/contacts",
   operationId: "listCompanyContacts",

@@ -1,14 +1,14 @@
-import { MAX_CONTACT_IDS } from "../../limits.ts";
-import { defineEndpoint } from "../../kit/endpoint.ts";
+import { MAX_CONTACT_IDS } from "../limits.ts";
+import { defineEndpoint } from "../kit/endpoint.ts";
 import {
   type BatchData,
   BatchResult,
   CompanyIdParams,
   ContactIdsBody,
   unknownCompany,
-} from "../../kit/schemas.ts";
+} from "../kit/schemas.ts";
 
-export const unlinkContacts = defineEndpoint({
+export const unlinkContactsFromCompany = defineEndpoint({
   method: "post",
   path: "/v1/companies/{id}/contacts/unlink",
   operationId: "unlinkContactsFromCompany",
