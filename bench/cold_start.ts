@@ -1,8 +1,24 @@
-/** Cold start of the deployed entry point (supabase/functions/api-gateway/index.ts, with
- * SUPABASE_URL at a local fake and a service key set) against a bare Deno + Hono server: from
- * spawn to the first answered request, with dependencies cached; the module graph's size; and
- * resident memory after that first request. Spawns alternate between the two servers. */
+/**
+ * Cold start of the deployed entry point (supabase/functions/api-gateway/index.ts) against a bare
+ * Deno + Hono server (bench/bare_server.ts), spawns alternating, in three modes:
+ *   run            `deno run`, V8's code cache warm (filled by a spawn that is not measured)
+ *   no-code-cache  `deno run --no-code-cache`: every module compiled from source, as a deployed
+ *                  isolate boots from its eszip
+ *   bundle         the `deno bundle --code-splitting` output of each, run (what the gateway
+ *                  imports lazily, zod for one, becomes chunks of its own, as in the module graph)
+ * and two first requests:
+ *   first answer   a keyless POST to the link route (401) against a request to the bare server
+ *   first link     an authenticated link answered from the database: the gateway's supabase
+ *                  adapter talks to a PostgREST stand-in on loopback that runs the very SQL
+ *                  function on the bench's Postgres; the bare server forwards one request to the
+ *                  same stand-in (the same database round trip), so no cost can hide in the first
+ *                  real request.
+ * Memory: VmRSS right after the first answer. What runs: the JavaScript V8 actually evaluated
+ * before each first answer (its coverage: modules and bytes), not the npm graph's size.
+ */
 import { freePort } from "../local/net.ts";
+import { connectPostgres } from "../local/postgres.ts";
+import { createSqlDb, postgresJsQuery } from "../local/sql_db.ts";
 import { percentile, sleep } from "./load.ts";
 import { memoryMb } from "./proc.ts";
 
@@ -12,69 +28,199 @@ export const BARE_ENTRY = "bench/bare_server.ts";
 /** What the platform grants an edge function, for both. */
 const PERMISSIONS = ["--allow-net", "--allow-env", "--cached-only"];
 
-export interface ColdStart {
-  /** Median milliseconds from spawn to the first answer. */
-  medianMs: number;
-  spawns: number[];
-  /** Bytes: local modules plus every npm package the graph reaches. */
-  graphBytes: number;
-  /** Median resident memory right after the first answer, MB. */
-  rssMb: number;
+export const MODES = ["run", "no-code-cache", "bundle"] as const;
+export type Mode = typeof MODES[number];
+export const REQUESTS = ["first answer", "first link"] as const;
+export type FirstRequest = typeof REQUESTS[number];
+
+export interface Spawns {
+  /** Milliseconds from spawn to the answer, each spawn. */
+  ms: number[];
+  /** VmRSS right after the answer, MB, each spawn. */
+  rssMb: number[];
+}
+
+export interface Evaluated {
+  modules: number;
+  bytes: number;
+  /** Bytes by package (`local` for the repository's own modules). */
+  byPackage: Record<string, number>;
 }
 
 export interface ColdStarts {
-  gateway: ColdStart;
-  bare: ColdStart;
+  spawns: number;
+  /** [mode][request][side] */
+  times: Record<Mode, Record<FirstRequest, { gateway: Spawns; bare: Spawns }>>;
+  /** What the gateway evaluated before each first answer (mode run), and the bare server. */
+  evaluated: Record<FirstRequest, { gateway: Evaluated; bare: Evaluated }>;
+  /** Bytes of each `deno bundle` output, all chunks, and of the gateway's entry chunk. */
+  bundleBytes: { gateway: number; bare: number; gatewayEntry: number };
 }
 
-export async function measureColdStarts(spawns: number): Promise<ColdStarts> {
-  // The fake Supabase: the gateway builds its client at import, and must find a URL that answers.
-  const fake = Deno.serve(
-    { hostname: "127.0.0.1", port: 0, onListen: () => {} },
-    () => Response.json([]),
-  );
-  const env = {
-    SUPABASE_URL: `http://127.0.0.1:${fake.addr.port}`,
-    SUPABASE_SERVICE_ROLE_KEY: "bench-service-role-key",
+export const median = (values: number[]) => percentile([...values].sort((a, b) => a - b), 50);
+
+/** A link request the database accepts: a key and a batch of the bench's data. */
+export interface LinkRequest {
+  key: string;
+  companyId: string;
+  contactIds: string[];
+}
+
+/** PostgREST's RPC endpoint, as far as the gateway uses it, on the bench's database: `POST
+ * /rest/v1/rpc/<fn>` with the named arguments as the body, run by the SQL adapter as
+ * service_role (the role PostgREST uses). */
+function startPostgrestStandIn(databaseUrl: string) {
+  const pool = connectPostgres(databaseUrl, { max: 2 });
+  const db = createSqlDb(postgresJsQuery(pool));
+  const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen: () => {} }, async (req) => {
+    const fn = new URL(req.url).pathname.replace(/^\/rest\/v1\/rpc\//, "");
+    const args = await req.json() as Record<string, unknown>;
+    return Response.json(await db.call(fn, args));
+  });
+  return {
+    url: `http://127.0.0.1:${server.addr.port}`,
+    close: async () => {
+      await server.shutdown();
+      await pool.end();
+    },
   };
+}
+
+export async function measureColdStarts(
+  spawns: number,
+  database: { url: string; link: LinkRequest },
+): Promise<ColdStarts> {
+  const standIn = startPostgrestStandIn(database.url);
+  const { link } = database;
+  const linkBody = JSON.stringify({ contact_ids: link.contactIds });
+  const env = {
+    SUPABASE_URL: standIn.url,
+    SUPABASE_SERVICE_ROLE_KEY: "bench-service-role-key",
+    // The bare server's one database round trip: the same function, the same batch.
+    BARE_UPSTREAM: `${standIn.url}/rest/v1/rpc/api_authorize`,
+    BARE_UPSTREAM_BODY: JSON.stringify({
+      p_key_hash: "0".repeat(64),
+      p_permission: "contacts:write",
+    }),
+  };
+  const bundles = await Deno.makeTempDir({ prefix: "bench-bundles-" });
   try {
-    for (const entry of [GATEWAY_ENTRY, BARE_ENTRY]) {
-      await run(["cache", entry]);
-      await spawnOnce(entry, "/", env); // fills Deno's code cache: not measured
+    const entries: Record<Mode, { gateway: string[]; bare: string[] }> = {
+      "run": { gateway: [GATEWAY_ENTRY], bare: [BARE_ENTRY] },
+      "no-code-cache": {
+        gateway: ["--no-code-cache", GATEWAY_ENTRY],
+        bare: ["--no-code-cache", BARE_ENTRY],
+      },
+      "bundle": {
+        gateway: [`${bundles}/gateway/index.js`],
+        bare: [`${bundles}/bare/bare_server.js`],
+      },
+    };
+    await run(["cache", GATEWAY_ENTRY, BARE_ENTRY]);
+    await run([
+      "bundle",
+      "-q",
+      "--code-splitting",
+      "--outdir",
+      `${bundles}/gateway`,
+      GATEWAY_ENTRY,
+    ]);
+    await run(["bundle", "-q", "--code-splitting", "--outdir", `${bundles}/bare`, BARE_ENTRY]);
+
+    const requests: Record<FirstRequest, { gateway: Probe; bare: Probe }> = {
+      "first answer": {
+        gateway: { path: "/api-gateway/v1/companies/x/contacts/link", method: "POST" },
+        bare: { path: "/", method: "GET" },
+      },
+      "first link": {
+        gateway: {
+          path: `/api-gateway/v1/companies/${link.companyId}/contacts/link`,
+          method: "POST",
+          headers: { authorization: `Bearer ${link.key}`, "content-type": "application/json" },
+          body: linkBody,
+          expect: 200,
+        },
+        bare: { path: "/", method: "POST", body: linkBody, expect: 200 },
+      },
+    };
+
+    // Fills the code caches (not measured), and proves each request is answered as it should.
+    for (const mode of MODES) {
+      for (const request of REQUESTS) {
+        for (const side of ["gateway", "bare"] as const) {
+          await spawnOnce(entries[mode][side], requests[request][side], env);
+        }
+      }
     }
-    const times = { gateway: [] as number[], bare: [] as number[] };
-    const rss = { gateway: [] as number[], bare: [] as number[] };
+
+    const empty = (): Spawns => ({ ms: [], rssMb: [] });
+    const times = Object.fromEntries(MODES.map((m) => [
+      m,
+      Object.fromEntries(REQUESTS.map((r) => [r, { gateway: empty(), bare: empty() }])),
+    ])) as ColdStarts["times"];
     for (let i = 0; i < spawns; i++) {
-      // The gateway's cheapest answer: a 404 of its own router (no database, no document).
-      const g = await spawnOnce(GATEWAY_ENTRY, "/api-gateway/v1/cold-start", env);
-      const b = await spawnOnce(BARE_ENTRY, "/", env);
-      times.gateway.push(g.ms), rss.gateway.push(g.rssMb);
-      times.bare.push(b.ms), rss.bare.push(b.rssMb);
+      for (const mode of MODES) {
+        for (const request of REQUESTS) {
+          // Alternating which side goes first, so a drift of the machine falls on both.
+          const order = i % 2 ? ["bare", "gateway"] as const : ["gateway", "bare"] as const;
+          for (const side of order) {
+            const once = await spawnOnce(entries[mode][side], requests[request][side], env);
+            times[mode][request][side].ms.push(once.ms);
+            times[mode][request][side].rssMb.push(once.rssMb);
+          }
+        }
+      }
     }
-    const summary = async (entry: string, t: number[], r: number[]): Promise<ColdStart> => ({
-      medianMs: median(t),
-      spawns: t,
-      graphBytes: await graphBytes(entry),
-      rssMb: median(r),
-    });
+
+    const evaluated = {} as ColdStarts["evaluated"];
+    for (const request of REQUESTS) {
+      evaluated[request] = {
+        gateway: await evaluatedBefore(GATEWAY_ENTRY, requests[request].gateway, env),
+        bare: await evaluatedBefore(BARE_ENTRY, requests[request].bare, env),
+      };
+    }
     return {
-      gateway: await summary(GATEWAY_ENTRY, times.gateway, rss.gateway),
-      bare: await summary(BARE_ENTRY, times.bare, rss.bare),
+      spawns,
+      times,
+      evaluated,
+      bundleBytes: {
+        gateway: await dirBytes(`${bundles}/gateway`),
+        bare: await dirBytes(`${bundles}/bare`),
+        gatewayEntry: (await Deno.stat(`${bundles}/gateway/index.js`)).size,
+      },
     };
   } finally {
-    await fake.shutdown();
+    await standIn.close();
+    await Deno.remove(bundles, { recursive: true }).catch(() => {});
   }
 }
 
+interface Probe {
+  path: string;
+  method: string;
+  headers?: Record<string, string>;
+  body?: string;
+  /** The status the answer must have (any, when not given). */
+  expect?: number;
+}
+
+async function ask(port: number, probe: Probe): Promise<Response> {
+  return await fetch(`http://127.0.0.1:${port}${probe.path}`, {
+    method: probe.method,
+    headers: probe.headers,
+    body: probe.body,
+  });
+}
+
 async function spawnOnce(
-  entry: string,
-  path: string,
+  args: string[],
+  probe: Probe,
   env: Record<string, string>,
 ): Promise<{ ms: number; rssMb: number }> {
   const port = freePort();
   const started = performance.now();
   const child = new Deno.Command(Deno.execPath(), {
-    args: ["run", ...PERMISSIONS, entry],
+    args: ["run", ...PERMISSIONS, ...args],
     cwd: REPO,
     env: { ...env, DENO_SERVE_ADDRESS: `tcp:127.0.0.1:${port}` },
     stdin: "null",
@@ -87,17 +233,23 @@ async function spawnOnce(
     for (;;) {
       if (exited) {
         const err = await new Response(child.stderr).text();
-        throw new Error(`${entry} exited before answering:\n${err}`);
+        throw new Error(`${args.join(" ")} exited before answering:\n${err}`);
       }
+      let res: Response;
       try {
-        const res = await fetch(`http://127.0.0.1:${port}${path}`);
-        await res.body?.cancel();
-        const ms = performance.now() - started;
-        return { ms, rssMb: memoryMb(child.pid, "VmRSS") };
+        res = await ask(port, probe);
       } catch {
         await sleep(1);
+        if (performance.now() - started > 30_000) throw new Error(`${args.join(" ")}: no answer`);
+        continue;
       }
-      if (performance.now() - started > 30_000) throw new Error(`${entry} never answered`);
+      const text = await res.text();
+      const ms = performance.now() - started;
+      const rssMb = memoryMb(child.pid, "VmRSS");
+      if (probe.expect !== undefined && res.status !== probe.expect) {
+        throw new Error(`${args.join(" ")}: ${res.status} ${text.slice(0, 300)}`);
+      }
+      return { ms, rssMb };
     }
   } finally {
     try {
@@ -108,52 +260,83 @@ async function spawnOnce(
   }
 }
 
-/** `deno info --json`: local modules' sizes, plus the files of every npm package reachable. */
-async function graphBytes(entry: string): Promise<number> {
-  const out = await new Deno.Command(Deno.execPath(), {
-    args: ["info", "--json", entry],
-    cwd: REPO,
-    stdout: "piped",
-    stderr: "null",
-  }).output();
-  const info = JSON.parse(new TextDecoder().decode(out.stdout)) as {
-    modules: { kind: string; size?: number; npmPackage?: string }[];
-    npmPackages: Record<string, { dependencies: string[]; localPath?: string }>;
-  };
-  let bytes = 0;
-  const seen = new Set<string>();
-  const queue: string[] = [];
-  for (const m of info.modules) {
-    bytes += m.size ?? 0;
-    if (m.npmPackage) queue.push(m.npmPackage);
+/** The JavaScript evaluated before `probe`'s answer: V8's coverage of a run that imports the
+ * entry, asks once, and exits (coverage is written at exit). */
+async function evaluatedBefore(
+  entry: string,
+  probe: Probe,
+  env: Record<string, string>,
+): Promise<Evaluated> {
+  const dir = await Deno.makeTempDir({ prefix: "bench-coverage-" });
+  const port = freePort();
+  const wrapper = `${dir}/wrapper.ts`;
+  await Deno.writeTextFile(
+    wrapper,
+    `await import(${JSON.stringify(new URL(entry, `file://${REPO}`).href)});
+     for (;;) {
+       try {
+         const res = await fetch("http://127.0.0.1:${port}${probe.path}", ${
+      JSON.stringify({ method: probe.method, headers: probe.headers, body: probe.body })
+    });
+         await res.text();
+         break;
+       } catch { await new Promise((r) => setTimeout(r, 2)); }
+     }
+     Deno.exit(0);`,
+  );
+  try {
+    const out = await new Deno.Command(Deno.execPath(), {
+      args: [
+        "run",
+        "-A",
+        `--config=${REPO}deno.json`,
+        `--coverage=${dir}/cov`,
+        wrapper,
+      ],
+      cwd: REPO,
+      env: { ...env, DENO_SERVE_ADDRESS: `tcp:127.0.0.1:${port}` },
+      stdout: "null",
+      stderr: "piped",
+    }).output();
+    if (!out.success) throw new Error(new TextDecoder().decode(out.stderr));
+    const byPackage: Record<string, number> = {};
+    let modules = 0;
+    let bytes = 0;
+    for await (const file of Deno.readDir(`${dir}/cov`)) {
+      const data = JSON.parse(await Deno.readTextFile(`${dir}/cov/${file.name}`)) as {
+        url: string;
+        functions: { ranges: { endOffset: number }[] }[];
+      };
+      if (data.url.startsWith("ext:") || data.url.includes("wrapper.ts")) continue;
+      // The module's own top-level range spans its whole source.
+      const size = Math.max(0, ...data.functions.flatMap((f) => f.ranges.map((r) => r.endOffset)));
+      const pkg = /registry\.npmjs\.org\/((?:@[^/]+\/)?[^/]+)\//.exec(data.url)?.[1] ?? "local";
+      byPackage[pkg] = (byPackage[pkg] ?? 0) + size;
+      modules++;
+      bytes += size;
+    }
+    return { modules, bytes, byPackage };
+  } finally {
+    await Deno.remove(dir, { recursive: true }).catch(() => {});
   }
-  while (queue.length) {
-    const id = queue.shift()!;
-    if (seen.has(id) || !info.npmPackages[id]) continue;
-    seen.add(id);
-    const pkg = info.npmPackages[id];
-    if (pkg.localPath) bytes += await dirBytes(pkg.localPath);
-    queue.push(...pkg.dependencies);
-  }
-  return bytes;
-}
-
-async function dirBytes(path: string): Promise<number> {
-  let total = 0;
-  for await (const entry of Deno.readDir(path)) {
-    const full = `${path}/${entry.name}`;
-    if (entry.isDirectory) total += await dirBytes(full);
-    else if (entry.isFile) total += (await Deno.stat(full)).size;
-  }
-  return total;
 }
 
 async function run(args: string[]): Promise<void> {
-  const out = await new Deno.Command(Deno.execPath(), { args, cwd: REPO, stdout: "null" })
-    .output();
-  if (!out.success) throw new Error(`deno ${args.join(" ")} failed`);
+  const out = await new Deno.Command(Deno.execPath(), {
+    args,
+    cwd: REPO,
+    stdout: "null",
+    stderr: "piped",
+  }).output();
+  if (!out.success) {
+    throw new Error(`deno ${args.join(" ")} failed:\n${new TextDecoder().decode(out.stderr)}`);
+  }
 }
 
-function median(values: number[]): number {
-  return percentile([...values].sort((a, b) => a - b), 50);
+async function dirBytes(dir: string): Promise<number> {
+  let total = 0;
+  for await (const entry of Deno.readDir(dir)) {
+    if (entry.isFile) total += (await Deno.stat(`${dir}/${entry.name}`)).size;
+  }
+  return total;
 }

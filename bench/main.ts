@@ -10,6 +10,7 @@
 import { chartSvg } from "./chart.ts";
 import { measureColdStarts } from "./cold_start.ts";
 import { SMALL_DB, startBenchDb } from "./database.ts";
+import { batches } from "./dataset.ts";
 import { benchmarksMarkdown } from "./docs.ts";
 import { explainLink } from "./explain.ts";
 import { describeMachine } from "./machine.ts";
@@ -52,8 +53,12 @@ try {
     },
   ];
   [{ version: postgresVersion }] = await db.control()<{ version: string }[]>`select version()`;
-  say(`cold starts (${size.spawns} spawns each)`);
-  const cold = await measureColdStarts(size.spawns);
+  say(`cold starts (${size.spawns} spawns each, 3 modes, 2 first requests)`);
+  const [link] = await batches(db.control(), Math.min(...size.batchSizes), 1);
+  const cold = await measureColdStarts(size.spawns, {
+    url: db.url(),
+    link: { key: link.key, companyId: link.company_id, contactIds: link.contact_ids },
+  });
   results = { loads, cold, smallContacts: small, bigContacts: big };
 } finally {
   await db.destroy();

@@ -1,6 +1,6 @@
 /** The one table: every figure as measured, its baseline from the same run, the ratio, and the
  * target it is held to. */
-import type { ColdStarts } from "./cold_start.ts";
+import { type ColdStarts, median, MODES } from "./cold_start.ts";
 import type { LoadResult } from "./load.ts";
 import type { Measurements } from "./measure.ts";
 import { TARGET_BATCH } from "./sizes.ts";
@@ -121,29 +121,7 @@ export function buildRows(res: Results): Row[] {
     target: "≥ 0.8",
     met: loads.bigFloor.perSecond / loads.smallFloor.perSecond >= 0.8,
   });
-  rows.push({
-    id: "cold:start",
-    figure: `7. cold start to first answer (median of ${cold.gateway.spawns.length} spawns)`,
-    measured: `gateway ${ms(cold.gateway.medianMs)}`,
-    baseline: `bare Deno + Hono ${ms(cold.bare.medianMs)}`,
-    ratio: cold.gateway.medianMs / cold.bare.medianMs,
-    target: "≤ 1.5",
-    met: cold.gateway.medianMs / cold.bare.medianMs <= 1.5,
-  });
-  rows.push({
-    id: "cold:graph",
-    figure: "7. module graph (deno info, npm packages included)",
-    measured: `${(cold.gateway.graphBytes / 1e6).toFixed(1)} MB`,
-    baseline: `${(cold.bare.graphBytes / 1e6).toFixed(1)} MB`,
-    ratio: cold.gateway.graphBytes / cold.bare.graphBytes,
-  });
-  rows.push({
-    id: "cold:rss",
-    figure: "7. resident memory after the first request",
-    measured: `${cold.gateway.rssMb.toFixed(0)} MB`,
-    baseline: `${cold.bare.rssMb.toFixed(0)} MB`,
-    ratio: cold.gateway.rssMb / cold.bare.rssMb,
-  });
+  rows.push(...coldRows(cold));
   rows.push({
     id: "memory",
     figure: "8. gateway peak RSS under load (VmHWM), vs the 128 MB budget",
@@ -170,4 +148,66 @@ export function markdownTable(rows: Row[], before?: Row[]): string {
     lines.push(`| ${cells.join(" | ")} |`);
   }
   return lines.join("\n");
+}
+
+/** Cold start, each mode: spawn to the first answer (targets: at most 2.0x, goal 1.5x) and to the
+ * first link answered from the database; memory after the first answer (at most 1.2x); and the
+ * JavaScript evaluated before each. */
+function coldRows(cold: ColdStarts): Row[] {
+  const rows: Row[] = [];
+  for (const mode of MODES) {
+    const answer = cold.times[mode]["first answer"];
+    const link = cold.times[mode]["first link"];
+    const ratio = median(answer.gateway.ms) / median(answer.bare.ms);
+    rows.push({
+      // The run mode's first answer is the figure earlier runs measured under this id.
+      id: mode === "run" ? "cold:start" : `cold:start:${mode}`,
+      figure: `7. cold start (${mode}) to the first answer, a keyless 401 (median of ` +
+        `${cold.spawns} spawns)`,
+      measured: `gateway ${ms(median(answer.gateway.ms))}`,
+      baseline: `bare Deno + Hono ${ms(median(answer.bare.ms))}`,
+      ratio,
+      target: "≤ 2.0",
+      met: ratio <= 2.0,
+    });
+    const linkRatio = median(link.gateway.ms) / median(link.bare.ms);
+    rows.push({
+      id: `cold:link:${mode}`,
+      figure: `7. cold start (${mode}) to the first link answered from the database`,
+      measured: `gateway ${ms(median(link.gateway.ms))}`,
+      baseline: `bare Hono + one database call ${ms(median(link.bare.ms))}`,
+      ratio: linkRatio,
+    });
+    const rss = median(answer.gateway.rssMb) / median(answer.bare.rssMb);
+    rows.push({
+      id: mode === "run" ? "cold:rss" : `cold:rss:${mode}`,
+      figure: `7. resident memory (${mode}) after the first answer`,
+      measured: `${median(answer.gateway.rssMb).toFixed(1)} MB`,
+      baseline: `${median(answer.bare.rssMb).toFixed(1)} MB`,
+      ratio: rss,
+      target: "≤ 1.2",
+      met: rss <= 1.2,
+    });
+  }
+  for (const request of ["first answer", "first link"] as const) {
+    const { gateway, bare } = cold.evaluated[request];
+    const packages = Object.entries(gateway.byPackage).sort(([, a], [, b]) => b - a)
+      .map(([name, bytes]) => `${name} ${(bytes / 1024).toFixed(0)} KB`).join(", ");
+    rows.push({
+      id: `cold:evaluated:${request === "first answer" ? "answer" : "link"}`,
+      figure: `7. JavaScript evaluated before the ${request} (${packages})`,
+      measured: `${(gateway.bytes / 1024).toFixed(0)} KB in ${gateway.modules} modules`,
+      baseline: `${(bare.bytes / 1024).toFixed(0)} KB in ${bare.modules} modules`,
+      ratio: gateway.bytes / bare.bytes,
+    });
+  }
+  rows.push({
+    id: "cold:bundle",
+    figure: "7. `deno bundle --code-splitting` output, all chunks (the gateway's entry chunk)",
+    measured: `${(cold.bundleBytes.gateway / 1024).toFixed(0)} KB ` +
+      `(${(cold.bundleBytes.gatewayEntry / 1024).toFixed(0)} KB)`,
+    baseline: `${(cold.bundleBytes.bare / 1024).toFixed(0)} KB`,
+    ratio: cold.bundleBytes.gateway / cold.bundleBytes.bare,
+  });
+  return rows;
 }

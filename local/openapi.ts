@@ -1,6 +1,6 @@
 /**
  * The OpenAPI document as files, and the tools that read it: `deno task openapi` regenerates
- * supabase/functions/api-gateway/openapi.json (what the function serves, generated from the route
+ * supabase/functions/api-gateway/openapi.generated.ts (what the function serves, from the route
  * declarations by local/openapi/document.ts) and examples/openapi.d.ts (the types the
  * openapi-fetch example is checked against); tests/openapi lints the document and checks both
  * committed files are current.
@@ -8,7 +8,7 @@
 import { createApp } from "../supabase/functions/api-gateway/app.ts";
 import { BASE_PATH } from "../supabase/functions/api-gateway/paths.ts";
 import { runOrThrow } from "./command.ts";
-import { documentText } from "./openapi/document.ts";
+import { documentModule, documentText } from "./openapi/document.ts";
 
 /** The releases every command here runs; the README's commands name the same. */
 export const REDOCLY_CLI = "@redocly/cli@2.77.0";
@@ -17,7 +17,7 @@ export const OPENAPI_TYPESCRIPT = "openapi-typescript@7.13.0";
 const REPO = new URL("../", import.meta.url).pathname;
 export const REDOCLY_CONFIG = `${REPO}redocly.yaml`;
 export const EXAMPLE_TYPES = `${REPO}examples/openapi.d.ts`;
-export const DOCUMENT = `${REPO}supabase/functions/api-gateway/openapi.json`;
+export const DOCUMENT = `${REPO}supabase/functions/api-gateway/openapi.generated.ts`;
 
 /** The document the gateway serves at GET /v1/openapi.json (the committed file, with `servers`
  * appended), pretty-printed. No database is needed: the route answers without one. */
@@ -56,7 +56,7 @@ export async function generateTypes(): Promise<string> {
 }
 
 if (import.meta.main) {
-  await Deno.writeTextFile(DOCUMENT, documentText());
+  await Deno.writeTextFile(DOCUMENT, documentModule());
   console.log(`wrote ${DOCUMENT}`);
   await Deno.writeTextFile(EXAMPLE_TYPES, await generateTypes());
   console.log(`wrote ${EXAMPLE_TYPES}`);

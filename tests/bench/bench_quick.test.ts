@@ -67,7 +67,20 @@ Deno.test({
     for (const row of rows as { id: string; ratio: number }[]) {
       assert.ok(Number.isFinite(row.ratio) && row.ratio > 0, `${row.id}: ratio ${row.ratio}`);
     }
-    assert.ok(results.cold.gateway.graphBytes > results.cold.bare.graphBytes);
+    // Every mode and first request measured, and the coverage of what each evaluated read.
+    for (const mode of ["run", "no-code-cache", "bundle"]) {
+      for (const request of ["first answer", "first link"]) {
+        for (const side of ["gateway", "bare"]) {
+          const spawns = results.cold.times[mode][request][side];
+          assert.equal(spawns.ms.length, 2, `${mode} ${request} ${side}`);
+          assert.ok(spawns.rssMb.every((mb: number) => mb > 0));
+        }
+      }
+    }
+    const evaluated = results.cold.evaluated;
+    assert.ok(evaluated["first answer"].gateway.modules > 0);
+    // A real link needs more than a refusal: zod and the PostgREST client load for it.
+    assert.ok(evaluated["first link"].gateway.bytes > evaluated["first answer"].gateway.bytes);
     assert.ok(results.loads.gatewayPeakRssMb > 0);
     for (const plan of plans as { lines: string[] }[]) {
       assert.ok(plan.lines.some((l) => l.includes("public.contacts")), "plans of the function");

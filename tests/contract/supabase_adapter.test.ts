@@ -1,10 +1,11 @@
 // Contract test of the supabase adapter: PostgREST cannot run here, so a fake one records the
-// exact HTTP exchange supabase-js makes and answers the way PostgREST does, errors included.
+// exact HTTP exchange the adapter makes (supabase-js's own PostgREST client, @supabase/postgrest-js,
+// built as supabase-js builds it for a service key) and answers the way PostgREST does, errors
+// included.
 import { keyChecksum } from "../../supabase/functions/api-gateway/kit/key.ts";
 import assert from "node:assert/strict";
 import { readConfig } from "../../supabase/functions/api-gateway/config.ts";
 import {
-  createSupabaseClient,
   createSupabaseDb,
   UpstreamError,
   withTimeout,
@@ -15,6 +16,7 @@ import { assertNoSecrets, buildApp } from "../harness/app.ts";
 import type { Tenant } from "../harness/fixtures.ts";
 import { routePath, send, sendRoute } from "../harness/http.ts";
 import { loadRouteTests } from "../harness/route_tests.ts";
+import { json, pgError, type Recorded, startFakePostgrest } from "../harness/fake_postgrest.ts";
 
 // A legacy service-role key is a JWT; new-format secret keys start with sb_secret_.
 const JWT_KEY = "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJyb2xlIjoic2VydmljZV9yb2xlIn0.c2lnbmF0dXJl";
@@ -41,17 +43,7 @@ const LEAKY_TEXTS = [
 
 // ---- the fake PostgREST ----
 
-type Recorded = {
-  method: string;
-  path: string;
-  query: string;
-  headers: Record<string, string>;
-  text: string;
-  body: unknown;
-};
-type Reply = (req: Recorded) => Response | Promise<Response>;
-
-/** Headers Deno's fetch adds by itself; everything else was chosen by supabase-js. */
+/** Headers Deno's fetch adds by itself; everything else was chosen by the adapter. */
 const TRANSPORT_HEADERS = new Set([
   "accept",
   "accept-encoding",
@@ -60,15 +52,6 @@ const TRANSPORT_HEADERS = new Set([
   "host",
   "user-agent",
 ]);
-
-const json = (status: number, body: unknown) =>
-  new Response(JSON.stringify(body), {
-    status,
-    headers: { "content-type": "application/json; charset=utf-8" },
-  });
-
-const pgError = (status: number, code: string, message: string, details: string | null = null) =>
-  json(status, { code, message, details, hint: null });
 
 /** What an endpoint function answers for a valid key (see api_authorize). */
 const RATE_LIMIT = {
@@ -83,70 +66,6 @@ const authorized = (extra: Record<string, unknown> = {}) => ({
   ...extra,
 });
 
-function startFakePostgrest() {
-  const requests: Recorded[] = [];
-  /** Replies by RPC name; a missing one answers like PostgREST does for an unknown function. */
-  const replies: Record<string, Reply> = {};
-  const held: (() => void)[] = [];
-  const server = Deno.serve(
-    {
-      hostname: "127.0.0.1",
-      port: 0,
-      onListen() {},
-      onError: () => new Response("fake handler failed", { status: 500 }),
-    },
-    async (req) => {
-      const url = new URL(req.url);
-      const text = await req.text();
-      let body: unknown;
-      try {
-        body = JSON.parse(text);
-      } catch {
-        body = undefined;
-      }
-      const recorded: Recorded = {
-        method: req.method,
-        path: url.pathname,
-        query: url.search,
-        headers: Object.fromEntries(req.headers),
-        text,
-        body,
-      };
-      requests.push(recorded);
-      const fn = url.pathname.replace(/^\/rest\/v1\/rpc\//, "");
-      const reply = replies[fn];
-      if (!reply) {
-        return pgError(404, "PGRST202", `Could not find the function public.${fn}`);
-      }
-      return await reply(recorded);
-    },
-  );
-  return {
-    url: `http://127.0.0.1:${server.addr.port}`,
-    requests,
-    replies,
-    /** A reply that does not come before the server closes, or, should the client not give up
-     * on its own, a success after 3 s: a missing timeout then fails the test instead of hanging. */
-    hang: (): Reply => () =>
-      new Promise<Response>((resolve) => {
-        const timer = setTimeout(() => resolve(json(200, [])), 3000);
-        held.push(() => {
-          clearTimeout(timer);
-          resolve(new Response(null));
-        });
-      }),
-    reset() {
-      requests.length = 0;
-      for (const k of Object.keys(replies)) delete replies[k];
-    },
-    async close() {
-      for (const release of held.splice(0)) release();
-      await server.shutdown();
-    },
-  };
-}
-type FakePostgrest = ReturnType<typeof startFakePostgrest>;
-
 /** A port nothing listens on: bind, note the port, close. */
 function closedPortUrl(): string {
   const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
@@ -160,7 +79,7 @@ async function sha256Hex(text: string): Promise<string> {
   return Array.from(new Uint8Array(digest), (b) => b.toString(16).padStart(2, "0")).join("");
 }
 
-/** The exchange supabase-js makes for `client.rpc(fn, args)`. */
+/** The exchange supabase-js makes for `client.rpc(fn, args)`, as the adapter makes it. */
 function assertRpcRequest(req: Recorded | undefined, fn: string, key: string, body: unknown) {
   assert.ok(req, `no request recorded for ${fn}`);
   assert.equal(req.method, "POST");
@@ -170,7 +89,7 @@ function assertRpcRequest(req: Recorded | undefined, fn: string, key: string, bo
   assert.equal(req.headers["authorization"], `Bearer ${key}`);
   assert.equal(req.headers["content-type"], "application/json");
   assert.equal(req.headers["content-profile"], "public");
-  assert.match(req.headers["x-client-info"], /^supabase-js\/\d+\.\d+\.\d+/);
+  assert.equal(req.headers["x-client-info"], "postgrest-js");
   // Exactly these, beyond what the fetch implementation adds: no Prefer (so PostgREST returns
   // the function's result), no session token, no tracing headers.
   assert.deepEqual(
@@ -364,7 +283,7 @@ const ERROR_CASES: [string, () => Response, 503 | { code: string | null; status:
 
 Deno.test("supabase adapter: the exchange with PostgREST", async (t) => {
   const fake = startFakePostgrest();
-  const db = createSupabaseDb(createSupabaseClient({ url: fake.url, serviceKey: JWT_KEY }));
+  const db = createSupabaseDb({ url: fake.url, serviceKey: JWT_KEY });
   const hash = await sha256Hex(API_KEY);
   const args = { p_key_hash: hash, p_company_id: COMPANY, p_contact_ids: [C1, C2, C3] };
   try {
@@ -389,9 +308,7 @@ Deno.test("supabase adapter: the exchange with PostgREST", async (t) => {
     await t.step("a new-format secret key is sent the same way", async () => {
       fake.reset();
       fake.replies.api_authorize = () => json(200, { outcome: "invalid_key" });
-      const other = createSupabaseDb(
-        createSupabaseClient({ url: fake.url, serviceKey: SECRET_KEY }),
-      );
+      const other = createSupabaseDb({ url: fake.url, serviceKey: SECRET_KEY });
       await other.call("api_authorize", { p_key_hash: hash, p_permission: "contacts:write" });
       assertRpcRequest(fake.requests[0], "api_authorize", SECRET_KEY, {
         p_key_hash: hash,
@@ -439,9 +356,7 @@ Deno.test("supabase adapter: the exchange with PostgREST", async (t) => {
     }
 
     await t.step("network failure (nothing listening): 503, at once", async () => {
-      const down = createSupabaseDb(
-        createSupabaseClient({ url: closedPortUrl(), serviceKey: JWT_KEY }),
-      );
+      const down = createSupabaseDb({ url: closedPortUrl(), serviceKey: JWT_KEY });
       const started = performance.now();
       const err = await thrown(() => down.call("api_authorize", { p_key_hash: hash }));
       assertServiceUnavailable(err);
@@ -452,9 +367,7 @@ Deno.test("supabase adapter: the exchange with PostgREST", async (t) => {
     await t.step("timeout: a PostgREST that never answers is 503 after timeoutMs", async () => {
       fake.reset();
       fake.replies.link_contacts_to_company = fake.hang();
-      const slow = createSupabaseDb(
-        createSupabaseClient({ url: fake.url, serviceKey: JWT_KEY, timeoutMs: 300 }),
-      );
+      const slow = createSupabaseDb({ url: fake.url, serviceKey: JWT_KEY, timeoutMs: 300 });
       const started = performance.now();
       const err = await thrown(() => slow.call("link_contacts_to_company", args));
       const elapsed = performance.now() - started;
@@ -472,9 +385,7 @@ Deno.test("supabase adapter: the exchange with PostgREST", async (t) => {
         signals.push(init?.signal);
         return fetch(input, init);
       };
-      const spied = createSupabaseDb(
-        createSupabaseClient({ url: fake.url, serviceKey: JWT_KEY, fetch: spy }),
-      );
+      const spied = createSupabaseDb({ url: fake.url, serviceKey: JWT_KEY, fetch: spy });
       await spied.call("api_authorize", { p_key_hash: hash });
       assert.equal(signals.length, 1);
       assert.ok(signals[0] instanceof AbortSignal && !signals[0].aborted);
@@ -531,7 +442,7 @@ Deno.test("supabase adapter: through the HTTP app", async (t) => {
   const fake = startFakePostgrest();
   const hash = await sha256Hex(API_KEY);
   const appOn = (url: string, timeoutMs?: number) =>
-    buildApp(createSupabaseDb(createSupabaseClient({ url, serviceKey: JWT_KEY, timeoutMs })));
+    buildApp(createSupabaseDb({ url, serviceKey: JWT_KEY, timeoutMs }));
   const { app, logs } = appOn(fake.url);
   const secrets = [...LEAKY_TEXTS, JWT_KEY, API_KEY];
   const link = ENDPOINTS.find((e) => e.sql.fn === "link_contacts_to_company")!;

@@ -4,10 +4,7 @@ import { connectPostgres } from "../../local/postgres.ts";
 import { createSqlDb, pgliteQuery, postgresJsQuery, type Query } from "../../local/sql_db.ts";
 import { readConfig } from "../../supabase/functions/api-gateway/config.ts";
 import type { GatewayDb } from "../../supabase/functions/api-gateway/db/port.ts";
-import {
-  createSupabaseClient,
-  createSupabaseDb,
-} from "../../supabase/functions/api-gateway/db/supabase.ts";
+import { createSupabaseDb } from "../../supabase/functions/api-gateway/db/supabase.ts";
 import {
   type PgServer,
   postgresUnavailableReason,
@@ -27,7 +24,7 @@ export interface DbTarget {
   close(): Promise<void>;
 }
 
-/** "supabase": the deployed adapter (supabase-js → PostgREST) against a real Supabase stack,
+/** "supabase": the deployed adapter (postgrest-js → PostgREST) against a real Supabase stack,
  * when SUPABASE_URL, its service key and SUPABASE_DB_URL (for fixtures) are set. */
 export type TargetKind = "pglite" | "postgres" | "supabase";
 export const TARGET_KINDS: TargetKind[] = ["pglite", "postgres", "supabase"];
@@ -137,10 +134,9 @@ async function postgresTarget(): Promise<DbTarget> {
 function supabaseTarget(): Promise<DbTarget> {
   const config = readConfig((name) => Deno.env.get(name));
   const admin = connectPostgres(Deno.env.get("SUPABASE_DB_URL")!, { role: null, max: 5 });
-  const client = createSupabaseClient({ url: config.supabaseUrl, serviceKey: config.serviceKey });
   return Promise.resolve({
     kind: "supabase",
-    db: createSupabaseDb(client),
+    db: createSupabaseDb({ url: config.supabaseUrl, serviceKey: config.serviceKey }),
     owner: postgresJsQuery(admin),
     close: () => admin.end(),
   });

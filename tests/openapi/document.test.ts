@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
-import { openApiJson } from "../../local/openapi.ts";
+import { DOCUMENT, openApiJson } from "../../local/openapi.ts";
+import { documentModule, documentText } from "../../local/openapi/document.ts";
 
 type Media = {
   example?: unknown;
@@ -44,4 +45,16 @@ Deno.test("openapi: every body and every answer has an example, each error code 
       }
     }
   }
+});
+
+Deno.test("openapi: the committed document is what the route declarations generate now", async () => {
+  const committed = await Deno.readTextFile(DOCUMENT);
+  assert.equal(
+    committed,
+    documentModule(),
+    "supabase/functions/api-gateway/openapi.generated.ts is stale: run " +
+      "`npx --yes deno@2.9.6 task openapi` and commit it",
+  );
+  // And the function serves exactly it.
+  assert.equal(await openApiJson(), documentText());
 });

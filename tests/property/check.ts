@@ -3,6 +3,7 @@
  * the answer, the log line, the database calls and the stored data to everything that must be
  * true whatever was sent, then to what its generator expected of it, if anything.
  */
+import { z } from "zod";
 import assert from "node:assert/strict";
 import type { GatewayApp } from "../../supabase/functions/api-gateway/app.ts";
 import { MAX_BODY_BYTES } from "../../supabase/functions/api-gateway/limits.ts";
@@ -232,7 +233,7 @@ export function requestChecker(run: Run) {
     }
     const declared = endpoint.test;
     assert.deepEqual(calls.map((c) => c.fn), [declared.endpoint.sql.fn], context);
-    assertResponseShape(declared.endpoint.response.schema, json, context);
+    assertResponseShape(declared.endpoint.response.schema!(z), json, context);
     const tenant = tenantOf(x.requestHeaders.get("authorization"), endpoint);
     assert.ok(tenant, `a 200 without a key holding ${endpoint.permission}: ${context}`);
     // valid(self) as it was, or under a spelling of its own method.

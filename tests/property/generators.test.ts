@@ -41,12 +41,12 @@ const route = (
     method,
     path,
     permission: "contacts:read",
-    request: {
+    request: () => ({
       ...(request.query
         ? { query: { shape: Object.fromEntries(request.query.map((q) => [q, 0])) } }
         : {}),
       ...(request.body ? { body: {} } : {}),
-    },
+    }),
   } as unknown as AnyEndpoint,
   valid,
   ok: () => {},

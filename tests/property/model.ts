@@ -3,6 +3,8 @@
  * method, path template and params, query names, the shape of a valid body, the keys that hold
  * the route's permission and those that do not. Nothing here is written per route.
  */
+import { requestSchemas } from "../../supabase/functions/api-gateway/kit/endpoint.ts";
+import { z } from "zod";
 import type { Permission } from "../../supabase/functions/api-gateway/permissions.ts";
 import { PERMISSIONS } from "../../supabase/functions/api-gateway/permissions.ts";
 import { BASE_PATH } from "../../supabase/functions/api-gateway/paths.ts";
@@ -100,8 +102,9 @@ export function routeModel(test: RouteTest, index: number, a: Tenant, b: Tenant)
   const params = [...endpoint.path.matchAll(/\{(\w+)\}/g)].map((m) => m[1]);
   const valid = test.valid(a);
   const maxItems = test.property?.maxItems;
-  if (maxItems && !endpoint.request.body) throw new Error(`${label}: maxItems but no body`);
-  const body = endpoint.request.body ? bodyModel(valid.body, maxItems) : null;
+  const request = requestSchemas(endpoint, z);
+  if (maxItems && !request.body) throw new Error(`${label}: maxItems but no body`);
+  const body = request.body ? bodyModel(valid.body, maxItems) : null;
   // Huge arrays must be refused by validation at a number the suite knows, so every array a
   // body holds needs its published maximum declared.
   for (const hole of body?.holes ?? []) {
@@ -112,7 +115,7 @@ export function routeModel(test: RouteTest, index: number, a: Tenant, b: Tenant)
       );
     }
   }
-  const shape = (endpoint.request.query as { shape?: Record<string, unknown> } | undefined)?.shape;
+  const shape = (request.query as { shape?: Record<string, unknown> } | undefined)?.shape;
   const regex = endpoint.path.split("/").map((part) =>
     /^\{\w+\}$/.test(part) ? "([^/]+)" : part.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")
   ).join("/");

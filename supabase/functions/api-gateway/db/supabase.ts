@@ -1,4 +1,4 @@
-import { createClient, type SupabaseClient } from "@supabase/supabase-js";
+import type { PostgrestClient } from "@supabase/postgrest-js";
 import { serviceUnavailable } from "../errors.ts";
 import { assertIdentifier, type GatewayDb, isOutageSqlstate } from "./port.ts";
 
@@ -14,16 +14,27 @@ export interface SupabaseClientOptions {
   fetch?: typeof fetch;
 }
 
-/** One client per isolate: no session, no token refresh, every request time-bounded. */
-export function createSupabaseClient(
+/** The PostgREST client supabase-js's `.rpc()` runs (@supabase/postgrest-js, the same release),
+ * made the way supabase-js makes it for a service key: `{url}/rest/v1`, schema public, the key as
+ * `apikey` and as the bearer, every request time-bounded. The rest of supabase-js (auth with its
+ * session machinery, realtime, storage, functions) is not loaded: the gateway calls RPCs only,
+ * and those modules were most of its cold start. Loaded with the first database call: a refused
+ * or keyless request never needs it. */
+export async function createSupabaseClient(
   { url, serviceKey, timeoutMs = DEFAULT_TIMEOUT_MS, fetch: baseFetch }: SupabaseClientOptions,
-): SupabaseClient {
-  return createClient(url, serviceKey, {
-    auth: { persistSession: false, autoRefreshToken: false, detectSessionInUrl: false },
+): Promise<PostgrestClient> {
+  const { PostgrestClient } = await import("@supabase/postgrest-js");
+  return new PostgrestClient(new URL("rest/v1", url.endsWith("/") ? url : `${url}/`).href, {
+    headers: {
+      apikey: serviceKey,
+      Authorization: `Bearer ${serviceKey}`,
+      "X-Client-Info": "postgrest-js",
+    },
+    schema: "public",
     // RPCs are POSTs, which postgrest-js never retries; say so, so a switch to GET cannot add
     // hidden retries with multi-second back-offs behind the timeout.
-    db: { retry: false },
-    global: { fetch: withTimeout(baseFetch ?? globalThis.fetch, timeoutMs) },
+    retry: false,
+    fetch: withTimeout(baseFetch ?? globalThis.fetch, timeoutMs),
   });
 }
 
@@ -69,13 +80,16 @@ export function upstreamFailure(error: { code?: unknown } | null, status: number
 }
 
 /** The supabase adapter: any SQL function through PostgREST (`POST /rest/v1/rpc/<fn>`, the named
- * arguments as the JSON body), one HTTP request per call. */
-export function createSupabaseDb(client: SupabaseClient): GatewayDb {
+ * arguments as the JSON body), one HTTP request per call, on one client per isolate (made with the
+ * first call). */
+export function createSupabaseDb(options: SupabaseClientOptions): GatewayDb {
+  let client: Promise<PostgrestClient> | undefined;
   return {
     async call<T>(fn: string, args: Record<string, unknown>): Promise<T> {
       assertIdentifier(fn);
       for (const name of Object.keys(args)) assertIdentifier(name);
-      const { data, error, status } = await client.rpc(fn, args);
+      client ??= createSupabaseClient(options);
+      const { data, error, status } = await (await client).rpc(fn, args);
       if (error || status < 200 || status >= 300) throw upstreamFailure(error, status);
       return data as T;
     },

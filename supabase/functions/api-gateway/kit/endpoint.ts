@@ -3,7 +3,8 @@
  * every request to it goes through the same steps, in this order, written here once:
  *
  *   1. key      `Authorization: Bearer wbk_...`: shape and checksum, then hashed (kit/key.ts).
- *               Missing or malformed is 401 with no database call.
+ *               Missing or malformed is 401 with no database call (and no zod: the route's
+ *               schemas are built on the first request that gets past this step, kit/zod.ts).
  *   2. body     declared JSON and parseable (kit/body.ts): else 415 / 400.
  *   3. input    zod over the query, the path, the body (kit/validate.ts): else 400.
  *               A refusal of step 2 or 3 is answered only after an authorize-only call
@@ -27,20 +28,33 @@ import {
 import { readJsonBody } from "./body.ts";
 import { presentedKeyHash } from "./key.ts";
 import { type Input, validateInput } from "./validate.ts";
+import { loadZod, type Zod } from "./zod.ts";
 
-type Schema = z.ZodType | undefined;
-type Parsed<S> = S extends z.ZodType ? z.output<S> : undefined;
 export type { Input };
+
+/** The zod schemas of a request's parts. */
+export interface RequestSchemas {
+  params?: z.ZodType;
+  query?: z.ZodType;
+  body?: z.ZodType;
+}
+
+type Parsed<T> = T extends z.ZodType ? z.output<T> : undefined;
+/** The validated input of a request with schemas S. */
+export type InputOf<S extends RequestSchemas> = Input<
+  Parsed<S["params"]>,
+  Parsed<S["query"]>,
+  Parsed<S["body"]>
+>;
 
 /** Statuses an endpoint may answer with on success. */
 export type SuccessStatus = 200 | 201 | 202 | 204;
 
 /** An endpoint, whole: its contract (method, path, permission, schemas), the SQL function that
- * authorizes and does the work, and how that function's answer becomes the response. */
+ * authorizes and does the work, and how that function's answer becomes the response. Schemas are
+ * builders `(z) => schema` (kit/zod.ts says why). */
 export interface Endpoint<
-  P extends Schema = Schema,
-  Q extends Schema = Schema,
-  B extends Schema = Schema,
+  S extends RequestSchemas = RequestSchemas,
   R extends z.ZodType = z.ZodType,
   D = unknown,
 > {
@@ -52,71 +66,73 @@ export interface Endpoint<
   description: string;
   tags: string[];
   permission: Permission;
-  request: { params?: P; query?: Q; body?: B; bodyExample?: z.input<NonNullable<B>> };
+  /** The request's schemas: path params, query, JSON body (each optional). */
+  request?: (z: Zod) => S;
+  /** The document's example body. */
+  bodyExample?: z.input<NonNullable<S["body"]>>;
   /** The SQL function (in schema public) and its named arguments; the kit adds p_key_hash (and
    * p_now when the app has a clock), which the route's own may not name. */
-  sql: {
-    fn: string;
-    args: (input: Input<Parsed<P>, Parsed<Q>, Parsed<B>>) => Record<string, unknown>;
-  };
+  sql: { fn: string; args: (input: InputOf<S>) => Record<string, unknown> };
   /** The function's own outcomes besides "ok", with the error each is answered with. */
-  errors?: Partial<
-    Record<ErrorCode, (input: Input<Parsed<P>, Parsed<Q>, Parsed<B>>) => ApiError>
-  >;
+  errors?: Partial<Record<ErrorCode, (input: InputOf<S>) => ApiError>>;
   /** A check zod cannot make (a URL's resolved addresses, say), run after zod and before the
    * call: the refusal it returns is answered like a 400 of zod's, after the key check. */
-  check?: (
-    input: Input<Parsed<P>, Parsed<Q>, Parsed<B>>,
-    c: Context<AppEnv>,
-  ) => Promise<ApiError | null> | ApiError | null;
+  check?: (input: InputOf<S>, c: Context<AppEnv>) => Promise<ApiError | null> | ApiError | null;
   response: {
     /** 200 unless given. */
     status?: SuccessStatus;
     description: string;
-    /** The body's schema; none for a 204. */
-    schema: R;
+    /** The body's schema (none for a 204): the document's, and what the tests hold answers to. */
+    schema?: (z: Zod) => R;
     example?: z.output<R>;
-    /** The body from the function's `data` (ignored for a 204). */
-    from: (data: D, input: Input<Parsed<P>, Parsed<Q>, Parsed<B>>) => z.output<R>;
+    /** The body from the function's `data` (not called for a 204). */
+    from: (data: D, input: InputOf<S>) => z.output<R>;
   };
 }
 
 /** Declares an endpoint; the identity function that lets TypeScript infer its types. */
-export function defineEndpoint<
-  P extends Schema,
-  Q extends Schema,
-  B extends Schema,
-  R extends z.ZodType,
-  D,
->(endpoint: Endpoint<P, Q, B, R, D>): Endpoint<P, Q, B, R, D> {
+export function defineEndpoint<S extends RequestSchemas, R extends z.ZodType, D>(
+  endpoint: Endpoint<S, R, D>,
+): Endpoint<S, R, D> {
   return endpoint;
 }
 
 // deno-lint-ignore no-explicit-any
-export type AnyEndpoint = Endpoint<any, any, any, any, any>;
+export type AnyEndpoint = Endpoint<any, any, any>;
+
+/** The endpoint's request schemas, built once from `z`. */
+const built = new WeakMap<AnyEndpoint, RequestSchemas>();
+export function requestSchemas(endpoint: AnyEndpoint, z: Zod): RequestSchemas {
+  const known = built.get(endpoint);
+  if (known) return known;
+  const schemas: RequestSchemas = endpoint.request?.(z) ?? {};
+  built.set(endpoint, schemas);
+  return schemas;
+}
 
 /** The endpoint's path as Hono routes it: `{id}` becomes `:id`. */
 export const honoPath = (path: string) => path.replace(/\{(\w+)\}/g, ":$1");
 
 /** Steps 1 to 5 for one endpoint. */
 export function endpointHandler(endpoint: AnyEndpoint) {
-  const { request, response } = endpoint;
+  const { response } = endpoint;
   const status = response.status ?? 200;
   return async (c: Context<AppEnv>): Promise<Response> => {
     // 1. key
     const caller: Caller = {
-      keyHash: presentedKeyHash(c.req.header("authorization")),
+      keyHash: await presentedKeyHash(c.req.header("authorization")),
       permission: endpoint.permission,
     };
 
     // 2. body, 3. input (and the route's own check); refused after the key check
+    const schemas = requestSchemas(endpoint, await loadZod());
     let body: unknown;
-    if (request.body) {
+    if (schemas.body) {
       const read = await readJsonBody(c);
       if ("error" in read) return await refuse(c, caller, read.error);
       body = read.body;
     }
-    const valid = validateInput(c, request, body);
+    const valid = validateInput(c, schemas, body);
     if ("error" in valid) return await refuse(c, caller, valid.error);
     const input = valid.input as Input<unknown, unknown, unknown>;
     const refusal = await endpoint.check?.(input, c);

@@ -1,10 +1,11 @@
 import { MAX_CONTACT_IDS } from "../limits.ts";
 import { defineEndpoint } from "../kit/endpoint.ts";
+import type { Zod } from "../kit/zod.ts";
 import {
   type BatchData,
-  BatchResult,
-  CompanyIdParams,
-  ContactIdsBody,
+  batchResult,
+  companyIdParams,
+  contactIdsBody,
   unknownCompany,
 } from "../kit/schemas.ts";
 
@@ -17,12 +18,9 @@ export const linkContactsToCompany = defineEndpoint({
   description: `Points up to ${MAX_CONTACT_IDS} of the workspace's contacts at one of its ` +
     "companies, in one transaction. Idempotent; a contact linked to another company moves.",
   permission: "contacts:write",
-  request: {
-    params: CompanyIdParams,
-    body: ContactIdsBody,
-    bodyExample: {
-      contact_ids: ["a0000000-0000-4000-8000-000000000001", "a0000000-0000-4000-8000-000000000002"],
-    },
+  request: (z: Zod) => ({ params: companyIdParams(z), body: contactIdsBody(z) }),
+  bodyExample: {
+    contact_ids: ["a0000000-0000-4000-8000-000000000001", "a0000000-0000-4000-8000-000000000002"],
   },
   sql: {
     fn: "link_contacts_to_company",
@@ -33,7 +31,7 @@ export const linkContactsToCompany = defineEndpoint({
   },
   response: {
     description: "The counts: every distinct id is either updated or failed.",
-    schema: BatchResult,
+    schema: batchResult,
     example: { data: { updated: 2, failed: 0, failed_ids: [] } },
     from: (data: BatchData) => ({ data }),
   },

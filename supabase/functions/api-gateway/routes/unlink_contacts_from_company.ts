@@ -1,10 +1,11 @@
 import { MAX_CONTACT_IDS } from "../limits.ts";
 import { defineEndpoint } from "../kit/endpoint.ts";
+import type { Zod } from "../kit/zod.ts";
 import {
   type BatchData,
-  BatchResult,
-  CompanyIdParams,
-  ContactIdsBody,
+  batchResult,
+  companyIdParams,
+  contactIdsBody,
   unknownCompany,
 } from "../kit/schemas.ts";
 
@@ -18,11 +19,8 @@ export const unlinkContactsFromCompany = defineEndpoint({
     "company stop being linked to any; those linked to another company are left as they are. " +
     "One transaction; idempotent.",
   permission: "contacts:write",
-  request: {
-    params: CompanyIdParams,
-    body: ContactIdsBody,
-    bodyExample: { contact_ids: ["a0000000-0000-4000-8000-000000000003"] },
-  },
+  request: (z: Zod) => ({ params: companyIdParams(z), body: contactIdsBody(z) }),
+  bodyExample: { contact_ids: ["a0000000-0000-4000-8000-000000000003"] },
   sql: {
     fn: "unlink_contacts_from_company",
     args: ({ params, body }) => ({ p_company_id: params.id, p_contact_ids: body.contact_ids }),
@@ -33,7 +31,7 @@ export const unlinkContactsFromCompany = defineEndpoint({
   response: {
     description: "The counts: every distinct id is either updated (now not linked to the " +
       "company, already unlinked included) or failed (not a contact of the workspace).",
-    schema: BatchResult,
+    schema: batchResult,
     example: { data: { updated: 1, failed: 0, failed_ids: [] } },
     from: (data: BatchData) => ({ data }),
   },
