@@ -135,6 +135,7 @@ export function requestChecker(run: Run) {
   function everyAnswer(x: Exchange) {
     const { res, text, context } = x;
     assert.ok(res.status < 500, `5xx: ${context}`);
+    assert.equal(res.headers.get("cache-control"), "no-store", `Cache-Control: ${context}`);
     assertNoSecrets([text, ...[...res.headers].map(([k, v]) => `${k}: ${v}`)], secrets);
     pollution();
     assertRequestId(x.requestHeaders.get("x-request-id"), res.headers.get("x-request-id"), context);

@@ -9,6 +9,7 @@ import { RATE_LIMIT_HEADER_NAMES } from "./kit/outcome.ts";
 import { MAX_BODY_BYTES } from "./limits.ts";
 import { accessLog } from "./middleware/access_log.ts";
 import { cors } from "./middleware/cors.ts";
+import { noStore } from "./middleware/no_store.ts";
 import { routeMiss } from "./middleware/route_miss.ts";
 import { openApiDocument } from "./openapi_document.ts";
 import { BASE_PATH } from "./paths.ts";
@@ -16,9 +17,9 @@ import { ENDPOINTS } from "./routes/index.ts";
 
 export const jsonLineLogger: Logger = (entry) => console.log(JSON.stringify(entry));
 
-/** The gateway: what applies to every request (request id, access log, CORS, body limit), then
- * every endpoint of routes/index.ts through the route kit (kit/endpoint.ts says the order of its
- * checks), the OpenAPI document, 404/405, and the one place errors become responses. */
+/** The gateway: what applies to every request (request id, access log, no-store, CORS, body
+ * limit), then every endpoint of routes/index.ts through the route kit (kit/endpoint.ts says the
+ * order of its checks), the OpenAPI document, 404/405, and the one place errors become responses. */
 export function createApp(deps: AppDeps) {
   const resolved: ResolvedDeps = { ...deps, log: deps.log ?? jsonLineLogger };
 
@@ -40,6 +41,7 @@ export function createApp(deps: AppDeps) {
     "*",
     requestId({ headerName: "X-Request-ID", limitLength: 128 }),
     accessLog(resolved.log),
+    noStore,
     cors({
       allowMethods: [
         ...new Set(["GET", ...ENDPOINTS.map((e) => e.method.toUpperCase()), "OPTIONS"]),
