@@ -292,7 +292,9 @@ if (demo) {
 if (database.embedded) {
   const pg = database.embedded;
   const shared = await phase(
-    `database: serving it to Postgres clients on 127.0.0.1:${dbPort || "<any free port>"}`,
+    `database: serving it to Postgres clients on 127.0.0.1${
+      dbPort ? `:${dbPort}` : ", a free port"
+    }`,
     async () => {
       const { shareSession } = await import("./pglite_socket.ts");
       const session = shareSession(pg);

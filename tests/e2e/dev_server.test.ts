@@ -29,7 +29,20 @@ Deno.test("e2e: `deno task dev` says what it does, serves the printed curl, warn
     assert.match(printed, PHASE(`listening on 127\\.0\\.0\\.1:${port}`));
     assert.match(printed, PHASE("database: loading the migrated PGlite"));
     assert.match(printed, PHASE("demo key: minting a key for the seed's demo org"));
+    assert.match(
+      printed,
+      PHASE("database: serving it to Postgres clients on 127\\.0\\.0\\.1, a free port"),
+    );
     assert.match(printed, /^ready in \d+\.\d s: api-gateway on /m);
+    // The database as a URL for every tool, and the demo org's id for `keys --org`.
+    assert.match(
+      printed,
+      /^database: postgresql:\/\/postgres@127\.0\.0\.1:\d+\/postgres\?sslmode=disable \(embedded PGlite, in memory/m,
+    );
+    assert.match(
+      printed,
+      /^demo org: "Acme Demo Workspace" 0a000000-0000-4000-8000-000000000001$/m,
+    );
 
     const lines = printed.split("\n");
     const start = lines.findIndex((l) => l.startsWith("curl "));
@@ -115,6 +128,24 @@ Deno.test("e2e: a taken port stops `deno task dev` before any slow work, naming 
     assert.equal(stderr.split("\n").length, 1, stderr);
     assert.match(stderr, new RegExp(`port ${port} on 127\\.0\\.0\\.1 is already in use`));
     assert.match(stderr, new RegExp(`PORT=${port + 1} npx --yes deno@\\S+ task dev`));
+    assert.doesNotMatch(dev.stdout.text, /database:/, "nothing slow was started");
+  } finally {
+    holder.close();
+  }
+});
+
+Deno.test("e2e: a taken DB_PORT stops `deno task dev` before any slow work, naming DB_PORT", async () => {
+  const dbPort = freePort();
+  const holder = Deno.listen({ hostname: "127.0.0.1", port: dbPort });
+  try {
+    const dev = spawnDev(freePort(), { env: { DB_PORT: String(dbPort) } });
+    const status = await dev.status;
+    await dev.stop();
+    assert.equal(status.code, 1, dev.output());
+    const stderr = withoutTaskLine(dev.stderr.text).trim();
+    assert.equal(stderr.split("\n").length, 1, stderr);
+    assert.match(stderr, new RegExp(`port ${dbPort} on 127\\.0\\.0\\.1 is already in use`));
+    assert.match(stderr, new RegExp(`DB_PORT=${dbPort + 1} npx --yes deno@\\S+ task dev`));
     assert.doesNotMatch(dev.stdout.text, /database:/, "nothing slow was started");
   } finally {
     holder.close();

@@ -376,6 +376,13 @@ Deno.test({
   let owner: ReturnType<typeof ownerOf> | undefined;
   try {
     await explained([dev], () => dev.ready());
+    await t.step(
+      "a key minted against the printed URL works at once; psql reads it",
+      () =>
+        explained([dev], async () => {
+          await mintAndUse(dev, port);
+        }),
+    );
     const url = dev.databaseUrl();
     owner = ownerOf(url);
     await lifecycle(t, { url, owner: owner.query, servers: [dev], link: linkOn(port) }, true);
