@@ -116,41 +116,27 @@ Deno.test("e2e: `deno task dev` says what it does, serves the printed curl, warn
   assert.equal(withoutTaskLine(dev.stderr.text).trim(), "", dev.output());
 });
 
-Deno.test("e2e: a taken port stops `deno task dev` before any slow work, naming PORT", async () => {
-  const port = freePort();
-  const holder = Deno.listen({ hostname: "127.0.0.1", port });
-  try {
-    const dev = spawnDev(port);
-    const status = await dev.status;
-    await dev.stop();
-    assert.equal(status.code, 1);
-    const stderr = withoutTaskLine(dev.stderr.text).trim();
-    assert.equal(stderr.split("\n").length, 1, stderr);
-    assert.match(stderr, new RegExp(`port ${port} on 127\\.0\\.0\\.1 is already in use`));
-    assert.match(stderr, new RegExp(`PORT=${port + 1} npx --yes deno@\\S+ task dev`));
-    assert.doesNotMatch(dev.stdout.text, /database:/, "nothing slow was started");
-  } finally {
-    holder.close();
-  }
-});
-
-Deno.test("e2e: a taken DB_PORT stops `deno task dev` before any slow work, naming DB_PORT", async () => {
-  const dbPort = freePort();
-  const holder = Deno.listen({ hostname: "127.0.0.1", port: dbPort });
-  try {
-    const dev = spawnDev(freePort(), { env: { DB_PORT: String(dbPort) } });
-    const status = await dev.status;
-    await dev.stop();
-    assert.equal(status.code, 1, dev.output());
-    const stderr = withoutTaskLine(dev.stderr.text).trim();
-    assert.equal(stderr.split("\n").length, 1, stderr);
-    assert.match(stderr, new RegExp(`port ${dbPort} on 127\\.0\\.0\\.1 is already in use`));
-    assert.match(stderr, new RegExp(`DB_PORT=${dbPort + 1} npx --yes deno@\\S+ task dev`));
-    assert.doesNotMatch(dev.stdout.text, /database:/, "nothing slow was started");
-  } finally {
-    holder.close();
-  }
-});
+for (const name of ["PORT", "DB_PORT"] as const) {
+  Deno.test(`e2e: a taken ${name} stops \`deno task dev\` before any slow work, naming it`, async () => {
+    const taken = freePort();
+    const holder = Deno.listen({ hostname: "127.0.0.1", port: taken });
+    try {
+      const dev = name === "PORT"
+        ? spawnDev(taken)
+        : spawnDev(freePort(), { env: { DB_PORT: String(taken) } });
+      const status = await dev.status;
+      await dev.stop();
+      assert.equal(status.code, 1, dev.output());
+      const stderr = withoutTaskLine(dev.stderr.text).trim();
+      assert.equal(stderr.split("\n").length, 1, stderr);
+      assert.match(stderr, new RegExp(`port ${taken} on 127\\.0\\.0\\.1 is already in use`));
+      assert.match(stderr, new RegExp(`\\b${name}=${taken + 1} npx --yes deno@\\S+ task dev`));
+      assert.doesNotMatch(dev.stdout.text, /database:/, "nothing slow was started");
+    } finally {
+      holder.close();
+    }
+  });
+}
 
 Deno.test("e2e: an unreachable or malformed DATABASE_URL is one line and a non-zero exit", async () => {
   const dead = freePort();
