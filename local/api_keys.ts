@@ -147,7 +147,7 @@ type KeyRow = {
   revoked_at: Date | string | null;
 };
 
-// Rows may come through JSON (the dev server's admin channel): times as strings.
+// Drivers differ in how they hand times over (a Date, or text): both are read.
 const time = (v: Date | string | null) => v === null ? null : new Date(v);
 const toInfo = (r: KeyRow): KeyInfo => ({
   id: r.id,
@@ -230,34 +230,42 @@ export async function revokeKey(query: Query, ref: string): Promise<KeyInfo> {
   return toInfo(row);
 }
 
-/** A new key with the old one's org, name and permissions (and `expiresAt`, if given); the old
- * key is revoked `graceSeconds` from now (0: at once). One statement, so either both happen or
- * neither. A key already revoked cannot be rotated. */
+/** A new key with the old one's org, name, permissions and expiry (`expiresAt` replaces the
+ * expiry when given); the old key is revoked `graceSeconds` from now (0: at once). One statement,
+ * so either both happen or neither. A key that is revoked or expired is refused, not rotated:
+ * rotating must not bring a dead key back to life, nor give its successor a longer life than it
+ * had (a key in its grace period is still live, and can be rotated). */
 export async function rotateKey(
   query: Query,
   ref: string,
   options: { graceSeconds?: number; expiresAt?: Date | null } = {},
-): Promise<{ old: KeyInfo; created: { id: string; prefix: string; plaintext: string } }> {
+): Promise<
+  {
+    old: KeyInfo;
+    created: { id: string; prefix: string; plaintext: string; expiresAt: Date | null };
+  }
+> {
   const key = await findKey(query, ref);
   const plaintext = generateApiKey();
   const prefix = plaintext.slice(0, API_KEY_PREFIX_LENGTH);
-  const rows = await query<KeyRow & { new_id: string }>(
+  const rows = await query<KeyRow & { new_id: string; new_expires_at: Date | string | null }>(
     `with old as (
        select id from public.api_keys
        where id = $1 and (revoked_at is null or revoked_at > now())
+         and (expires_at is null or expires_at > now())
        for update
      ), created as (
        insert into public.api_keys (org_id, name, key_hash, prefix, permissions, expires_at)
-       select k.org_id, k.name, $2, $3, k.permissions, $5
+       select k.org_id, k.name, $2, $3, k.permissions, coalesce($5::timestamptz, k.expires_at)
        from public.api_keys k join old on old.id = k.id
-       returning id
+       returning id, expires_at
      ), retired as (
        update public.api_keys k
        set revoked_at = least(coalesce(k.revoked_at, 'infinity'), now() + make_interval(secs => $4))
        from old where k.id = old.id
        returning k.*
      )
-     select ${columns("retired.")}, created.id as new_id
+     select ${columns("retired.")}, created.id as new_id, created.expires_at as new_expires_at
      from retired, created`,
     [
       key.id,
@@ -267,6 +275,23 @@ export async function rotateKey(
       options.expiresAt ?? null,
     ],
   );
-  if (rows.length === 0) throw new KeyError(`the key ${key.prefix} (${key.id}) is already revoked`);
-  return { old: toInfo(rows[0]), created: { id: rows[0].new_id, prefix, plaintext } };
+  if (rows.length === 0) throw new KeyError(await whyNotRotated(query, key));
+  return {
+    old: toInfo(rows[0]),
+    created: { id: rows[0].new_id, prefix, plaintext, expiresAt: time(rows[0].new_expires_at) },
+  };
+}
+
+/** Why rotateKey found nothing to rotate, by the database's clock. */
+async function whyNotRotated(query: Query, key: KeyInfo): Promise<string> {
+  const [state] = await query<{ revoked: boolean; expired: boolean }>(
+    `select coalesce(revoked_at <= now(), false) as revoked,
+            coalesce(expires_at <= now(), false) as expired
+     from public.api_keys where id = $1`,
+    [key.id],
+  );
+  const name = `the key ${key.prefix} (${key.id})`;
+  if (state?.revoked) return `${name} is already revoked: nothing to rotate; create a new key`;
+  if (state?.expired) return `${name} has expired: nothing to rotate; create a new key`;
+  return `${name} is gone`;
 }

@@ -2,21 +2,25 @@
  * Local gateway: `deno task dev [--data-dir <dir>]`. Serves the public URL shape of Supabase,
  * http://localhost:$PORT/functions/v1/api-gateway/v1/..., on embedded PGlite (in memory, or kept
  * in <dir>) or, with DATABASE_URL, on that Postgres (migrations already applied). Each start-up
- * phase prints its duration; the port is taken first, so a busy port fails before any slow work.
+ * phase prints its duration; the ports are taken first, so a busy port fails before any slow work.
  *
  * In memory, the database is a migrated archive cached under .cache/pglite, keyed by the
  * migrations, seed, roles and PGlite version: the Supabase CLI (and the PGlite socket it talks
  * to) run only when those change. In <dir>, the database persists; new migrations are applied at
- * start, and `deno task keys --data-dir <dir>` reaches it (local/dev_data_dir.ts).
+ * start.
+ *
+ * Whatever the mode, the banner prints the database as a postgresql:// URL, the one path for
+ * `deno task keys`, psql and any client while the server runs: DATABASE_URL itself, or the
+ * embedded PGlite served on 127.0.0.1:$DB_PORT (local/pglite_socket.ts, which also keeps the
+ * gateway's statements and a client's transaction apart).
  */
 import { parseArgs } from "node:util";
 import type { PGlite } from "@electric-sql/pglite";
 import { createApp } from "../supabase/functions/api-gateway/app.ts";
 import { PLATFORM_PREFIX } from "../supabase/functions/api-gateway/paths.ts";
 import { PERMISSIONS } from "../supabase/functions/api-gateway/permissions.ts";
-import { createApiKey } from "./api_keys.ts";
+import { type DemoKey, mintDemoKey, RENEW_EVERY_MS } from "./demo_key.ts";
 import { watchLaunchers } from "./launchers.ts";
-import { demoOrgId } from "./seed.ts";
 import { TASK } from "./task_command.ts";
 import { createSqlDb, pgliteQuery, postgresJsQuery, type Query } from "./sql_db.ts";
 
@@ -89,24 +93,40 @@ if (args.help) {
   console.log(
     `usage: ${TASK} dev [--data-dir <dir>]\n` +
       "  --data-dir <dir>  keep the embedded database in <dir> (default: in memory)\n" +
-      "environment: PORT (54321), HOST (127.0.0.1), DATABASE_URL, DATABASE_ROLE",
+      "environment: PORT (54321), HOST (127.0.0.1), DB_PORT (54322: the embedded database, on " +
+      "127.0.0.1; 0 for any free port), DATABASE_URL, DATABASE_ROLE",
   );
   Deno.exit(0);
 }
 const dataDir = args["data-dir"];
 const databaseUrl = Deno.env.get("DATABASE_URL") || undefined;
 const hostname = Deno.env.get("HOST") || "127.0.0.1";
-const portText = Deno.env.get("PORT") || "54321";
-const port = Number(portText);
-if (!/^\d+$/.test(portText) || port > 65535) {
-  await stop(2, `dev: PORT=${portText} is not a port number`);
+function portFrom(name: string, fallback: string): Promise<number> | number {
+  const text = Deno.env.get(name) || fallback;
+  const value = Number(text);
+  if (!/^\d+$/.test(text) || value > 65535) {
+    return stop(2, `dev: ${name}=${text} is not a port number`);
+  }
+  return value;
 }
+const port = await portFrom("PORT", "54321");
+// Supabase's local database port (`supabase start`), for the embedded database's socket.
+const dbPort = await portFrom("DB_PORT", "54322");
 if (dataDir !== undefined && databaseUrl) {
   await stop(2, "dev: --data-dir and DATABASE_URL exclude each other: unset one");
 }
 const base = `http://localhost:${port}${PLATFORM_PREFIX}`;
 
-// ---- 1. the port, before anything slow ----
+// ---- 1. the ports, before anything slow ----
+
+/** "Stop what listens there, or choose another port: NAME=<next> ..." */
+function portTaken(name: string, taken: number, host: string): Promise<never> {
+  return stop(
+    1,
+    `dev: port ${taken} on ${host} is already in use. Stop what listens there, or choose ` +
+      `another port: ${name}=${taken === 65535 ? 54322 : taken + 1} ${TASK} dev`,
+  );
+}
 
 /** Requests that arrive during start-up wait for the app. */
 let resolveApp!: (fetch: (req: Request) => Response | Promise<Response>) => void;
@@ -117,26 +137,34 @@ const server = await phase(`listening on ${hostname}:${port}`, () => {
       Deno.serve({ port, hostname, onListen: () => {} }, async (req) => (await appReady)(req)),
     );
   } catch (err) {
-    if (err instanceof Deno.errors.AddrInUse) {
-      return stop(
-        1,
-        `dev: port ${port} on ${hostname} is already in use. Stop what listens there, or choose ` +
-          `another port: PORT=${port === 65535 ? 54322 : port + 1} ${TASK} dev`,
-      );
-    }
+    if (err instanceof Deno.errors.AddrInUse) return portTaken("PORT", port, hostname);
     return stop(1, `dev: cannot listen on ${hostname}:${port}: ${(err as Error).message}`);
   }
 });
 cleanups.push(() => server.shutdown());
+// The embedded database's port is only tried here (pglite-socket listens on it once the database
+// is open), so that a busy one is said at once rather than after the slow part.
+if (!databaseUrl && dbPort !== 0) {
+  try {
+    Deno.listen({ hostname: "127.0.0.1", port: dbPort }).close();
+  } catch (err) {
+    if (err instanceof Deno.errors.AddrInUse) await portTaken("DB_PORT", dbPort, "127.0.0.1");
+    await stop(1, `dev: cannot listen on 127.0.0.1:${dbPort}: ${(err as Error).message}`);
+  }
+}
 
 // ---- 2. the database ----
 
 interface Database {
   /** The gateway's statements (service_role). */
   query: Query;
-  /** Table-owner rights: the demo key, `deno task keys`. */
+  /** Table-owner rights: the demo key. */
   owner: Query;
   describe: string;
+  /** What the banner prints: DATABASE_URL, or the embedded database's socket (section 4). */
+  url: string;
+  /** Embedded: the database is this process's alone (see local/demo_key.ts). */
+  embedded?: PGlite;
 }
 
 const database: Database = databaseUrl
@@ -173,7 +201,8 @@ async function openPostgres(url: string): Promise<Database> {
     return {
       query: postgresJsQuery(sql),
       owner: postgresJsQuery(admin),
-      describe: `Postgres at ${host} (statements as ${role || "login role"})`,
+      describe: `Postgres at ${host}, statements as ${role || "the login role"}`,
+      url,
     };
   });
 }
@@ -190,27 +219,25 @@ async function archive(): Promise<Uint8Array<ArrayBuffer>> {
 
 function embedded(pg: PGlite, describe: string): Database {
   cleanups.push(() => pg.close());
-  return { query: pgliteQuery(pg), owner: pgliteQuery(pg, null), describe };
+  // Not yet shared: the socket opens once the demo key exists (section 4).
+  return { query: pgliteQuery(pg), owner: pgliteQuery(pg, null), describe, url: "", embedded: pg };
 }
 
 async function openInMemory(): Promise<Database> {
   const dump = await archive();
   const { pgliteFromDump } = await import("./pglite.ts");
   const pg = await phase("database: loading the migrated PGlite", () => pgliteFromDump(dump));
-  return embedded(pg, "embedded PGlite, in memory (migrations + supabase/seed.sql applied)");
+  return embedded(pg, "embedded PGlite, in memory: migrations + supabase/seed.sql applied");
 }
 
 async function openDataDir(dir: string): Promise<Database> {
   const { exists, migrateDataDir, openPgliteDir, pendingMigrations } = await import(
     "./pglite.ts"
   );
-  const { forgetAdmin, holdDataDir, pgdataOf, serveAdmin } = await import("./dev_data_dir.ts");
+  const { holdDataDir, pgdataOf } = await import("./dev_data_dir.ts");
   const held = await holdDataDir(dir);
-  if (!held) {
-    return await stop(1, `dev: ${dir} is in use by another dev server or keys command`);
-  }
+  if (!held) return await stop(1, `dev: ${dir} is in use by another dev server`);
   cleanups.push(() => held.release());
-  await forgetAdmin(dir);
   const pgdata = pgdataOf(dir);
   let pg: PGlite;
   if (await exists(`${pgdata}/PG_VERSION`)) {
@@ -232,42 +259,64 @@ async function openDataDir(dir: string): Promise<Database> {
       () => openPgliteDir(pgdata, () => Promise.resolve(dump)),
     );
   }
-  const db = embedded(pg, `embedded PGlite in ${dir} (kept between starts)`);
-  const admin = await serveAdmin(dir, db.owner);
-  cleanups.push(() => admin.close());
-  return db;
+  return embedded(pg, `embedded PGlite in ${dir}, kept between starts`);
 }
 
-// ---- 3. the demo key ----
+// ---- 3. the demo key (local/demo_key.ts: it lives while this server runs) ----
 
-/** The demo org is the first org supabase/seed.sql inserts; its first company and contacts come
- * from the database. */
-async function demoTarget(owner: Query) {
-  const orgId = await demoOrgId();
-  if (!orgId) return null;
-  const [row] = await owner<{ name: string; company_id: string | null; contact_ids: string[] }>(
-    `select o.name,
-            (select c.id from public.companies c where c.org_id = o.id order by c.id limit 1)
-              as company_id,
-            array(select ct.id from public.contacts ct where ct.org_id = o.id
-                  order by ct.id limit 2) as contact_ids
-     from public.orgs o where o.id = $1`,
-    [orgId],
-  );
-  return row ? { orgId, ...row } : null;
-}
-
-const demo = await phase("demo key: minting a key for the seed's demo org", async () => {
-  const target = await demoTarget(database.owner);
-  if (!target) return null;
-  const key = await createApiKey(database.owner, {
-    orgId: target.orgId,
-    name: `deno task dev ${new Date().toISOString()}`,
-    // Every permission, so each endpoint can be tried with the one key the banner shows.
-    permissions: [...PERMISSIONS],
+const demo: DemoKey | null = await phase(
+  "demo key: minting a key for the seed's demo org",
+  () => mintDemoKey(database.owner, { revokeEarlier: database.embedded !== undefined }),
+);
+if (demo) {
+  // Pushed before the socket's stop, so it runs after it (cleanups run in reverse): a client's
+  // open transaction is rolled back first and cannot hold the revocation up.
+  cleanups.push(async () => {
+    try {
+      await demo.revoke(database.owner);
+    } catch (err) {
+      console.error(`dev: the demo key could not be revoked: ${(err as Error).message}`);
+    }
   });
-  return { ...target, key };
-});
+  const renewal = setInterval(() => {
+    demo.renew(database.owner).catch((err) =>
+      console.error(`dev: the demo key's expiry could not be renewed: ${(err as Error).message}`)
+    );
+  }, RENEW_EVERY_MS);
+  Deno.unrefTimer(renewal);
+  cleanups.push(() => clearInterval(renewal));
+}
+
+// ---- 4. the embedded database, shared: the gateway in process, clients on a loopback port ----
+
+if (database.embedded) {
+  const pg = database.embedded;
+  const shared = await phase(
+    `database: serving it to Postgres clients on 127.0.0.1${
+      dbPort ? `:${dbPort}` : ", a free port"
+    }`,
+    async () => {
+      const { shareSession } = await import("./pglite_socket.ts");
+      const session = shareSession(pg);
+      try {
+        return { session, socket: await session.listen(dbPort) };
+      } catch (err) {
+        if ((err as { code?: string }).code === "EADDRINUSE") {
+          return await portTaken("DB_PORT", dbPort, "127.0.0.1");
+        }
+        throw err;
+      }
+    },
+  );
+  cleanups.push(() => shared.socket.stop());
+  // From here on, everyone goes through the session's gate.
+  database.query = shared.session.query("service_role");
+  // As `postgres` for its own transaction: a client's `set role` cannot change who it is.
+  database.owner = shared.session.query("postgres");
+  database.url = shared.socket.url;
+}
+
+// ---- 5. the app, and what to copy ----
 
 // Supabase serves the function under /functions/v1 and hands it /api-gateway/...; the app routes
 // the same way by dropping that prefix (no copy of each Request).
@@ -278,15 +327,31 @@ const app = createApp({
 });
 resolveApp(app.fetch);
 
+/** The URL as the banner may print it: never a password (terminals and CI logs keep it). */
+function printable(url: string): { text: string; secret: boolean } {
+  const m = /^postgres(?:ql)?:\/\/([^:@/]*):([^@/]*)@/.exec(url);
+  const text = url.replace(/^postgres:/, "postgresql:");
+  if (!m) return { text, secret: false };
+  return { text: text.replace(`:${m[2]}@`, ":***@"), secret: true };
+}
+
 const gateway = `${base}/api-gateway`;
+const shown = printable(database.url);
+const orgArg = demo?.orgId ?? "<org id>";
 const lines = [
   `ready in ${seconds(performance.now() - started)}: api-gateway on ${gateway}`,
-  `database: ${database.describe}`,
+  `database: ${shown.text} (${database.describe})`,
   `OpenAPI: ${gateway}/v1/openapi.json`,
 ];
-if (dataDir !== undefined && demo) {
-  lines.push(`keys: ${TASK} keys --data-dir ${dataDir} list --org ${demo.orgId}`);
-}
+if (demo) lines.push(`demo org: "${demo.orgName}" ${demo.orgId}`);
+lines.push(
+  "",
+  "The database, for keys, psql or any client, while this runs:",
+  shown.secret
+    ? `${TASK} keys list --org ${orgArg}   (with the DATABASE_URL given here)`
+    : `DATABASE_URL='${shown.text}' ${TASK} keys list --org ${orgArg}`,
+  shown.secret ? `psql "$DATABASE_URL"` : `psql '${shown.text}'`,
+);
 if (!demo) {
   console.error(
     "dev: the demo org of supabase/seed.sql is not in this database, so no demo key was minted " +
@@ -295,18 +360,18 @@ if (!demo) {
 } else {
   lines.push(
     "",
-    `A new API key for the demo org "${demo.name}" (${PERMISSIONS.join(", ")}). ` +
-      "It is shown only this once:",
-    `  ${demo.key.plaintext}`,
+    `A new API key for the demo org (${PERMISSIONS.join(", ")}), shown only this once; it is ` +
+      "revoked when this dev server stops:",
+    `  ${demo.plaintext}`,
   );
-  if (demo.company_id) {
+  if (demo.companyId) {
     lines.push(
       "",
       "Try it:",
-      `curl -sS -X POST ${gateway}/v1/companies/${demo.company_id}/contacts/link \\`,
-      `  -H "Authorization: Bearer ${demo.key.plaintext}" \\`,
+      `curl -sS -X POST ${gateway}/v1/companies/${demo.companyId}/contacts/link \\`,
+      `  -H "Authorization: Bearer ${demo.plaintext}" \\`,
       `  -H "Content-Type: application/json" \\`,
-      `  -d '{"contact_ids": ["${demo.contact_ids.join('", "')}"]}'`,
+      `  -d '{"contact_ids": ["${demo.contactIds.join('", "')}"]}'`,
     );
   }
 }

@@ -1,8 +1,8 @@
 /**
  * `deno task keys <command>`: the key lifecycle from a terminal, a thin layer over
- * local/api_keys.ts. Works with owner rights against DATABASE_URL, or against the dev server's
- * database with --data-dir (see local/dev_data_dir.ts). Errors: one line on stderr, exit 1
- * (2 for a command line that cannot be understood).
+ * local/api_keys.ts. One path to a database: DATABASE_URL, with owner rights (a Supabase project's,
+ * or the one `deno task dev` prints while it runs, whatever its mode). Errors: one line on stderr,
+ * exit 1 (2 for a command line that cannot be understood).
  */
 import { parseArgs } from "node:util";
 import { ApiError } from "../supabase/functions/api-gateway/errors.ts";
@@ -17,16 +17,16 @@ import {
   revokeKey,
   rotateKey,
 } from "./api_keys.ts";
-import type { Query } from "./sql_db.ts";
+import { connectPostgres } from "./postgres.ts";
+import { postgresJsQuery, type Query } from "./sql_db.ts";
 import { TASK } from "./task_command.ts";
 
-const USAGE = `usage: ${TASK} keys <command> [--data-dir <dir>]
+const USAGE = `usage: ${TASK} keys <command>
   create --org <org id> --name <text> --permissions ${PERMISSIONS.join(",")} [--expires <ISO date>]
   list   --org <org id> [--json]
   revoke <key id | prefix>
   rotate <key id | prefix> [--grace 30s|15m|2h|7d] [--expires <ISO date>]
-The database: DATABASE_URL (an owner connection string), or --data-dir <dir>, the directory of
-\`${TASK} dev --data-dir <dir>\` (running or not).`;
+The database: DATABASE_URL, an owner connection string (\`${TASK} dev\` prints its own).`;
 
 class UsageError extends Error {}
 
@@ -42,7 +42,6 @@ function parse(args: string[]) {
         expires: { type: "string" },
         grace: { type: "string" },
         json: { type: "boolean" },
-        "data-dir": { type: "string" },
         help: { type: "boolean", short: "h" },
       },
     });
@@ -60,7 +59,7 @@ function required(values: Parsed["values"], name: "org" | "name" | "permissions"
 }
 
 function onlyOptions(values: Parsed["values"], allowed: string[]) {
-  const extra = Object.keys(values).find((k) => !["data-dir", ...allowed].includes(k));
+  const extra = Object.keys(values).find((k) => !allowed.includes(k));
   if (extra) throw new UsageError(`--${extra} does not apply to this command`);
 }
 
@@ -142,10 +141,13 @@ async function run(parsed: Parsed, query: Query): Promise<void> {
       const graceSeconds = values.grace === undefined ? 0 : parseDuration(values.grace);
       const expiresAt = values.expires === undefined ? null : parseExpiry(values.expires);
       const { old, created } = await rotateKey(query, ref, { graceSeconds, expiresAt });
+      const expiry = created.expiresAt
+        ? `expires ${when(created.expiresAt)}${expiresAt ? "" : ", as the old one"}`
+        : "no expiry";
       console.log(
         `rotated key ${old.prefix} (id ${old.id}): it is refused from ${when(old.revokedAt)}` +
           `${graceSeconds > 0 ? "" : " (now)"}.\n` +
-          `new key ${created.prefix} (id ${created.id}), shown only this once:\n` +
+          `new key ${created.prefix} (id ${created.id}, ${expiry}), shown only this once:\n` +
           created.plaintext,
       );
       return;
@@ -155,21 +157,15 @@ async function run(parsed: Parsed, query: Query): Promise<void> {
   }
 }
 
-/** Owner access to the chosen database. */
-async function open(dataDir: string | undefined) {
-  if (dataDir !== undefined) {
-    // Loaded only here: a DATABASE_URL run never starts PGlite.
-    const { connectDataDir } = await import("./dev_data_dir.ts");
-    return await connectDataDir(dataDir);
-  }
+/** Owner access to DATABASE_URL. */
+function open() {
   const url = Deno.env.get("DATABASE_URL");
   if (!url) {
     throw new UsageError(
-      "no database: set DATABASE_URL to an owner connection string, or pass --data-dir <dir>",
+      "no database: set DATABASE_URL to an owner connection string " +
+        `(\`${TASK} dev\` prints the one of its database)`,
     );
   }
-  const { connectPostgres } = await import("./postgres.ts");
-  const { postgresJsQuery } = await import("./sql_db.ts");
   let sql;
   try {
     sql = connectPostgres(url, { role: null, max: 1 });
@@ -199,14 +195,14 @@ function reason(err: unknown, via: string): string {
 if (import.meta.main) {
   let via = "the database";
   let code = 0;
-  let db: Awaited<ReturnType<typeof open>> | undefined;
+  let db: ReturnType<typeof open> | undefined;
   try {
     const parsed = parse(Deno.args);
     if (parsed.values.help) {
       console.log(USAGE);
     } else {
       if (parsed.positionals.length === 0) throw new UsageError("no command given");
-      db = await open(parsed.values["data-dir"]);
+      db = open();
       via = db.via;
       await run(parsed, db.query);
     }

@@ -5,8 +5,8 @@ import { migrationFiles, migrationsKey } from "./migrations_key.ts";
 const REPO = new URL("../", import.meta.url);
 /** Migrated archives, keyed by what they are built from (gitignored). */
 const CACHE = new URL(".cache/pglite/", REPO);
-/** The migration runner, with its own import map and lock file (see its header). */
-const MIGRATE = new URL("migrate/", import.meta.url);
+/** The migration runner, a process of its own (see its header). */
+const MIGRATE = new URL("migrate/main.ts", import.meta.url);
 
 /** The PGlite release this process loads, e.g. "0.5.14" (its resolved path names it; the path
  * itself differs between machines). */
@@ -20,9 +20,7 @@ function migrate(args: string[], signal?: AbortSignal): Promise<void> {
   return runOrThrow([
     Deno.execPath(),
     "run",
-    "--no-config",
-    `--import-map=${new URL("imports.json", MIGRATE).pathname}`,
-    `--lock=${new URL("deno.lock", MIGRATE).pathname}`,
+    `--config=${new URL("deno.json", REPO).pathname}`,
     "--unstable-npm-lazy-caching",
     "--allow-read",
     "--allow-write",
@@ -30,8 +28,7 @@ function migrate(args: string[], signal?: AbortSignal): Promise<void> {
     "--allow-env",
     "--allow-run",
     "--allow-sys",
-    new URL("main.ts", MIGRATE).pathname,
-    pgliteVersion(),
+    MIGRATE.pathname,
     ...args,
   ], { signal });
 }

@@ -1,7 +1,7 @@
 // `deno task dev` applies new migrations: to a --data-dir database at start, and to the cached
 // archive of the in-memory database.
 import assert from "node:assert/strict";
-import { connectDataDir } from "../../local/dev_data_dir.ts";
+import { connectPostgres } from "../../local/postgres.ts";
 import { REPO, spawnDev } from "../harness/dev_server.ts";
 import { freePort } from "../../local/net.ts";
 
@@ -69,14 +69,16 @@ Deno.test({
           printed,
           PHASE(`database: applying 1 new migration with the Supabase CLI \\(${migration}\\)`),
         );
-        const db = await connectDataDir(dir);
-        const [row] = await db.query<{ t: string | null; v: number }>(
-          `select to_regclass('public.dev_probe')::text as t,
-                  (select count(*)::int from supabase_migrations.schema_migrations
-                   where version = '29991231000000') as v`,
-          [],
-        );
-        assert.deepEqual(row, { t: "dev_probe", v: 1 });
+        // Through the URL the dev server prints, as any client would.
+        const sql = connectPostgres(dev.databaseUrl(), { role: null, max: 1 });
+        try {
+          const [row] = await sql`select to_regclass('public.dev_probe')::text as t,
+            (select count(*)::int from supabase_migrations.schema_migrations
+             where version = '29991231000000') as v`;
+          assert.deepEqual({ ...row }, { t: "dev_probe", v: 1 });
+        } finally {
+          await sql.end();
+        }
       } finally {
         await dev.stop();
       }

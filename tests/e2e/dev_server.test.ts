@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { spawnDev, withoutTaskLine } from "../harness/dev_server.ts";
 import { freePort } from "../../local/net.ts";
+import { MAX_BODY_BYTES } from "../../supabase/functions/api-gateway/limits.ts";
 
 const PHASE = (label: string) => new RegExp(`^${label}\\.\\.\\. \\d+\\.\\d s$`, "m");
 
@@ -14,8 +15,12 @@ async function curl(command: string) {
   return { status: Number(text.pop()), body: JSON.parse(text.join("\n")) };
 }
 
+/** A body sent as a stream: no Content-Length, Transfer-Encoding: chunked. */
+const chunked = (text: string) =>
+  new Blob([text]).stream().pipeThrough(new TransformStream()) as ReadableStream<Uint8Array>;
+
 /** The README's promise: `deno task dev` prints a key and a curl that works as pasted. */
-Deno.test("e2e: `deno task dev` says what it does, serves the printed curl, warns of nothing", async () => {
+Deno.test("e2e: `deno task dev` says what it does, serves the printed curl, warns of nothing on any answer", async () => {
   const port = freePort();
   const dev = spawnDev(port);
   try {
@@ -24,7 +29,20 @@ Deno.test("e2e: `deno task dev` says what it does, serves the printed curl, warn
     assert.match(printed, PHASE(`listening on 127\\.0\\.0\\.1:${port}`));
     assert.match(printed, PHASE("database: loading the migrated PGlite"));
     assert.match(printed, PHASE("demo key: minting a key for the seed's demo org"));
+    assert.match(
+      printed,
+      PHASE("database: serving it to Postgres clients on 127\\.0\\.0\\.1, a free port"),
+    );
     assert.match(printed, /^ready in \d+\.\d s: api-gateway on /m);
+    // The database as a URL for every tool, and the demo org's id for `keys --org`.
+    assert.match(
+      printed,
+      /^database: postgresql:\/\/postgres@127\.0\.0\.1:\d+\/postgres\?sslmode=disable \(embedded PGlite, in memory/m,
+    );
+    assert.match(
+      printed,
+      /^demo org: "Acme Demo Workspace" 0a000000-0000-4000-8000-000000000001$/m,
+    );
 
     const lines = printed.split("\n");
     const start = lines.findIndex((l) => l.startsWith("curl "));
@@ -44,12 +62,49 @@ Deno.test("e2e: `deno task dev` says what it does, serves the printed curl, warn
     assert.equal(unauth.body.error.code, "invalid_key");
 
     // The OpenAPI document lists this server.
-    const doc = await (await fetch(
-      `http://127.0.0.1:${port}/functions/v1/api-gateway/v1/openapi.json`,
-    )).json();
+    const gateway = `http://127.0.0.1:${port}/functions/v1/api-gateway`;
+    const doc = await (await fetch(`${gateway}/v1/openapi.json`)).json();
     assert.ok(
       doc.servers.some((s: { url: string }) => s.url === `http://localhost:${port}/functions/v1`),
     );
+
+    // Every kind of answer, so that a warning any of them prints fails the check below.
+    const link = new URL(command.match(/(http:\/\/\S+\/contacts\/link)/)![1]);
+    link.hostname = "127.0.0.1";
+    const body = command.match(/-d '(.*)'/)![1];
+    const auth = { authorization: `Bearer ${key}` };
+    const json = { ...auth, "content-type": "application/json" };
+    const kinds: [string, string | URL, RequestInit, number][] = [
+      ["link", link, { method: "POST", headers: json, body }, 200],
+      // No Content-Length: the body is counted as it streams in (middleware/body_limit.ts).
+      ["chunked link", link, { method: "POST", headers: json, body: chunked(body) }, 200],
+      ["too large, streamed", link, {
+        method: "POST",
+        headers: json,
+        body: chunked(" ".repeat(MAX_BODY_BYTES + 1)),
+      }, 413],
+      ["invalid body", link, { method: "POST", headers: json, body: "{}" }, 400],
+      ["no key", link, { method: "POST", body }, 401],
+      ["unknown route", `${gateway}/v1/nowhere`, { headers: auth }, 404],
+      ["PUT", link, { method: "PUT", headers: auth }, 405],
+      ["DELETE", link, { method: "DELETE", headers: auth }, 405],
+      ["PUT with a body", link, { method: "PUT", headers: json, body: chunked(body) }, 405],
+      ["preflight", link, {
+        method: "OPTIONS",
+        headers: {
+          origin: "http://localhost:3000",
+          "access-control-request-method": "POST",
+          "access-control-request-headers": "authorization, content-type",
+        },
+      }, 204],
+      ["document", `${gateway}/v1/openapi.json`, {}, 200],
+      ["HEAD of the document", `${gateway}/v1/openapi.json`, { method: "HEAD" }, 200],
+    ];
+    for (const [label, url, init, status] of kinds) {
+      const res = await fetch(url, init);
+      await res.body?.cancel();
+      assert.equal(res.status, status, `${label}: ${res.status}\n${dev.output()}`);
+    }
 
     // The key is printed once, in the banner, and in no request log line.
     const keyLines = dev.stdout.text.split("\n").filter((l) => l.includes(key));
@@ -57,27 +112,31 @@ Deno.test("e2e: `deno task dev` says what it does, serves the printed curl, warn
   } finally {
     await dev.stop();
   }
-  // No runtime warning (such as Deno's request.signal notice) on a normal run and first requests.
-  assert.equal(withoutTaskLine(dev.stderr.text).trim(), "");
+  // No runtime warning (such as Deno's request.signal notice) on any of the answers above.
+  assert.equal(withoutTaskLine(dev.stderr.text).trim(), "", dev.output());
 });
 
-Deno.test("e2e: a taken port stops `deno task dev` before any slow work, naming PORT", async () => {
-  const port = freePort();
-  const holder = Deno.listen({ hostname: "127.0.0.1", port });
-  try {
-    const dev = spawnDev(port);
-    const status = await dev.status;
-    await dev.stop();
-    assert.equal(status.code, 1);
-    const stderr = withoutTaskLine(dev.stderr.text).trim();
-    assert.equal(stderr.split("\n").length, 1, stderr);
-    assert.match(stderr, new RegExp(`port ${port} on 127\\.0\\.0\\.1 is already in use`));
-    assert.match(stderr, new RegExp(`PORT=${port + 1} npx --yes deno@\\S+ task dev`));
-    assert.doesNotMatch(dev.stdout.text, /database:/, "nothing slow was started");
-  } finally {
-    holder.close();
-  }
-});
+for (const name of ["PORT", "DB_PORT"] as const) {
+  Deno.test(`e2e: a taken ${name} stops \`deno task dev\` before any slow work, naming it`, async () => {
+    const taken = freePort();
+    const holder = Deno.listen({ hostname: "127.0.0.1", port: taken });
+    try {
+      const dev = name === "PORT"
+        ? spawnDev(taken)
+        : spawnDev(freePort(), { env: { DB_PORT: String(taken) } });
+      const status = await dev.status;
+      await dev.stop();
+      assert.equal(status.code, 1, dev.output());
+      const stderr = withoutTaskLine(dev.stderr.text).trim();
+      assert.equal(stderr.split("\n").length, 1, stderr);
+      assert.match(stderr, new RegExp(`port ${taken} on 127\\.0\\.0\\.1 is already in use`));
+      assert.match(stderr, new RegExp(`\\b${name}=${taken + 1} npx --yes deno@\\S+ task dev`));
+      assert.doesNotMatch(dev.stdout.text, /database:/, "nothing slow was started");
+    } finally {
+      holder.close();
+    }
+  });
+}
 
 Deno.test("e2e: an unreachable or malformed DATABASE_URL is one line and a non-zero exit", async () => {
   const dead = freePort();

@@ -32,14 +32,15 @@ export interface DevOptions {
   group?: boolean;
 }
 
-/** Starts the dev server; DATABASE_URL is cleared unless given. */
+/** Starts the dev server; DATABASE_URL is cleared unless given; its embedded database listens on
+ * any free port unless DB_PORT is given (dev servers run side by side). */
 export function spawnDev(port: number, options: DevOptions = {}) {
   const repo = options.repo ?? REPO;
   const [cmd, ...args] = argvFor(options.launcher ?? "task", "dev", repo);
   const child = new Deno.Command(cmd, {
     args: [...args, ...(options.args ?? [])],
     cwd: repo,
-    env: { DATABASE_URL: "", PORT: String(port), ...options.env },
+    env: { DATABASE_URL: "", DB_PORT: "0", PORT: String(port), ...options.env },
     stdin: "null",
     stdout: "piped",
     stderr: "piped",
@@ -75,6 +76,18 @@ export function spawnDev(port: number, options: DevOptions = {}) {
       );
       if (!ok) throw new Error(`dev server not ready:\n${stdout.text}\n${stderr.text}`);
       return stdout.text;
+    },
+    /** The database URL the banner gives for keys and psql (with DATABASE_URL: that one). */
+    databaseUrl(): string {
+      const url = stdout.text.match(/^DATABASE_URL='(postgresql:\/\/[^']+)' /m)?.[1];
+      if (!url) throw new Error(`no database URL printed:\n${this.output()}`);
+      return url;
+    },
+    /** The demo org's id, as the banner names it. */
+    demoOrgId(): string {
+      const id = stdout.text.match(/^demo org: ".*" ([0-9a-f-]{36})$/m)?.[1];
+      if (!id) throw new Error(`no demo org printed:\n${this.output()}`);
+      return id;
     },
     /** The demo key printed at start. */
     key(): string {

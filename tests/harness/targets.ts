@@ -79,8 +79,13 @@ function runPgliteDump(): Promise<Uint8Array<ArrayBuffer>> {
   return pgliteDump;
 }
 
+/** A new PGlite holding the run's migrated and seeded database. */
+export async function freshPglite() {
+  return await pgliteFromDump(await runPgliteDump());
+}
+
 async function pgliteTarget(): Promise<DbTarget> {
-  const pg = await pgliteFromDump(await runPgliteDump());
+  const pg = await freshPglite();
   return {
     kind: "pglite",
     db: createSqlDb(pgliteQuery(pg)),

@@ -82,7 +82,10 @@ Deno.test(
       url = printed[1].replace("localhost", "127.0.0.1");
       companyId = printed[2];
       contactIds = JSON.parse(/-d '([^']+)'/.exec(banner)![1]).contact_ids;
-      assert.ok(banner.includes(`database: Postgres at 127.0.0.1:${pg.port}`));
+      assert.match(
+        banner,
+        new RegExp(`^database: postgresql://\\S+ \\(Postgres at 127\\.0\\.0\\.1:${pg.port},`, "m"),
+      );
 
       await stepWithOutput(
         t,

@@ -1,5 +1,4 @@
 import { Hono } from "hono";
-import { bodyLimit } from "hono/body-limit";
 import { requestId } from "hono/request-id";
 import { getPath } from "hono/utils/url";
 import type { AppDeps, AppEnv, Logger, ResolvedDeps } from "./context.ts";
@@ -8,6 +7,7 @@ import { registerEndpoint } from "./kit/endpoint.ts";
 import { RATE_LIMIT_HEADER_NAMES } from "./kit/outcome.ts";
 import { MAX_BODY_BYTES } from "./limits.ts";
 import { accessLog } from "./middleware/access_log.ts";
+import { bodyLimit } from "./middleware/body_limit.ts";
 import { cors } from "./middleware/cors.ts";
 import { noStore } from "./middleware/no_store.ts";
 import { routeMiss } from "./middleware/route_miss.ts";
@@ -56,11 +56,8 @@ export function createApp(deps: AppDeps) {
       ],
       maxAge: 600,
     }),
-    bodyLimit({
-      maxSize: MAX_BODY_BYTES,
-      onError: () => {
-        throw payloadTooLarge();
-      },
+    bodyLimit(MAX_BODY_BYTES, () => {
+      throw payloadTooLarge();
     }),
     async (c, next) => {
       c.set("deps", resolved);
