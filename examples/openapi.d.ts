@@ -70,10 +70,217 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api-gateway/v1/webhooks": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List the webhook endpoints
+         * @description One page of the workspace's webhook endpoints, oldest first, each with its last delivery's outcome. Never the secrets.
+         *
+         *     Requires the `webhooks:read` permission.
+         */
+        get: operations["listWebhooks"];
+        put?: never;
+        /**
+         * Create a webhook endpoint
+         * @description Registers a URL to receive the workspace's events, signed per Standard Webhooks with the secret this answer shows, once. The URL must be https to a public address (not private, loopback or link-local, by name or by what it resolves to). Up to 20 per workspace.
+         *
+         *     Requires the `webhooks:write` permission.
+         */
+        post: operations["createWebhook"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api-gateway/v1/webhooks/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /**
+         * Delete a webhook endpoint
+         * @description The endpoint goes, and with it its deliveries: the pending ones are cancelled (one already on its way may still arrive). Deleting it again answers the same.
+         *
+         *     Requires the `webhooks:write` permission.
+         */
+        delete: operations["deleteWebhook"];
+        options?: never;
+        head?: never;
+        /**
+         * Change a webhook endpoint
+         * @description Changes the fields the body names (url, events, description, active); the others stay. active: false stops deliveries (they wait, and go out when it is true again); turning an endpoint the gateway turned off back on clears why.
+         *
+         *     Requires the `webhooks:write` permission.
+         */
+        patch: operations["updateWebhook"];
+        trace?: never;
+    };
+    "/api-gateway/v1/webhooks/{id}/rotate-secret": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Rotate a webhook endpoint's signing secret
+         * @description A new secret, shown only in this answer, signs from now on. The old one keeps signing beside it, as a second `v1,` signature in webhook-signature, for 24 hours, so a receiver can switch without losing a delivery.
+         *
+         *     Requires the `webhooks:write` permission.
+         */
+        post: operations["rotateWebhookSecret"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api-gateway/v1/webhooks/{id}/deliveries": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List a webhook endpoint's deliveries
+         * @description One page of the endpoint's deliveries, newest first: each event sent to it, its status and every attempt (time, status code, duration, error class, the first bytes of the answer). Kept 30 days.
+         *
+         *     Requires the `webhooks:read` permission.
+         */
+        get: operations["listWebhookDeliveries"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api-gateway/v1/webhooks/{id}/deliveries/{delivery_id}/retry": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Retry a delivery now
+         * @description The delivery is due at once: one still being retried is brought forward; one that failed or succeeded is sent again (the same webhook-id and body: a replay).
+         *
+         *     Requires the `webhooks:write` permission.
+         */
+        post: operations["retryWebhookDelivery"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
-export type webhooks = Record<string, never>;
+export interface webhooks {
+    "company.contacts_linked": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Contacts were linked to a company
+         * @description Written in the transaction that made the change, one per request that changed at least one contact; delivered at least once, in no promised order. Verify the signature (Standard Webhooks) before trusting the body.
+         */
+        post: operations["companyContactsLinked"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "company.contacts_unlinked": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Contacts were unlinked from a company
+         * @description Written in the transaction that made the change, one per request that changed at least one contact; delivered at least once, in no promised order. Verify the signature (Standard Webhooks) before trusting the body.
+         */
+        post: operations["companyContactsUnlinked"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+}
 export interface components {
     schemas: {
+        ContactsLinkedEvent: {
+            /** @enum {string} */
+            type: "company.contacts_linked";
+            /**
+             * Format: date-time
+             * @description When the change committed. ISO 8601, UTC.
+             */
+            timestamp: string;
+            data: {
+                /**
+                 * Format: uuid
+                 * @description The company the change was about.
+                 */
+                company_id: string;
+                /** @description The contacts whose company changed, sorted. */
+                contact_ids: string[];
+                /** @description How many: contact_ids.length. */
+                count: number;
+                /** @description For each contact that moved from another company of the workspace: that company's id. */
+                moved_from: {
+                    [key: string]: string;
+                };
+            };
+        };
+        ContactsUnlinkedEvent: {
+            /** @enum {string} */
+            type: "company.contacts_unlinked";
+            /**
+             * Format: date-time
+             * @description When the change committed. ISO 8601, UTC.
+             */
+            timestamp: string;
+            data: {
+                /**
+                 * Format: uuid
+                 * @description The company the change was about.
+                 */
+                company_id: string;
+                /** @description The contacts whose company changed, sorted. */
+                contact_ids: string[];
+                /** @description How many: contact_ids.length. */
+                count: number;
+            };
+        };
         BatchResult: {
             data: {
                 /** @description Distinct ids of the workspace's contacts now in the requested state (already in it included). */
@@ -90,7 +297,7 @@ export interface components {
                  * @example validation_error
                  * @enum {string}
                  */
-                code: "validation_error" | "invalid_key" | "insufficient_permissions" | "company_not_found" | "not_found" | "method_not_allowed" | "payload_too_large" | "unsupported_media_type" | "rate_limited" | "internal_error" | "service_unavailable";
+                code: "validation_error" | "invalid_url" | "invalid_events" | "invalid_key" | "insufficient_permissions" | "company_not_found" | "webhook_not_found" | "delivery_not_found" | "not_found" | "method_not_allowed" | "webhook_inactive" | "webhook_limit_reached" | "payload_too_large" | "unsupported_media_type" | "rate_limited" | "internal_error" | "service_unavailable";
                 /** @example Invalid request body. contact_ids.3: Invalid UUID */
                 message: string;
                 /** @description validation_error only: the issues with their paths, at most 20 (the message counts them all). */
@@ -145,6 +352,184 @@ export interface components {
              * @description ISO 8601, UTC.
              */
             updated_at: string;
+        };
+        WebhookWithSecret: {
+            /** Format: uuid */
+            id: string;
+            url: string;
+            events: ("company.contacts_linked" | "company.contacts_unlinked")[];
+            description: string | null;
+            active: boolean;
+            /**
+             * @description Why the gateway turned it off: the receiver answered 410 (gone), or every delivery failed for 5 days (failing). Null when active or turned off by you.
+             * @enum {string|null}
+             */
+            disabled_reason: "gone" | "failing" | null;
+            /**
+             * @description The last attempt's outcome; null before the first.
+             * @enum {string|null}
+             */
+            last_delivery_status: "success" | "failed" | null;
+            /**
+             * Format: date-time
+             * @description When the last attempt was made. ISO 8601, UTC.
+             */
+            last_delivery_at: string | null;
+            /**
+             * Format: date-time
+             * @description When it was created. ISO 8601, UTC.
+             */
+            created_at: string;
+            /**
+             * Format: date-time
+             * @description When it was last changed. ISO 8601, UTC.
+             */
+            updated_at: string;
+            /**
+             * @description The signing secret (whsec_ and base64): shown only in this answer.
+             * @example whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw
+             */
+            secret: string;
+        };
+        CreateWebhook: {
+            /**
+             * @description Where deliveries are POSTed: https, to a public address; at most 2048 characters.
+             * @example https://crm.example.com/hooks/leadlex
+             */
+            url: string;
+            /**
+             * @description Event types to receive: company.contacts_linked, company.contacts_unlinked.
+             * @example [
+             *       "company.contacts_linked",
+             *       "company.contacts_unlinked"
+             *     ]
+             */
+            events: string[];
+            /**
+             * @description Free text, up to 500 characters.
+             * @example CRM mirror
+             */
+            description?: string;
+            /** @description Deliver to it (default true). */
+            active?: boolean;
+        };
+        WebhookPage: {
+            data: components["schemas"]["Webhook"][];
+            meta: {
+                page: number;
+                per_page: number;
+                /** @description Webhook endpoints in all. */
+                total: number;
+            };
+        };
+        Webhook: {
+            /** Format: uuid */
+            id: string;
+            url: string;
+            events: ("company.contacts_linked" | "company.contacts_unlinked")[];
+            description: string | null;
+            active: boolean;
+            /**
+             * @description Why the gateway turned it off: the receiver answered 410 (gone), or every delivery failed for 5 days (failing). Null when active or turned off by you.
+             * @enum {string|null}
+             */
+            disabled_reason: "gone" | "failing" | null;
+            /**
+             * @description The last attempt's outcome; null before the first.
+             * @enum {string|null}
+             */
+            last_delivery_status: "success" | "failed" | null;
+            /**
+             * Format: date-time
+             * @description When the last attempt was made. ISO 8601, UTC.
+             */
+            last_delivery_at: string | null;
+            /**
+             * Format: date-time
+             * @description When it was created. ISO 8601, UTC.
+             */
+            created_at: string;
+            /**
+             * Format: date-time
+             * @description When it was last changed. ISO 8601, UTC.
+             */
+            updated_at: string;
+        };
+        UpdateWebhook: {
+            /**
+             * @description Where deliveries are POSTed: https, to a public address; at most 2048 characters.
+             * @example https://crm.example.com/hooks/leadlex
+             */
+            url?: string;
+            /**
+             * @description Event types to receive: company.contacts_linked, company.contacts_unlinked.
+             * @example [
+             *       "company.contacts_linked",
+             *       "company.contacts_unlinked"
+             *     ]
+             */
+            events?: string[];
+            /**
+             * @description Free text, up to 500 characters.
+             * @example CRM mirror
+             */
+            description?: string | null;
+            /** @description false stops deliveries (they wait); true resumes them. */
+            active?: boolean;
+        };
+        DeliveryPage: {
+            data: components["schemas"]["Delivery"][];
+            meta: {
+                page: number;
+                per_page: number;
+                /** @description Deliveries of the endpoint in all. */
+                total: number;
+            };
+        };
+        Delivery: {
+            /** Format: uuid */
+            id: string;
+            /**
+             * Format: uuid
+             * @description Sent as the webhook-id header, on every attempt.
+             */
+            event_id: string;
+            /** @enum {string} */
+            event_type: "company.contacts_linked" | "company.contacts_unlinked";
+            /**
+             * @description pending: due at next_attempt_at; succeeded; failed: its attempts are spent, or the receiver answered 410; cancelled: its endpoint was deleted first.
+             * @enum {string}
+             */
+            status: "pending" | "succeeded" | "failed" | "cancelled";
+            /**
+             * Format: date-time
+             * @description When it is tried next (pending only). ISO 8601, UTC.
+             */
+            next_attempt_at: string | null;
+            /**
+             * Format: date-time
+             * @description When the event was written. ISO 8601, UTC.
+             */
+            created_at: string;
+            attempts: components["schemas"]["DeliveryAttempt"][];
+        };
+        DeliveryAttempt: {
+            attempt: number;
+            /**
+             * Format: date-time
+             * @description When it was made. ISO 8601, UTC.
+             */
+            attempted_at: string;
+            /** @description The receiver's status; null when none came. */
+            status_code: number | null;
+            duration_ms: number;
+            /**
+             * @description Why it failed; null when it succeeded.
+             * @enum {string|null}
+             */
+            error_class: "timeout" | "connection" | "blocked_address" | "redirect" | "http_status" | null;
+            /** @description The first 256 bytes of the receiver's answer, at most. */
+            response_prefix: string | null;
         };
     };
     responses: never;
@@ -760,6 +1145,1541 @@ export interface operations {
                 content: {
                     "application/json": components["schemas"]["Error"];
                 };
+            };
+        };
+    };
+    listWebhooks: {
+        parameters: {
+            query?: {
+                /** @description Page number, from 1. */
+                page?: number;
+                /** @description Webhook endpoints per page, 1 to 100 (default 50). */
+                per_page?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of webhook endpoints, and where it sits. */
+            200: {
+                headers: {
+                    /** @description The workspace's daily quota. */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left today (UTC). */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description Unix seconds of the next 00:00 UTC, when the daily quota resets. */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description Both windows (draft-ietf-httpapi-ratelimit-headers-11), e.g. `"minute";q=10;w=60, "day";q=100;w=86400`. */
+                    "RateLimit-Policy"?: string;
+                    /** @description The window that runs out first: `"minute";r=<remaining>;t=<seconds to reset>`. */
+                    RateLimit?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "data": [
+                     *         {
+                     *           "id": "e0000000-0000-4000-8000-000000000001",
+                     *           "url": "https://crm.example.com/hooks/leadlex",
+                     *           "events": [
+                     *             "company.contacts_linked",
+                     *             "company.contacts_unlinked"
+                     *           ],
+                     *           "description": "CRM mirror",
+                     *           "active": true,
+                     *           "disabled_reason": null,
+                     *           "last_delivery_status": "success",
+                     *           "last_delivery_at": "2026-11-29T10:05:00.000000Z",
+                     *           "created_at": "2026-11-29T10:00:00.000000Z",
+                     *           "updated_at": "2026-11-29T10:00:00.000000Z"
+                     *         }
+                     *       ],
+                     *       "meta": {
+                     *         "page": 1,
+                     *         "per_page": 50,
+                     *         "total": 1
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["WebhookPage"];
+                };
+            };
+            /** @description `validation_error`: the path, query, body or JSON is invalid */
+            400: {
+                headers: {
+                    /** @description The workspace's daily quota. */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left today (UTC). */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description Unix seconds of the next 00:00 UTC, when the daily quota resets. */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description Both windows (draft-ietf-httpapi-ratelimit-headers-11), e.g. `"minute";q=10;w=60, "day";q=100;w=86400`. */
+                    "RateLimit-Policy"?: string;
+                    /** @description The window that runs out first: `"minute";r=<remaining>;t=<seconds to reset>`. */
+                    RateLimit?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description `invalid_key`: missing, malformed, unknown, revoked or expired API key (see WWW-Authenticate) */
+            401: {
+                headers: {
+                    /** @description Bearer realm="api-gateway" (error="invalid_token" when a key was sent). */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description `insufficient_permissions`: the key lacks the route's permission */
+            403: {
+                headers: {
+                    /** @description The workspace's daily quota. */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left today (UTC). */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description Unix seconds of the next 00:00 UTC, when the daily quota resets. */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description Both windows (draft-ietf-httpapi-ratelimit-headers-11), e.g. `"minute";q=10;w=60, "day";q=100;w=86400`. */
+                    "RateLimit-Policy"?: string;
+                    /** @description The window that runs out first: `"minute";r=<remaining>;t=<seconds to reset>`. */
+                    RateLimit?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description `not_found`: no such route */
+            404: {
+                headers: {
+                    /** @description The workspace's daily quota. */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left today (UTC). */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description Unix seconds of the next 00:00 UTC, when the daily quota resets. */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description Both windows (draft-ietf-httpapi-ratelimit-headers-11), e.g. `"minute";q=10;w=60, "day";q=100;w=86400`. */
+                    "RateLimit-Policy"?: string;
+                    /** @description The window that runs out first: `"minute";r=<remaining>;t=<seconds to reset>`. */
+                    RateLimit?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description `method_not_allowed`: the path exists under another method (see Allow) */
+            405: {
+                headers: {
+                    /** @description The methods the path allows. */
+                    Allow?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description `payload_too_large`: body over 64 KiB */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description `unsupported_media_type`: the body is not declared application/json */
+            415: {
+                headers: {
+                    /** @description The workspace's daily quota. */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left today (UTC). */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description Unix seconds of the next 00:00 UTC, when the daily quota resets. */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description Both windows (draft-ietf-httpapi-ratelimit-headers-11), e.g. `"minute";q=10;w=60, "day";q=100;w=86400`. */
+                    "RateLimit-Policy"?: string;
+                    /** @description The window that runs out first: `"minute";r=<remaining>;t=<seconds to reset>`. */
+                    RateLimit?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description `rate_limited`: the workspace's minute or day quota is spent; nothing was done (see Retry-After) */
+            429: {
+                headers: {
+                    /** @description The workspace's daily quota. */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left today (UTC). */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description Unix seconds of the next 00:00 UTC, when the daily quota resets. */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description Both windows (draft-ietf-httpapi-ratelimit-headers-11), e.g. `"minute";q=10;w=60, "day";q=100;w=86400`. */
+                    "RateLimit-Policy"?: string;
+                    /** @description The window that runs out first: `"minute";r=<remaining>;t=<seconds to reset>`. */
+                    RateLimit?: string;
+                    /** @description Seconds to wait before retrying. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description `internal_error`: unexpected; quote X-Request-ID */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description `service_unavailable`: the database cannot be reached or timed out (see Retry-After) */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before retrying. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    createWebhook: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "url": "https://crm.example.com/hooks/leadlex",
+                 *       "events": [
+                 *         "company.contacts_linked",
+                 *         "company.contacts_unlinked"
+                 *       ],
+                 *       "description": "CRM mirror"
+                 *     }
+                 */
+                "application/json": components["schemas"]["CreateWebhook"];
+            };
+        };
+        responses: {
+            /** @description The endpoint, with its signing secret (shown only here). */
+            201: {
+                headers: {
+                    /** @description The workspace's daily quota. */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left today (UTC). */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description Unix seconds of the next 00:00 UTC, when the daily quota resets. */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description Both windows (draft-ietf-httpapi-ratelimit-headers-11), e.g. `"minute";q=10;w=60, "day";q=100;w=86400`. */
+                    "RateLimit-Policy"?: string;
+                    /** @description The window that runs out first: `"minute";r=<remaining>;t=<seconds to reset>`. */
+                    RateLimit?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "data": {
+                     *         "webhook": {
+                     *           "id": "e0000000-0000-4000-8000-000000000001",
+                     *           "url": "https://crm.example.com/hooks/leadlex",
+                     *           "events": [
+                     *             "company.contacts_linked",
+                     *             "company.contacts_unlinked"
+                     *           ],
+                     *           "description": "CRM mirror",
+                     *           "active": true,
+                     *           "disabled_reason": null,
+                     *           "last_delivery_status": null,
+                     *           "last_delivery_at": null,
+                     *           "created_at": "2026-11-29T10:00:00.000000Z",
+                     *           "updated_at": "2026-11-29T10:00:00.000000Z",
+                     *           "secret": "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
+                     *         }
+                     *       }
+                     *     }
+                     */
+                    "application/json": {
+                        data: {
+                            webhook: components["schemas"]["WebhookWithSecret"];
+                        };
+                    };
+                };
+            };
+            /** @description `validation_error`: the path, query, body or JSON is invalid */
+            400: {
+                headers: {
+                    /** @description The workspace's daily quota. */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left today (UTC). */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description Unix seconds of the next 00:00 UTC, when the daily quota resets. */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description Both windows (draft-ietf-httpapi-ratelimit-headers-11), e.g. `"minute";q=10;w=60, "day";q=100;w=86400`. */
+                    "RateLimit-Policy"?: string;
+                    /** @description The window that runs out first: `"minute";r=<remaining>;t=<seconds to reset>`. */
+                    RateLimit?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description `invalid_key`: missing, malformed, unknown, revoked or expired API key (see WWW-Authenticate) */
+            401: {
+                headers: {
+                    /** @description Bearer realm="api-gateway" (error="invalid_token" when a key was sent). */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description `insufficient_permissions`: the key lacks the route's permission */
+            403: {
+                headers: {
+                    /** @description The workspace's daily quota. */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left today (UTC). */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description Unix seconds of the next 00:00 UTC, when the daily quota resets. */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description Both windows (draft-ietf-httpapi-ratelimit-headers-11), e.g. `"minute";q=10;w=60, "day";q=100;w=86400`. */
+                    "RateLimit-Policy"?: string;
+                    /** @description The window that runs out first: `"minute";r=<remaining>;t=<seconds to reset>`. */
+                    RateLimit?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description `not_found`: no such route */
+            404: {
+                headers: {
+                    /** @description The workspace's daily quota. */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left today (UTC). */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description Unix seconds of the next 00:00 UTC, when the daily quota resets. */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description Both windows (draft-ietf-httpapi-ratelimit-headers-11), e.g. `"minute";q=10;w=60, "day";q=100;w=86400`. */
+                    "RateLimit-Policy"?: string;
+                    /** @description The window that runs out first: `"minute";r=<remaining>;t=<seconds to reset>`. */
+                    RateLimit?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description `method_not_allowed`: the path exists under another method (see Allow) */
+            405: {
+                headers: {
+                    /** @description The methods the path allows. */
+                    Allow?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description `webhook_limit_reached`: the workspace has 20 webhook endpoints already */
+            409: {
+                headers: {
+                    /** @description The workspace's daily quota. */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left today (UTC). */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description Unix seconds of the next 00:00 UTC, when the daily quota resets. */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description Both windows (draft-ietf-httpapi-ratelimit-headers-11), e.g. `"minute";q=10;w=60, "day";q=100;w=86400`. */
+                    "RateLimit-Policy"?: string;
+                    /** @description The window that runs out first: `"minute";r=<remaining>;t=<seconds to reset>`. */
+                    RateLimit?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description `payload_too_large`: body over 64 KiB */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description `unsupported_media_type`: the body is not declared application/json */
+            415: {
+                headers: {
+                    /** @description The workspace's daily quota. */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left today (UTC). */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description Unix seconds of the next 00:00 UTC, when the daily quota resets. */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description Both windows (draft-ietf-httpapi-ratelimit-headers-11), e.g. `"minute";q=10;w=60, "day";q=100;w=86400`. */
+                    "RateLimit-Policy"?: string;
+                    /** @description The window that runs out first: `"minute";r=<remaining>;t=<seconds to reset>`. */
+                    RateLimit?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description `rate_limited`: the workspace's minute or day quota is spent; nothing was done (see Retry-After) */
+            429: {
+                headers: {
+                    /** @description The workspace's daily quota. */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left today (UTC). */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description Unix seconds of the next 00:00 UTC, when the daily quota resets. */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description Both windows (draft-ietf-httpapi-ratelimit-headers-11), e.g. `"minute";q=10;w=60, "day";q=100;w=86400`. */
+                    "RateLimit-Policy"?: string;
+                    /** @description The window that runs out first: `"minute";r=<remaining>;t=<seconds to reset>`. */
+                    RateLimit?: string;
+                    /** @description Seconds to wait before retrying. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description `internal_error`: unexpected; quote X-Request-ID */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description `service_unavailable`: the database cannot be reached or timed out (see Retry-After) */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before retrying. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    deleteWebhook: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The webhook endpoint's id. */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Deleted; no body. */
+            204: {
+                headers: {
+                    /** @description The workspace's daily quota. */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left today (UTC). */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description Unix seconds of the next 00:00 UTC, when the daily quota resets. */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description Both windows (draft-ietf-httpapi-ratelimit-headers-11), e.g. `"minute";q=10;w=60, "day";q=100;w=86400`. */
+                    "RateLimit-Policy"?: string;
+                    /** @description The window that runs out first: `"minute";r=<remaining>;t=<seconds to reset>`. */
+                    RateLimit?: string;
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description `validation_error`: the path, query, body or JSON is invalid */
+            400: {
+                headers: {
+                    /** @description The workspace's daily quota. */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left today (UTC). */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description Unix seconds of the next 00:00 UTC, when the daily quota resets. */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description Both windows (draft-ietf-httpapi-ratelimit-headers-11), e.g. `"minute";q=10;w=60, "day";q=100;w=86400`. */
+                    "RateLimit-Policy"?: string;
+                    /** @description The window that runs out first: `"minute";r=<remaining>;t=<seconds to reset>`. */
+                    RateLimit?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description `invalid_key`: missing, malformed, unknown, revoked or expired API key (see WWW-Authenticate) */
+            401: {
+                headers: {
+                    /** @description Bearer realm="api-gateway" (error="invalid_token" when a key was sent). */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description `insufficient_permissions`: the key lacks the route's permission */
+            403: {
+                headers: {
+                    /** @description The workspace's daily quota. */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left today (UTC). */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description Unix seconds of the next 00:00 UTC, when the daily quota resets. */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description Both windows (draft-ietf-httpapi-ratelimit-headers-11), e.g. `"minute";q=10;w=60, "day";q=100;w=86400`. */
+                    "RateLimit-Policy"?: string;
+                    /** @description The window that runs out first: `"minute";r=<remaining>;t=<seconds to reset>`. */
+                    RateLimit?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description `not_found`: no such route; `webhook_not_found`: no such webhook endpoint in the key's workspace (another workspace's looks the same) */
+            404: {
+                headers: {
+                    /** @description The workspace's daily quota. */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left today (UTC). */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description Unix seconds of the next 00:00 UTC, when the daily quota resets. */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description Both windows (draft-ietf-httpapi-ratelimit-headers-11), e.g. `"minute";q=10;w=60, "day";q=100;w=86400`. */
+                    "RateLimit-Policy"?: string;
+                    /** @description The window that runs out first: `"minute";r=<remaining>;t=<seconds to reset>`. */
+                    RateLimit?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description `method_not_allowed`: the path exists under another method (see Allow) */
+            405: {
+                headers: {
+                    /** @description The methods the path allows. */
+                    Allow?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description `payload_too_large`: body over 64 KiB */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description `unsupported_media_type`: the body is not declared application/json */
+            415: {
+                headers: {
+                    /** @description The workspace's daily quota. */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left today (UTC). */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description Unix seconds of the next 00:00 UTC, when the daily quota resets. */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description Both windows (draft-ietf-httpapi-ratelimit-headers-11), e.g. `"minute";q=10;w=60, "day";q=100;w=86400`. */
+                    "RateLimit-Policy"?: string;
+                    /** @description The window that runs out first: `"minute";r=<remaining>;t=<seconds to reset>`. */
+                    RateLimit?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description `rate_limited`: the workspace's minute or day quota is spent; nothing was done (see Retry-After) */
+            429: {
+                headers: {
+                    /** @description The workspace's daily quota. */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left today (UTC). */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description Unix seconds of the next 00:00 UTC, when the daily quota resets. */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description Both windows (draft-ietf-httpapi-ratelimit-headers-11), e.g. `"minute";q=10;w=60, "day";q=100;w=86400`. */
+                    "RateLimit-Policy"?: string;
+                    /** @description The window that runs out first: `"minute";r=<remaining>;t=<seconds to reset>`. */
+                    RateLimit?: string;
+                    /** @description Seconds to wait before retrying. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description `internal_error`: unexpected; quote X-Request-ID */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description `service_unavailable`: the database cannot be reached or timed out (see Retry-After) */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before retrying. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    updateWebhook: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The webhook endpoint's id. */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "active": false
+                 *     }
+                 */
+                "application/json": components["schemas"]["UpdateWebhook"];
+            };
+        };
+        responses: {
+            /** @description The endpoint as it is now (no secret). */
+            200: {
+                headers: {
+                    /** @description The workspace's daily quota. */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left today (UTC). */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description Unix seconds of the next 00:00 UTC, when the daily quota resets. */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description Both windows (draft-ietf-httpapi-ratelimit-headers-11), e.g. `"minute";q=10;w=60, "day";q=100;w=86400`. */
+                    "RateLimit-Policy"?: string;
+                    /** @description The window that runs out first: `"minute";r=<remaining>;t=<seconds to reset>`. */
+                    RateLimit?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "data": {
+                     *         "webhook": {
+                     *           "id": "e0000000-0000-4000-8000-000000000001",
+                     *           "url": "https://crm.example.com/hooks/leadlex",
+                     *           "events": [
+                     *             "company.contacts_linked",
+                     *             "company.contacts_unlinked"
+                     *           ],
+                     *           "description": "CRM mirror",
+                     *           "active": false,
+                     *           "disabled_reason": null,
+                     *           "last_delivery_status": "success",
+                     *           "last_delivery_at": "2026-11-29T10:05:00.000000Z",
+                     *           "created_at": "2026-11-29T10:00:00.000000Z",
+                     *           "updated_at": "2026-11-29T10:10:00.000000Z"
+                     *         }
+                     *       }
+                     *     }
+                     */
+                    "application/json": {
+                        data: {
+                            webhook: components["schemas"]["Webhook"];
+                        };
+                    };
+                };
+            };
+            /** @description `validation_error`: the path, query, body or JSON is invalid */
+            400: {
+                headers: {
+                    /** @description The workspace's daily quota. */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left today (UTC). */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description Unix seconds of the next 00:00 UTC, when the daily quota resets. */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description Both windows (draft-ietf-httpapi-ratelimit-headers-11), e.g. `"minute";q=10;w=60, "day";q=100;w=86400`. */
+                    "RateLimit-Policy"?: string;
+                    /** @description The window that runs out first: `"minute";r=<remaining>;t=<seconds to reset>`. */
+                    RateLimit?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description `invalid_key`: missing, malformed, unknown, revoked or expired API key (see WWW-Authenticate) */
+            401: {
+                headers: {
+                    /** @description Bearer realm="api-gateway" (error="invalid_token" when a key was sent). */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description `insufficient_permissions`: the key lacks the route's permission */
+            403: {
+                headers: {
+                    /** @description The workspace's daily quota. */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left today (UTC). */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description Unix seconds of the next 00:00 UTC, when the daily quota resets. */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description Both windows (draft-ietf-httpapi-ratelimit-headers-11), e.g. `"minute";q=10;w=60, "day";q=100;w=86400`. */
+                    "RateLimit-Policy"?: string;
+                    /** @description The window that runs out first: `"minute";r=<remaining>;t=<seconds to reset>`. */
+                    RateLimit?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description `not_found`: no such route; `webhook_not_found`: no such webhook endpoint in the key's workspace (another workspace's looks the same) */
+            404: {
+                headers: {
+                    /** @description The workspace's daily quota. */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left today (UTC). */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description Unix seconds of the next 00:00 UTC, when the daily quota resets. */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description Both windows (draft-ietf-httpapi-ratelimit-headers-11), e.g. `"minute";q=10;w=60, "day";q=100;w=86400`. */
+                    "RateLimit-Policy"?: string;
+                    /** @description The window that runs out first: `"minute";r=<remaining>;t=<seconds to reset>`. */
+                    RateLimit?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description `method_not_allowed`: the path exists under another method (see Allow) */
+            405: {
+                headers: {
+                    /** @description The methods the path allows. */
+                    Allow?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description `payload_too_large`: body over 64 KiB */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description `unsupported_media_type`: the body is not declared application/json */
+            415: {
+                headers: {
+                    /** @description The workspace's daily quota. */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left today (UTC). */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description Unix seconds of the next 00:00 UTC, when the daily quota resets. */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description Both windows (draft-ietf-httpapi-ratelimit-headers-11), e.g. `"minute";q=10;w=60, "day";q=100;w=86400`. */
+                    "RateLimit-Policy"?: string;
+                    /** @description The window that runs out first: `"minute";r=<remaining>;t=<seconds to reset>`. */
+                    RateLimit?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description `rate_limited`: the workspace's minute or day quota is spent; nothing was done (see Retry-After) */
+            429: {
+                headers: {
+                    /** @description The workspace's daily quota. */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left today (UTC). */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description Unix seconds of the next 00:00 UTC, when the daily quota resets. */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description Both windows (draft-ietf-httpapi-ratelimit-headers-11), e.g. `"minute";q=10;w=60, "day";q=100;w=86400`. */
+                    "RateLimit-Policy"?: string;
+                    /** @description The window that runs out first: `"minute";r=<remaining>;t=<seconds to reset>`. */
+                    RateLimit?: string;
+                    /** @description Seconds to wait before retrying. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description `internal_error`: unexpected; quote X-Request-ID */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description `service_unavailable`: the database cannot be reached or timed out (see Retry-After) */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before retrying. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    rotateWebhookSecret: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The webhook endpoint's id. */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The new secret, and until when the previous one also signs. */
+            200: {
+                headers: {
+                    /** @description The workspace's daily quota. */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left today (UTC). */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description Unix seconds of the next 00:00 UTC, when the daily quota resets. */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description Both windows (draft-ietf-httpapi-ratelimit-headers-11), e.g. `"minute";q=10;w=60, "day";q=100;w=86400`. */
+                    "RateLimit-Policy"?: string;
+                    /** @description The window that runs out first: `"minute";r=<remaining>;t=<seconds to reset>`. */
+                    RateLimit?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "data": {
+                     *         "webhook": {
+                     *           "id": "e0000000-0000-4000-8000-000000000001",
+                     *           "secret": "whsec_2Hkx0bBPbNHcWMLDR3bO8RlYbg2CCXPy",
+                     *           "previous_secret_expires_at": "2026-11-30T10:00:00.000000Z"
+                     *         }
+                     *       }
+                     *     }
+                     */
+                    "application/json": {
+                        data: {
+                            webhook: {
+                                id: string;
+                                secret: string;
+                                /** Format: date-time */
+                                previous_secret_expires_at: string;
+                            };
+                        };
+                    };
+                };
+            };
+            /** @description `validation_error`: the path, query, body or JSON is invalid */
+            400: {
+                headers: {
+                    /** @description The workspace's daily quota. */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left today (UTC). */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description Unix seconds of the next 00:00 UTC, when the daily quota resets. */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description Both windows (draft-ietf-httpapi-ratelimit-headers-11), e.g. `"minute";q=10;w=60, "day";q=100;w=86400`. */
+                    "RateLimit-Policy"?: string;
+                    /** @description The window that runs out first: `"minute";r=<remaining>;t=<seconds to reset>`. */
+                    RateLimit?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description `invalid_key`: missing, malformed, unknown, revoked or expired API key (see WWW-Authenticate) */
+            401: {
+                headers: {
+                    /** @description Bearer realm="api-gateway" (error="invalid_token" when a key was sent). */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description `insufficient_permissions`: the key lacks the route's permission */
+            403: {
+                headers: {
+                    /** @description The workspace's daily quota. */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left today (UTC). */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description Unix seconds of the next 00:00 UTC, when the daily quota resets. */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description Both windows (draft-ietf-httpapi-ratelimit-headers-11), e.g. `"minute";q=10;w=60, "day";q=100;w=86400`. */
+                    "RateLimit-Policy"?: string;
+                    /** @description The window that runs out first: `"minute";r=<remaining>;t=<seconds to reset>`. */
+                    RateLimit?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description `not_found`: no such route; `webhook_not_found`: no such webhook endpoint in the key's workspace (another workspace's looks the same) */
+            404: {
+                headers: {
+                    /** @description The workspace's daily quota. */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left today (UTC). */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description Unix seconds of the next 00:00 UTC, when the daily quota resets. */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description Both windows (draft-ietf-httpapi-ratelimit-headers-11), e.g. `"minute";q=10;w=60, "day";q=100;w=86400`. */
+                    "RateLimit-Policy"?: string;
+                    /** @description The window that runs out first: `"minute";r=<remaining>;t=<seconds to reset>`. */
+                    RateLimit?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description `method_not_allowed`: the path exists under another method (see Allow) */
+            405: {
+                headers: {
+                    /** @description The methods the path allows. */
+                    Allow?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description `payload_too_large`: body over 64 KiB */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description `unsupported_media_type`: the body is not declared application/json */
+            415: {
+                headers: {
+                    /** @description The workspace's daily quota. */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left today (UTC). */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description Unix seconds of the next 00:00 UTC, when the daily quota resets. */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description Both windows (draft-ietf-httpapi-ratelimit-headers-11), e.g. `"minute";q=10;w=60, "day";q=100;w=86400`. */
+                    "RateLimit-Policy"?: string;
+                    /** @description The window that runs out first: `"minute";r=<remaining>;t=<seconds to reset>`. */
+                    RateLimit?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description `rate_limited`: the workspace's minute or day quota is spent; nothing was done (see Retry-After) */
+            429: {
+                headers: {
+                    /** @description The workspace's daily quota. */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left today (UTC). */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description Unix seconds of the next 00:00 UTC, when the daily quota resets. */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description Both windows (draft-ietf-httpapi-ratelimit-headers-11), e.g. `"minute";q=10;w=60, "day";q=100;w=86400`. */
+                    "RateLimit-Policy"?: string;
+                    /** @description The window that runs out first: `"minute";r=<remaining>;t=<seconds to reset>`. */
+                    RateLimit?: string;
+                    /** @description Seconds to wait before retrying. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description `internal_error`: unexpected; quote X-Request-ID */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description `service_unavailable`: the database cannot be reached or timed out (see Retry-After) */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before retrying. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    listWebhookDeliveries: {
+        parameters: {
+            query?: {
+                /** @description Page number, from 1. */
+                page?: number;
+                /** @description Deliveries per page, 1 to 100 (default 50). */
+                per_page?: number;
+            };
+            header?: never;
+            path: {
+                /** @description The webhook endpoint's id. */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of deliveries, and where it sits. */
+            200: {
+                headers: {
+                    /** @description The workspace's daily quota. */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left today (UTC). */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description Unix seconds of the next 00:00 UTC, when the daily quota resets. */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description Both windows (draft-ietf-httpapi-ratelimit-headers-11), e.g. `"minute";q=10;w=60, "day";q=100;w=86400`. */
+                    "RateLimit-Policy"?: string;
+                    /** @description The window that runs out first: `"minute";r=<remaining>;t=<seconds to reset>`. */
+                    RateLimit?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "data": [
+                     *         {
+                     *           "id": "d0000000-0000-4000-8000-000000000001",
+                     *           "event_id": "f0000000-0000-4000-8000-000000000001",
+                     *           "event_type": "company.contacts_linked",
+                     *           "status": "succeeded",
+                     *           "next_attempt_at": null,
+                     *           "created_at": "2026-11-29T10:05:00.000000Z",
+                     *           "attempts": [
+                     *             {
+                     *               "attempt": 1,
+                     *               "attempted_at": "2026-11-29T10:05:00.400000Z",
+                     *               "status_code": 200,
+                     *               "duration_ms": 87,
+                     *               "error_class": null,
+                     *               "response_prefix": "ok"
+                     *             }
+                     *           ]
+                     *         }
+                     *       ],
+                     *       "meta": {
+                     *         "page": 1,
+                     *         "per_page": 50,
+                     *         "total": 1
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["DeliveryPage"];
+                };
+            };
+            /** @description `validation_error`: the path, query, body or JSON is invalid */
+            400: {
+                headers: {
+                    /** @description The workspace's daily quota. */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left today (UTC). */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description Unix seconds of the next 00:00 UTC, when the daily quota resets. */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description Both windows (draft-ietf-httpapi-ratelimit-headers-11), e.g. `"minute";q=10;w=60, "day";q=100;w=86400`. */
+                    "RateLimit-Policy"?: string;
+                    /** @description The window that runs out first: `"minute";r=<remaining>;t=<seconds to reset>`. */
+                    RateLimit?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description `invalid_key`: missing, malformed, unknown, revoked or expired API key (see WWW-Authenticate) */
+            401: {
+                headers: {
+                    /** @description Bearer realm="api-gateway" (error="invalid_token" when a key was sent). */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description `insufficient_permissions`: the key lacks the route's permission */
+            403: {
+                headers: {
+                    /** @description The workspace's daily quota. */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left today (UTC). */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description Unix seconds of the next 00:00 UTC, when the daily quota resets. */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description Both windows (draft-ietf-httpapi-ratelimit-headers-11), e.g. `"minute";q=10;w=60, "day";q=100;w=86400`. */
+                    "RateLimit-Policy"?: string;
+                    /** @description The window that runs out first: `"minute";r=<remaining>;t=<seconds to reset>`. */
+                    RateLimit?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description `not_found`: no such route; `webhook_not_found`: no such webhook endpoint in the key's workspace (another workspace's looks the same) */
+            404: {
+                headers: {
+                    /** @description The workspace's daily quota. */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left today (UTC). */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description Unix seconds of the next 00:00 UTC, when the daily quota resets. */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description Both windows (draft-ietf-httpapi-ratelimit-headers-11), e.g. `"minute";q=10;w=60, "day";q=100;w=86400`. */
+                    "RateLimit-Policy"?: string;
+                    /** @description The window that runs out first: `"minute";r=<remaining>;t=<seconds to reset>`. */
+                    RateLimit?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description `method_not_allowed`: the path exists under another method (see Allow) */
+            405: {
+                headers: {
+                    /** @description The methods the path allows. */
+                    Allow?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description `payload_too_large`: body over 64 KiB */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description `unsupported_media_type`: the body is not declared application/json */
+            415: {
+                headers: {
+                    /** @description The workspace's daily quota. */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left today (UTC). */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description Unix seconds of the next 00:00 UTC, when the daily quota resets. */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description Both windows (draft-ietf-httpapi-ratelimit-headers-11), e.g. `"minute";q=10;w=60, "day";q=100;w=86400`. */
+                    "RateLimit-Policy"?: string;
+                    /** @description The window that runs out first: `"minute";r=<remaining>;t=<seconds to reset>`. */
+                    RateLimit?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description `rate_limited`: the workspace's minute or day quota is spent; nothing was done (see Retry-After) */
+            429: {
+                headers: {
+                    /** @description The workspace's daily quota. */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left today (UTC). */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description Unix seconds of the next 00:00 UTC, when the daily quota resets. */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description Both windows (draft-ietf-httpapi-ratelimit-headers-11), e.g. `"minute";q=10;w=60, "day";q=100;w=86400`. */
+                    "RateLimit-Policy"?: string;
+                    /** @description The window that runs out first: `"minute";r=<remaining>;t=<seconds to reset>`. */
+                    RateLimit?: string;
+                    /** @description Seconds to wait before retrying. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description `internal_error`: unexpected; quote X-Request-ID */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description `service_unavailable`: the database cannot be reached or timed out (see Retry-After) */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before retrying. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    retryWebhookDelivery: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The webhook endpoint's id. */
+                id: string;
+                /** @description The delivery's id. */
+                delivery_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Accepted: the delivery as it is now, due at once. */
+            202: {
+                headers: {
+                    /** @description The workspace's daily quota. */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left today (UTC). */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description Unix seconds of the next 00:00 UTC, when the daily quota resets. */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description Both windows (draft-ietf-httpapi-ratelimit-headers-11), e.g. `"minute";q=10;w=60, "day";q=100;w=86400`. */
+                    "RateLimit-Policy"?: string;
+                    /** @description The window that runs out first: `"minute";r=<remaining>;t=<seconds to reset>`. */
+                    RateLimit?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "data": {
+                     *         "delivery": {
+                     *           "id": "d0000000-0000-4000-8000-000000000001",
+                     *           "event_id": "f0000000-0000-4000-8000-000000000001",
+                     *           "event_type": "company.contacts_linked",
+                     *           "status": "pending",
+                     *           "next_attempt_at": "2026-11-29T10:20:00.000000Z",
+                     *           "created_at": "2026-11-29T10:05:00.000000Z",
+                     *           "attempts": []
+                     *         }
+                     *       }
+                     *     }
+                     */
+                    "application/json": {
+                        data: {
+                            delivery: components["schemas"]["Delivery"];
+                        };
+                    };
+                };
+            };
+            /** @description `validation_error`: the path, query, body or JSON is invalid */
+            400: {
+                headers: {
+                    /** @description The workspace's daily quota. */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left today (UTC). */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description Unix seconds of the next 00:00 UTC, when the daily quota resets. */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description Both windows (draft-ietf-httpapi-ratelimit-headers-11), e.g. `"minute";q=10;w=60, "day";q=100;w=86400`. */
+                    "RateLimit-Policy"?: string;
+                    /** @description The window that runs out first: `"minute";r=<remaining>;t=<seconds to reset>`. */
+                    RateLimit?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description `invalid_key`: missing, malformed, unknown, revoked or expired API key (see WWW-Authenticate) */
+            401: {
+                headers: {
+                    /** @description Bearer realm="api-gateway" (error="invalid_token" when a key was sent). */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description `insufficient_permissions`: the key lacks the route's permission */
+            403: {
+                headers: {
+                    /** @description The workspace's daily quota. */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left today (UTC). */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description Unix seconds of the next 00:00 UTC, when the daily quota resets. */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description Both windows (draft-ietf-httpapi-ratelimit-headers-11), e.g. `"minute";q=10;w=60, "day";q=100;w=86400`. */
+                    "RateLimit-Policy"?: string;
+                    /** @description The window that runs out first: `"minute";r=<remaining>;t=<seconds to reset>`. */
+                    RateLimit?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description `not_found`: no such route; `webhook_not_found`: no such webhook endpoint in the key's workspace (another workspace's looks the same); `delivery_not_found`: no such delivery of this webhook endpoint */
+            404: {
+                headers: {
+                    /** @description The workspace's daily quota. */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left today (UTC). */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description Unix seconds of the next 00:00 UTC, when the daily quota resets. */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description Both windows (draft-ietf-httpapi-ratelimit-headers-11), e.g. `"minute";q=10;w=60, "day";q=100;w=86400`. */
+                    "RateLimit-Policy"?: string;
+                    /** @description The window that runs out first: `"minute";r=<remaining>;t=<seconds to reset>`. */
+                    RateLimit?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description `method_not_allowed`: the path exists under another method (see Allow) */
+            405: {
+                headers: {
+                    /** @description The methods the path allows. */
+                    Allow?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description `webhook_inactive`: the webhook endpoint is turned off: turn it back on (PATCH active) first */
+            409: {
+                headers: {
+                    /** @description The workspace's daily quota. */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left today (UTC). */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description Unix seconds of the next 00:00 UTC, when the daily quota resets. */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description Both windows (draft-ietf-httpapi-ratelimit-headers-11), e.g. `"minute";q=10;w=60, "day";q=100;w=86400`. */
+                    "RateLimit-Policy"?: string;
+                    /** @description The window that runs out first: `"minute";r=<remaining>;t=<seconds to reset>`. */
+                    RateLimit?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description `payload_too_large`: body over 64 KiB */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description `unsupported_media_type`: the body is not declared application/json */
+            415: {
+                headers: {
+                    /** @description The workspace's daily quota. */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left today (UTC). */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description Unix seconds of the next 00:00 UTC, when the daily quota resets. */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description Both windows (draft-ietf-httpapi-ratelimit-headers-11), e.g. `"minute";q=10;w=60, "day";q=100;w=86400`. */
+                    "RateLimit-Policy"?: string;
+                    /** @description The window that runs out first: `"minute";r=<remaining>;t=<seconds to reset>`. */
+                    RateLimit?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description `rate_limited`: the workspace's minute or day quota is spent; nothing was done (see Retry-After) */
+            429: {
+                headers: {
+                    /** @description The workspace's daily quota. */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left today (UTC). */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description Unix seconds of the next 00:00 UTC, when the daily quota resets. */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description Both windows (draft-ietf-httpapi-ratelimit-headers-11), e.g. `"minute";q=10;w=60, "day";q=100;w=86400`. */
+                    "RateLimit-Policy"?: string;
+                    /** @description The window that runs out first: `"minute";r=<remaining>;t=<seconds to reset>`. */
+                    RateLimit?: string;
+                    /** @description Seconds to wait before retrying. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description `internal_error`: unexpected; quote X-Request-ID */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description `service_unavailable`: the database cannot be reached or timed out (see Retry-After) */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before retrying. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    companyContactsLinked: {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description The event's id: the same on every attempt. Deduplicate on it. */
+                "webhook-id": string;
+                /** @description Unix seconds when this attempt was signed. */
+                "webhook-timestamp": string;
+                /** @description `v1,<base64 HMAC-SHA256 of {id}.{timestamp}.{body}>`, space-separated when two secrets sign (24 hours after a rotation). */
+                "webhook-signature": string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: {
+            content: {
+                "application/json": components["schemas"]["ContactsLinkedEvent"];
+            };
+        };
+        responses: {
+            /** @description Any 2xx within 10 seconds acknowledges it. 410 turns the endpoint off; anything else is retried (5 s, 5 min, 30 min, 2 h, 5 h, 10 h, 10 h). */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    companyContactsUnlinked: {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description The event's id: the same on every attempt. Deduplicate on it. */
+                "webhook-id": string;
+                /** @description Unix seconds when this attempt was signed. */
+                "webhook-timestamp": string;
+                /** @description `v1,<base64 HMAC-SHA256 of {id}.{timestamp}.{body}>`, space-separated when two secrets sign (24 hours after a rotation). */
+                "webhook-signature": string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: {
+            content: {
+                "application/json": components["schemas"]["ContactsUnlinkedEvent"];
+            };
+        };
+        responses: {
+            /** @description Any 2xx within 10 seconds acknowledges it. 410 turns the endpoint off; anything else is retried (5 s, 5 min, 30 min, 2 h, 5 h, 10 h, 10 h). */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
             };
         };
     };

@@ -16,10 +16,12 @@
  */
 import { parseArgs } from "node:util";
 import type { PGlite } from "@electric-sql/pglite";
-import { createApp } from "../supabase/functions/api-gateway/app.ts";
+import { createApp, jsonLineLogger } from "../supabase/functions/api-gateway/app.ts";
 import { PLATFORM_PREFIX } from "../supabase/functions/api-gateway/paths.ts";
 import { PERMISSIONS } from "../supabase/functions/api-gateway/permissions.ts";
 import { type DemoKey, mintDemoKey, RENEW_EVERY_MS } from "./demo_key.ts";
+import { runtimeResolver } from "../supabase/functions/api-gateway/webhooks/url_policy.ts";
+import { startDispatcher } from "./dev_dispatcher.ts";
 import { watchLaunchers } from "./launchers.ts";
 import { TASK } from "./task_command.ts";
 import { createSqlDb, pgliteQuery, postgresJsQuery, type Query } from "./sql_db.ts";
@@ -320,12 +322,18 @@ if (database.embedded) {
 
 // Supabase serves the function under /functions/v1 and hands it /api-gateway/...; the app routes
 // the same way by dropping that prefix (no copy of each Request).
+// Local receivers (http://localhost, 127.0.0.1) are allowed here, and only here.
+const urlPolicy = { allowLocalHttp: true, resolve: runtimeResolver() };
+const db = createSqlDb(database.query);
 const app = createApp({
-  db: createSqlDb(database.query),
+  db,
   servedUnder: PLATFORM_PREFIX,
   servers: [{ url: base, description: "this dev server (deno task dev)" }],
+  webhooks: { urlPolicy },
 });
 resolveApp(app.fetch);
+const dispatcher = startDispatcher({ db, urlPolicy, log: jsonLineLogger });
+cleanups.push(() => dispatcher.stop());
 
 /** The URL as the banner may print it: never a password (terminals and CI logs keep it). */
 function printable(url: string): { text: string; secret: boolean } {

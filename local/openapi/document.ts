@@ -14,6 +14,8 @@ import {
 import { MAX_BODY_BYTES } from "../../supabase/functions/api-gateway/limits.ts";
 import { BASE_PATH, PLATFORM_PREFIX } from "../../supabase/functions/api-gateway/paths.ts";
 import { ENDPOINTS } from "../../supabase/functions/api-gateway/routes/index.ts";
+import { WEBHOOK_EVENT_TYPES } from "../../supabase/functions/api-gateway/webhooks/events.ts";
+import { webhookEvents } from "../../supabase/functions/api-gateway/webhooks/schemas.ts";
 import { errorResponses, RATE_LIMIT_HEADERS } from "./responses.ts";
 
 /** One operation of the document, from one endpoint's declaration. */
@@ -69,10 +71,52 @@ function operation(endpoint: AnyEndpoint) {
   });
 }
 
+/** The webhook events, as OpenAPI 3.1 `webhooks`: what a receiver is sent, and how it answers. */
+function registerEvents(api: OpenAPIHono) {
+  const events = webhookEvents(z);
+  const header = (description: string) => z.string().meta({ description });
+  for (const type of WEBHOOK_EVENT_TYPES) {
+    api.openAPIRegistry.registerWebhook({
+      method: "post",
+      path: type,
+      operationId: type === "company.contacts_linked"
+        ? "companyContactsLinked"
+        : "companyContactsUnlinked",
+      // The receiver authenticates the sender by the signature, not by a scheme of its own.
+      security: [],
+      summary: type === "company.contacts_linked"
+        ? "Contacts were linked to a company"
+        : "Contacts were unlinked from a company",
+      description: "Written in the transaction that made the change, one per request that " +
+        "changed at least one contact; delivered at least once, in no promised order. Verify " +
+        "the signature (Standard Webhooks) before trusting the body.",
+      tags: ["webhooks"],
+      request: {
+        headers: z.object({
+          "webhook-id": header("The event's id: the same on every attempt. Deduplicate on it."),
+          "webhook-timestamp": header("Unix seconds when this attempt was signed."),
+          "webhook-signature": header(
+            "`v1,<base64 HMAC-SHA256 of {id}.{timestamp}.{body}>`, space-separated when two " +
+              "secrets sign (24 hours after a rotation).",
+          ),
+        }),
+        body: { content: { "application/json": { schema: events[type] } } },
+      },
+      responses: {
+        200: {
+          description: "Any 2xx within 10 seconds acknowledges it. 410 turns the endpoint off; " +
+            "anything else is retried (5 s, 5 min, 30 min, 2 h, 5 h, 10 h, 10 h).",
+        },
+      },
+    });
+  }
+}
+
 /** The document for `endpoints` (every declared one by default). */
 export function generateDocument(endpoints: AnyEndpoint[] = ENDPOINTS) {
   const api = new OpenAPIHono().basePath(BASE_PATH);
   for (const endpoint of endpoints) api.openapi(operation(endpoint), () => new Response());
+  registerEvents(api);
   api.openAPIRegistry.registerComponent("securitySchemes", "ApiKey", {
     type: "http",
     scheme: "bearer",
@@ -90,7 +134,14 @@ export function generateDocument(endpoints: AnyEndpoint[] = ENDPOINTS) {
         `Bodies are limited to ${MAX_BODY_BYTES / 1024} KiB.`,
     },
     // Every operation's tags, described (redocly's operation-tag-defined).
-    tags: [{ name: "contacts", description: "The workspace's contacts and their companies." }],
+    tags: [
+      { name: "contacts", description: "The workspace's contacts and their companies." },
+      {
+        name: "webhooks",
+        description: "Endpoints that receive the workspace's events, signed per Standard " +
+          "Webhooks (the `webhooks` section lists the events).",
+      },
+    ],
     servers: [
       {
         url: `https://{project_ref}.supabase.co${PLATFORM_PREFIX}`,

@@ -1,10 +1,13 @@
 import { z } from "@hono/zod-openapi";
 import {
   companyNotFound,
+  deliveryNotFound,
   ERROR_CODES,
   type ErrorCode,
   ERRORS,
   internalError,
+  invalidEvents,
+  invalidUrl,
   MAX_DETAILS,
   methodNotAllowed,
   missingPermission,
@@ -15,8 +18,12 @@ import {
   unknownKey,
   unsupportedMediaType,
   validationError,
+  webhookInactive,
+  webhookLimitReached,
+  webhookNotFound,
 } from "../../supabase/functions/api-gateway/errors.ts";
 import type { Permission } from "../../supabase/functions/api-gateway/permissions.ts";
+import { WEBHOOK_EVENT_TYPES } from "../../supabase/functions/api-gateway/webhooks/events.ts";
 
 export const ErrorSchema = z.object({
   error: z.object({
@@ -72,6 +79,12 @@ function errorExample(code: ErrorCode, permission: Permission) {
     invalid_key: unknownKey().message,
     insufficient_permissions: missingPermission(permission).message,
     company_not_found: companyNotFound("c0000000-0000-4000-8000-000000000009").message,
+    invalid_url: invalidUrl("it must use https").message,
+    invalid_events: invalidEvents(["contact.deleted"], WEBHOOK_EVENT_TYPES).message,
+    webhook_not_found: webhookNotFound("e0000000-0000-4000-8000-000000000009").message,
+    delivery_not_found: deliveryNotFound("d0000000-0000-4000-8000-000000000009").message,
+    webhook_inactive: webhookInactive().message,
+    webhook_limit_reached: webhookLimitReached().message,
     not_found: routeNotFound("GET", "/api-gateway/v1/companies").message,
     method_not_allowed: methodNotAllowed("PUT", "OPTIONS, POST").message,
     payload_too_large: payloadTooLarge().message,
@@ -110,7 +123,7 @@ export function errorResponses(routeCodes: readonly ErrorCode[], permission: Per
   for (const [status, list] of [...byStatus].sort(([a], [b]) => a - b)) {
     const headers: Record<string, unknown> = {};
     // Answered after the key was checked: the quota state rides along.
-    if ([400, 403, 404, 415, 429].includes(status)) Object.assign(headers, RATE_LIMIT_HEADERS);
+    if ([400, 403, 404, 409, 415, 429].includes(status)) Object.assign(headers, RATE_LIMIT_HEADERS);
     if (status === 429 || status === 503) headers["Retry-After"] = RETRY_AFTER;
     if (status === 401) {
       headers["WWW-Authenticate"] = {

@@ -22,6 +22,8 @@ create table public.orgs (
   -- Per-org overrides; null means "the plan's". 0 refuses every request (a suspended org).
   rate_limit_per_day integer check (rate_limit_per_day >= 0),
   rate_limit_per_minute integer check (rate_limit_per_minute >= 0),
+  -- How many webhook endpoints the org may have; null means 20.
+  max_webhook_endpoints integer check (max_webhook_endpoints >= 0),
   created_at timestamptz not null default now()
 );
 -- Deleting or renaming a plan looks its orgs up by plan.

@@ -7,10 +7,12 @@
 --   p_to    the company the contacts must point at afterwards (null: none)
 --   p_from  only contacts pointing at this company change (null: any that do not point at p_to)
 --
--- Returns {"updated", "failed", "failed_ids"}: over the distinct ids given, updated counts the
+-- Returns {"updated", "failed", "failed_ids", "changed"}: over the distinct ids given, updated counts the
 -- org's contacts (all of them end up in the requested state; those already in it are counted but
 -- not rewritten, so updated_at keeps meaning "last changed") and failed the ids that are not the
--- org's contacts (another org's look missing), in the order first given.
+-- org's contacts (another org's look missing), in the order first given; changed lists the contacts
+-- this call rewrote, by id, each with the company it pointed at before: [{"id", "from"}] (what the
+-- caller's webhook event says).
 --
 -- The caller authorizes and locks the company first: the lock order of every write is the org's
 -- usage row, the company, then the contacts by id, so overlapping requests queue instead of
@@ -31,6 +33,7 @@ declare
   v_requested uuid[];
   v_found uuid[];
   v_failed uuid[];
+  v_changed jsonb;
 begin
   -- Distinct ids in the order the client first gave them.
   select coalesce(array_agg(t.id order by t.first_seen), '{}')
@@ -56,9 +59,13 @@ begin
     where c.id = l.id
       and l.company_id is distinct from p_to
       and (p_from is null or l.company_id = p_from)
+    returning c.id, l.company_id as previous
   )
-  select coalesce(array_agg(l.id order by l.id), '{}')
-  into v_found
+  select coalesce(array_agg(l.id order by l.id), '{}'),
+         (select coalesce(jsonb_agg(jsonb_build_object('id', m.id, 'from', m.previous)
+                                    order by m.id), '[]')
+          from moved m)
+  into v_found, v_changed
   from locked l;
 
   select coalesce(array_agg(r.id order by r.ord), '{}')
@@ -69,7 +76,8 @@ begin
   return jsonb_build_object(
     'updated', cardinality(v_found),
     'failed', cardinality(v_failed),
-    'failed_ids', to_jsonb(v_failed)
+    'failed_ids', to_jsonb(v_failed),
+    'changed', v_changed
   );
 end;
 $$;

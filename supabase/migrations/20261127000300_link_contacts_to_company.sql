@@ -21,6 +21,7 @@ as $$
 declare
   v_auth jsonb := public.api_authorize(p_key_hash, 'contacts:write', p_now);
   v_org uuid;
+  v_moved jsonb;
 begin
   if v_auth->>'outcome' <> 'ok' then
     return v_auth;
@@ -39,9 +40,22 @@ begin
   end if;
 
   -- link: every one of the org's contacts among the ids ends up at the company.
-  return v_auth || jsonb_build_object(
-    'data', public.move_org_contacts(v_org, p_contact_ids, p_to => p_company_id, p_from => null)
-  );
+  v_moved := public.move_org_contacts(v_org, p_contact_ids, p_to => p_company_id, p_from => null);
+
+  -- The event, in this transaction: written when this call changed a contact and the org has an
+  -- endpoint subscribed (internal.record_webhook_event decides; nothing otherwise).
+  if jsonb_array_length(v_moved->'changed') > 0 then
+    perform internal.record_webhook_event(v_org, 'company.contacts_linked', json_build_object(
+      'company_id', p_company_id,
+      'contact_ids', (select json_agg(c->>'id' order by c->>'id')
+                      from jsonb_array_elements(v_moved->'changed') c),
+      'count', jsonb_array_length(v_moved->'changed'),
+      'moved_from', (select coalesce(json_object_agg(c->>'id', c->>'from' order by c->>'id'), '{}'::json)
+                     from jsonb_array_elements(v_moved->'changed') c
+                     where c->>'from' is not null)
+    ));
+  end if;
+  return v_auth || jsonb_build_object('data', v_moved - 'changed');
 end;
 $$;
 

@@ -20,6 +20,7 @@ as $$
 declare
   v_auth jsonb := public.api_authorize(p_key_hash, 'contacts:write', p_now);
   v_org uuid;
+  v_moved jsonb;
 begin
   if v_auth->>'outcome' <> 'ok' then
     return v_auth;
@@ -37,9 +38,18 @@ begin
   end if;
 
   -- unlink: those at this company end up at none; those at another stay.
-  return v_auth || jsonb_build_object(
-    'data', public.move_org_contacts(v_org, p_contact_ids, p_to => null, p_from => p_company_id)
-  );
+  v_moved := public.move_org_contacts(v_org, p_contact_ids, p_to => null, p_from => p_company_id);
+
+  -- The event, in this transaction, as link writes its own.
+  if jsonb_array_length(v_moved->'changed') > 0 then
+    perform internal.record_webhook_event(v_org, 'company.contacts_unlinked', json_build_object(
+      'company_id', p_company_id,
+      'contact_ids', (select json_agg(c->>'id' order by c->>'id')
+                      from jsonb_array_elements(v_moved->'changed') c),
+      'count', jsonb_array_length(v_moved->'changed')
+    ));
+  end if;
+  return v_auth || jsonb_build_object('data', v_moved - 'changed');
 end;
 $$;
 

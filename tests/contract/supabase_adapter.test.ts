@@ -12,10 +12,11 @@ import {
 } from "../../supabase/functions/api-gateway/db/supabase.ts";
 import { ApiError } from "../../supabase/functions/api-gateway/errors.ts";
 import { ENDPOINTS } from "../../supabase/functions/api-gateway/routes/index.ts";
+import { type Permission, PERMISSIONS } from "../../supabase/functions/api-gateway/permissions.ts";
 import { assertNoSecrets, buildApp } from "../harness/app.ts";
 import type { Tenant } from "../harness/fixtures.ts";
 import { routePath, send, sendRoute } from "../harness/http.ts";
-import { loadRouteTests } from "../harness/route_tests.ts";
+import { loadRouteTests, successStatus } from "../harness/route_tests.ts";
 import { json, pgError, type Recorded, startFakePostgrest } from "../harness/fake_postgrest.ts";
 
 // A legacy service-role key is a JWT; new-format secret keys start with sb_secret_.
@@ -427,9 +428,11 @@ const FAKE_TENANT: Tenant = {
   orgId: ORG,
   companyIds: [COMPANY, "0c000000-0000-4000-8000-000000000002"],
   contactIds: [C1, C2, C3],
+  webhookIds: ["0e000000-0000-4000-8000-000000000001", "0e000000-0000-4000-8000-000000000002"],
+  deliveryIds: ["0d100000-0000-4000-8000-000000000001"],
   keys: {
-    only: { "contacts:read": API_KEY, "contacts:write": API_KEY },
-    without: { "contacts:read": API_KEY, "contacts:write": API_KEY },
+    only: Object.fromEntries(PERMISSIONS.map((p) => [p, API_KEY])) as Record<Permission, string>,
+    without: Object.fromEntries(PERMISSIONS.map((p) => [p, API_KEY])) as Record<Permission, string>,
     all: API_KEY,
     revoked: API_KEY,
     expired: API_KEY,
@@ -464,12 +467,9 @@ Deno.test("supabase adapter: through the HTTP app", async (t) => {
         `${endpoint.method.toUpperCase()} ${endpoint.path}: one POST rpc/${endpoint.sql.fn}`,
         async () => {
           fake.reset();
-          const data = endpoint.method === "get"
-            ? { contacts: [], total: 0 }
-            : { updated: 3, failed: 0, failed_ids: [] };
-          fake.replies[endpoint.sql.fn] = () => json(200, authorized({ data }));
+          fake.replies[endpoint.sql.fn] = () => json(200, authorized({ data: route.sqlData }));
           const res = await sendRoute(app, endpoint, route.valid(FAKE_TENANT), { key: API_KEY });
-          assert.equal(res.status, 200, res.text);
+          assert.equal(res.status, successStatus(endpoint), res.text);
           assert.equal(res.headers.get("x-ratelimit-remaining"), "977");
           assert.equal(res.headers.get("ratelimit"), '"minute";r=41;t=17');
           assert.equal(fake.requests.length, 1, "exactly one request to PostgREST");

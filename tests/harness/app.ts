@@ -1,9 +1,14 @@
 import { createApp } from "../../supabase/functions/api-gateway/app.ts";
+import type { WebhookDeps } from "../../supabase/functions/api-gateway/context.ts";
 import type { GatewayDb } from "../../supabase/functions/api-gateway/db/port.ts";
+import { refusingFetch, testResolver } from "./resolver.ts";
 
 export interface BuildOptions {
   /** The app's clock (what the database takes as now); default: the database's own. */
   clock?: () => Date;
+  /** Webhooks: by default URLs resolve by testResolver (no DNS query leaves the machine) and no
+   * webhook can be sent. */
+  webhooks?: WebhookDeps;
 }
 
 /** The real app on a chosen database, with its log lines and its database calls recorded. */
@@ -20,6 +25,10 @@ export function buildApp(db: GatewayDb, options: BuildOptions = {}) {
     db: counted,
     log: (entry) => logs.push(JSON.stringify(entry)),
     clock: options.clock,
+    webhooks: options.webhooks ?? {
+      urlPolicy: { resolve: testResolver },
+      fetch: refusingFetch,
+    },
   });
   return { app, logs, calls };
 }

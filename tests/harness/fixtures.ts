@@ -1,12 +1,18 @@
 import { createApiKey } from "../../local/api_keys.ts";
 import type { Query } from "../../local/sql_db.ts";
 import { type Permission, PERMISSIONS } from "../../supabase/functions/api-gateway/permissions.ts";
+import { WEBHOOK_EVENT_TYPES } from "../../supabase/functions/api-gateway/webhooks/events.ts";
+import { newWebhookSecret } from "../../supabase/functions/api-gateway/webhooks/secret.ts";
 
 export interface Tenant {
   orgId: string;
   companyIds: string[];
   /** Sorted. */
   contactIds: string[];
+  /** Two webhook endpoints (both event types, active): the first has one pending delivery. */
+  webhookIds: string[];
+  /** The delivery of webhookIds[0]. */
+  deliveryIds: string[];
   /** Plaintext keys. */
   keys: {
     /** Exactly one permission. */
@@ -34,6 +40,8 @@ export interface TenantOptions {
    * accident; `null` leaves the plan's limit in force. */
   perMinute?: number | null;
   perDay?: number | null;
+  /** The org's webhook endpoint limit (default: unlimited, as the rate limits). */
+  maxWebhooks?: number | null;
 }
 
 const UNTHROTTLED = 1_000_000_000;
@@ -41,13 +49,15 @@ const UNTHROTTLED = 1_000_000_000;
 /** A fresh org with its own companies, contacts and keys, so tests never share state. */
 export async function createTenant(owner: Query, opts: TenantOptions = {}): Promise<Tenant> {
   const [{ id: orgId }] = await owner<{ id: string }>(
-    `insert into public.orgs (name, plan, rate_limit_per_minute, rate_limit_per_day)
-     values ($1, $2, $3, $4) returning id`,
+    `insert into public.orgs
+       (name, plan, rate_limit_per_minute, rate_limit_per_day, max_webhook_endpoints)
+     values ($1, $2, $3, $4, $5) returning id`,
     [
       `test org ${crypto.randomUUID().slice(0, 8)}`,
       opts.plan ?? "starter",
       opts.perMinute === undefined ? UNTHROTTLED : opts.perMinute,
       opts.perDay === undefined ? UNTHROTTLED : opts.perDay,
+      opts.maxWebhooks === undefined ? UNTHROTTLED : opts.maxWebhooks,
     ],
   );
   const companyIds = (await owner<{ id: string }>(
@@ -80,7 +90,29 @@ export async function createTenant(owner: Query, opts: TenantOptions = {}): Prom
     write: only["contacts:write"],
     read: only["contacts:read"],
   };
-  return { orgId, companyIds, contactIds, keys };
+  const { webhookIds, deliveryIds } = await createWebhooks(owner, orgId);
+  return { orgId, companyIds, contactIds, webhookIds, deliveryIds, keys };
+}
+
+/** Two endpoints of the org (https to the test resolver's public name, both event types), and one
+ * pending delivery of an event to the first. */
+async function createWebhooks(owner: Query, orgId: string) {
+  const webhookIds = (await owner<{ id: string }>(
+    `insert into public.webhook_endpoints (org_id, url, events, secret)
+     select $1, 'https://hooks.example.com/' || g, $2::text[], $3
+     from generate_series(1, 2) g returning id`,
+    [orgId, [...WEBHOOK_EVENT_TYPES], newWebhookSecret()],
+  )).map((r) => r.id);
+  const [{ id: eventId }] = await owner<{ id: string }>(
+    `insert into public.webhook_events (org_id, type, body) values ($1, $2, $3) returning id`,
+    [orgId, "company.contacts_linked", JSON.stringify({ type: "company.contacts_linked" })],
+  );
+  const deliveryIds = (await owner<{ id: string }>(
+    `insert into public.webhook_deliveries (org_id, event_id, endpoint_id)
+     values ($1, $2, $3) returning id`,
+    [orgId, eventId, webhookIds[0]],
+  )).map((r) => r.id);
+  return { webhookIds, deliveryIds };
 }
 
 /** Every plaintext key of the tenants, for leak checks. */

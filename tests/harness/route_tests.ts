@@ -3,6 +3,7 @@ import { ENDPOINTS } from "../../supabase/functions/api-gateway/routes/index.ts"
 import type { GatewayApp } from "../../supabase/functions/api-gateway/app.ts";
 import type { Tenant } from "./fixtures.ts";
 import type { RouteRequest } from "./http.ts";
+import type { BuildOptions } from "./app.ts";
 import type { DbTarget } from "./targets.ts";
 
 /** How the shared suites (security, property, rate limits, call counts) exercise one endpoint,
@@ -10,10 +11,17 @@ import type { DbTarget } from "./targets.ts";
  * export; the suites load every file there, and fail when an endpoint has none. */
 export interface RouteTest {
   endpoint: AnyEndpoint;
-  /** A request that succeeds (200) for a key of `self` holding the route's permission. */
+  /** A request that succeeds (the route's success status) for a key of `self` holding the
+   * route's permission. */
   valid(self: Tenant): RouteRequest;
-  /** Asserts what the 200 answer to `valid(self)` looks like. */
+  /** A request zod refuses (400), for the suites that check the key is checked first; by
+   * default valid(self) with every path parameter made a non-UUID (required without params). */
+  invalid?(self: Tenant): RouteRequest;
+  /** Asserts what the success answer to `valid(self)` looks like (undefined for a 204). */
   ok(json: unknown, self: Tenant): void;
+  /** What the route's SQL function answers in `data` for valid(self): the supabase adapter's
+   * contract test feeds it to the app through a fake PostgREST. */
+  sqlData: unknown;
   /** Whether a 200 may change business data (the property suite checks that nothing else does). */
   writes: boolean;
   /** Requests aimed at another org's resources, and what the route must answer: as if those
@@ -45,6 +53,10 @@ export interface PropertyHooks {
     ctx: { target: DbTarget; tenant: Tenant; sent: GeneratedRequest },
     json: unknown,
   ): Promise<void>;
+  /** Undoes what a success of this route did to the tenants' fixtures (a deleted webhook
+   * endpoint), after it was checked: the suite's requests share the tenants, and the other routes'
+   * valid(self) needs them as they were. */
+  restore?(ctx: { target: DbTarget; tenants: Tenant[] }): Promise<void>;
 }
 
 export interface GeneratedRequest {
@@ -56,7 +68,7 @@ export interface GeneratedRequest {
 export interface ContractContext {
   target: DbTarget;
   /** Builds an app on the target with its log lines and database calls recorded. */
-  build(options?: { clock?: () => Date }): {
+  build(options?: BuildOptions): {
     app: GatewayApp;
     logs: string[];
     calls: { fn: string; args: Record<string, unknown> }[];
@@ -65,6 +77,20 @@ export interface ContractContext {
 
 export function defineRouteTest(test: RouteTest): RouteTest {
   return test;
+}
+
+/** The status the endpoint answers a success with. */
+export const successStatus = (endpoint: AnyEndpoint): number => endpoint.response.status ?? 200;
+
+/** route.invalid(self), or valid(self) with every path parameter made a non-UUID. */
+export function invalidRequest(route: RouteTest, self: Tenant): RouteRequest {
+  if (route.invalid) return route.invalid(self);
+  const valid = route.valid(self);
+  const names = Object.keys(valid.params);
+  if (names.length === 0) {
+    throw new Error(`${route.endpoint.path} has no path parameters: its RouteTest needs invalid()`);
+  }
+  return { ...valid, params: Object.fromEntries(names.map((n) => [n, "not-a-uuid"])) };
 }
 
 const DIR = new URL("../routes/", import.meta.url);

@@ -6,7 +6,7 @@
 import { z } from "zod";
 import assert from "node:assert/strict";
 import type { GatewayApp } from "../../supabase/functions/api-gateway/app.ts";
-import { MAX_BODY_BYTES } from "../../supabase/functions/api-gateway/limits.ts";
+import { MAX_BODY_BYTES, MAX_PER_PAGE } from "../../supabase/functions/api-gateway/limits.ts";
 import { assertNoSecrets } from "../harness/app.ts";
 import { databaseDigest, type Tenant } from "../harness/fixtures.ts";
 import type { CrossOrgCase } from "../harness/route_tests.ts";
@@ -25,6 +25,9 @@ import { type Hostile, toRequest } from "./wire.ts";
 
 /** The most any 4xx body may weigh, whatever the request (the abuse-costs issue's bound). */
 const MAX_ERROR_BYTES = 16 * 1024;
+/** The largest success: a page of MAX_PER_PAGE items of the largest kind (a webhook endpoint
+ * with a 2,048-character URL and a 500-character description, under 4 KiB). */
+const MAX_SUCCESS_BYTES = MAX_PER_PAGE * 4 * 1024;
 const encoder = new TextEncoder();
 
 export interface Run {
@@ -74,7 +77,7 @@ function expected(
     case undefined:
       return null;
     case "ok":
-      return { status: 200 };
+      return { status: route.success };
     case "status":
       return { status: e.status, code: e.code };
     case "tooMany":
@@ -85,7 +88,7 @@ function expected(
     }
     case "method": {
       if (method === route.method || (method === "HEAD" && route.method === "GET")) {
-        return { status: 200 };
+        return { status: route.success };
       }
       if (method === "OPTIONS") return { status: 204 };
       // Another route on the same path may take this method.
@@ -172,8 +175,9 @@ export function requestChecker(run: Run) {
   }
 
   /** What a request can make the gateway say is bounded by what it sent: every 4xx at most
-   * MAX_ERROR_BYTES, and every answer at most a constant plus twice the request's bytes (the
-   * OpenAPI document, the same whatever is asked, is its own constant). */
+   * MAX_ERROR_BYTES, and every answer at most a constant plus twice the request's bytes. The
+   * constant is the error bound for refusals, and for successes the largest page a list can
+   * answer (MAX_SUCCESS_BYTES); the OpenAPI document, the same whatever is asked, is its own. */
   function answerSize(x: Exchange) {
     const { res, text, context } = x;
     const bytes = encoder.encode(text).length;
@@ -183,8 +187,9 @@ export function requestChecker(run: Run) {
     if (res.status === 200 && x.endpoint === null) return;
     let sent = x.url.href.length + (x.body?.length ?? 0);
     for (const [name, value] of x.requestHeaders) sent += name.length + value.length + 4;
+    const constant = res.status < 300 ? MAX_SUCCESS_BYTES : MAX_ERROR_BYTES;
     assert.ok(
-      bytes <= MAX_ERROR_BYTES + 2 * sent,
+      bytes <= constant + 2 * sent,
       `a ${bytes}-byte answer to a ${sent}-byte request: ${context}`,
     );
   }
@@ -220,12 +225,16 @@ export function requestChecker(run: Run) {
     }
   }
 
-  /** The OpenAPI document, or an endpoint's 200: its one call, a key that may do it, exactly
-   * its schema, valid(self)'s ok(), the cross-org case's check, the route's check200. */
+  /** The OpenAPI document, or an endpoint's success: its one call, a key that may do it, exactly
+   * its schema (no body for a 204), valid(self)'s ok(), the cross-org case's check, the route's
+   * check200. */
   async function okAnswer(x: Exchange) {
     const { h, res, text, endpoint, context } = x;
-    assert.equal(res.status, 200, context);
-    const json = parseJson(text, "the 200 body");
+    assert.equal(res.status, endpoint?.success ?? 200, context);
+    const json = res.status === 204 ? (assert.equal(text, "", context), undefined) : parseJson(
+      text,
+      "the success body",
+    );
     if (endpoint === null) {
       assert.equal(x.path, OPENAPI_PATH, `a 200 off every route: ${context}`);
       assert.equal(json.openapi, "3.1.0", context);
@@ -234,7 +243,9 @@ export function requestChecker(run: Run) {
     }
     const declared = endpoint.test;
     assert.deepEqual(calls.map((c) => c.fn), [declared.endpoint.sql.fn], context);
-    assertResponseShape(declared.endpoint.response.schema!(z), json, context);
+    if (declared.endpoint.response.schema) {
+      assertResponseShape(declared.endpoint.response.schema(z), json, context);
+    }
     const tenant = tenantOf(x.requestHeaders.get("authorization"), endpoint);
     assert.ok(tenant, `a 200 without a key holding ${endpoint.permission}: ${context}`);
     // valid(self) as it was, or under a spelling of its own method.
@@ -319,9 +330,14 @@ export function requestChecker(run: Run) {
     if (changed) {
       const { res, endpoint } = x;
       assert.ok(
-        res.status === 200 && endpoint?.test.writes,
+        res.status >= 200 && res.status < 300 && endpoint?.test.writes,
         `a ${res.status} answer${endpoint ? ` of ${endpoint.label}` : ""} changed business data`,
       );
+      const restore = endpoint?.test.property?.restore;
+      if (restore) {
+        await restore({ target: run.target, tenants: [a, b] });
+        baseline = await databaseDigest(run.target.owner);
+      }
     }
   }
 

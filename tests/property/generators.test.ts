@@ -4,6 +4,7 @@
 import assert from "node:assert/strict";
 import fc from "fast-check";
 import type { AnyEndpoint } from "../../supabase/functions/api-gateway/kit/endpoint.ts";
+import { type Permission, PERMISSIONS } from "../../supabase/functions/api-gateway/permissions.ts";
 import type { Tenant } from "../harness/fixtures.ts";
 import type { RouteTest } from "../harness/route_tests.ts";
 import { routeModel } from "./model.ts";
@@ -13,14 +14,22 @@ import { toRequest } from "./wire.ts";
 const key = (c: string) => `wbk_${c.repeat(52)}`;
 function tenant(c: string): Tenant {
   const ids = (n: number) => Array.from({ length: n }, () => crypto.randomUUID());
-  const only = { "contacts:read": key(c), "contacts:write": key(c.toUpperCase()) };
+  const only = Object.fromEntries(
+    PERMISSIONS.map((p, i) => [p, key(i % 2 ? c.toUpperCase() : c)]),
+  ) as Record<Permission, string>;
   return {
     orgId: crypto.randomUUID(),
     companyIds: ids(2),
     contactIds: ids(3).sort(),
+    webhookIds: ids(2),
+    deliveryIds: ids(1),
     keys: {
       only,
-      without: { "contacts:read": only["contacts:write"], "contacts:write": only["contacts:read"] },
+      without: Object.fromEntries(
+        PERMISSIONS.map((
+          p,
+        ) => [p, only[p === "contacts:read" ? "contacts:write" : "contacts:read"]]),
+      ) as Record<Permission, string>,
       all: key("1"),
       revoked: key("2"),
       expired: key("3"),
@@ -41,6 +50,7 @@ const route = (
     method,
     path,
     permission: "contacts:read",
+    response: { from: () => ({}) },
     request: () => ({
       ...(request.query
         ? { query: { shape: Object.fromEntries(request.query.map((q) => [q, 0])) } }
@@ -50,6 +60,7 @@ const route = (
   } as unknown as AnyEndpoint,
   valid,
   ok: () => {},
+  sqlData: null,
   writes: false,
   crossOrg: () => [],
   property: maxItems ? { maxItems } : undefined,

@@ -43,6 +43,8 @@ export interface RouteModel {
   params: string[];
   /** Names the query schema declares (empty when the route takes no query). */
   queryNames: string[];
+  /** The status of its success (200, 201, 202, 204). */
+  success: number;
   permission: Permission;
   valid: RouteRequest;
   /** The same request for the other org: its own resources. */
@@ -128,6 +130,7 @@ export function routeModel(test: RouteTest, index: number, a: Tenant, b: Tenant)
     params,
     queryNames: Object.keys(shape ?? {}),
     permission: endpoint.permission,
+    success: endpoint.response.status ?? 200,
     valid,
     validOther: test.valid(b),
     body,
@@ -146,10 +149,15 @@ export interface KeyClasses {
 }
 
 export function keyClasses(tenant: Tenant, permission: Permission): KeyClasses {
-  const others = PERMISSIONS.filter((p) => p !== permission).map((p) => tenant.keys.only[p]);
+  const others = PERMISSIONS.filter((p) => p !== permission);
   return {
-    permitted: [tenant.keys.only[permission], tenant.keys.all],
-    unpermitted: [tenant.keys.without[permission], ...others],
+    // Every key that holds it: its own, all of them, and every other's "without" key.
+    permitted: [
+      tenant.keys.only[permission],
+      tenant.keys.all,
+      ...others.map((p) => tenant.keys.without[p]),
+    ],
+    unpermitted: [tenant.keys.without[permission], ...others.map((p) => tenant.keys.only[p])],
     dead: [tenant.keys.revoked, tenant.keys.expired],
   };
 }

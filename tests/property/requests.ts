@@ -251,7 +251,7 @@ function routeRequests(m: RouteModel, ctx: Ctx): fc.Arbitrary<Hostile> {
         ...v,
         aim: `${m.label}: ${n} items in ${hole.path} (at most ${max})`,
         body: grown(n, it),
-        expect: { kind: "status", status: 200 } as Expect,
+        expect: { kind: "status", status: m.success } as Expect,
       })),
     ));
   }

@@ -19,6 +19,7 @@ export default defineRouteTest({
   endpoint: linkContactsToCompany,
   valid: validBatch,
   ok: okBatch,
+  sqlData: { updated: 2, failed: 0, failed_ids: [] },
   writes: true,
   crossOrg: crossOrgBatch,
   property: {

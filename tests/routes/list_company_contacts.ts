@@ -48,6 +48,7 @@ export default defineRouteTest({
     assert.equal(page.meta.per_page, 50);
     assert.equal(page.data.length, Math.min(page.meta.total, 50));
   },
+  sqlData: { contacts: [], total: 0 },
   writes: false,
   crossOrg: (_self, other) => [
     {

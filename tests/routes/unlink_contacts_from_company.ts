@@ -17,6 +17,7 @@ export default defineRouteTest({
   endpoint: unlinkContactsFromCompany,
   valid: validBatch,
   ok: okBatch,
+  sqlData: { updated: 2, failed: 0, failed_ids: [] },
   writes: true,
   crossOrg: crossOrgBatch,
   property: {

@@ -97,32 +97,35 @@ for (const kind of TARGET_KINDS) {
             });
           }
 
-          await t.step(`${label}: a long unknown field name is cut in the detail`, async () => {
-            const long = "x".repeat(40_000);
-            const res = request.body
-              ? await send(app, endpoint.method, routePath(endpoint, valid.params), {
-                key,
-                body: { ...(valid.body as object), [long]: 1 },
-              })
-              : await send(
-                app,
-                endpoint.method,
-                `${routePath(endpoint, valid.params)}?${long}=1`,
-                { key },
-              );
-            assert.equal(res.status, 400, res.text.slice(0, 300));
-            assert.ok(res.text.length < 2_000, `${res.text.length} bytes for one unknown field`);
-          });
+          // A route with neither a body nor a query has no field to be unknown.
+          if (request.body || request.query) {
+            await t.step(`${label}: a long unknown field name is cut in the detail`, async () => {
+              const long = "x".repeat(40_000);
+              const res = request.body
+                ? await send(app, endpoint.method, routePath(endpoint, valid.params), {
+                  key,
+                  body: { ...(valid.body as object), [long]: 1 },
+                })
+                : await send(
+                  app,
+                  endpoint.method,
+                  `${routePath(endpoint, valid.params)}?${long}=1`,
+                  { key },
+                );
+              assert.equal(res.status, 400, res.text.slice(0, 300));
+              assert.ok(res.text.length < 2_000, `${res.text.length} bytes for one unknown field`);
+            });
+          }
 
           // Refusing must not cost more than serving: the time of a refused request against a
           // valid one of the same size, printed (never asserted: the machine is shared).
           if (request.body) {
             await t.step(`${label}: refusal cost against a valid request (printed)`, async () => {
               const refused = withUnknownFields(valid.body as Record<string, unknown>, 8_000);
-              const padded = JSON.stringify(valid.body).replace(
-                /\]/,
-                `]${" ".repeat(refused.length - JSON.stringify(valid.body).length)}`,
-              );
+              const compact = JSON.stringify(valid.body);
+              const padded = `${compact.slice(0, -1)}${
+                " ".repeat(refused.length - compact.length)
+              }}`;
               assert.equal(padded.length, refused.length);
               const time = async (body: string) => {
                 const started = performance.now();

@@ -12,7 +12,7 @@ import {
   usageOf,
 } from "../harness/fixtures.ts";
 import { type Answer, send, sendRoute } from "../harness/http.ts";
-import { loadRouteTests } from "../harness/route_tests.ts";
+import { invalidRequest, loadRouteTests, successStatus } from "../harness/route_tests.ts";
 import { getTarget, TARGET_KINDS, targetTestOptions } from "../harness/targets.ts";
 
 const ROUTES = await loadRouteTests();
@@ -137,7 +137,8 @@ for (const kind of TARGET_KINDS) {
             // The limiter's answer and state are part of every secured operation's contract.
             const responses = (op as { responses: Record<string, { headers?: object }> })
               .responses;
-            for (const status of ["200", "400", "403", "404", "429"]) {
+            const success = Object.keys(responses).find((s) => /^2\d\d$/.test(s))!;
+            for (const status of [success, "400", "403", "404", "429"]) {
               const headers = Object.keys(responses[status]?.headers ?? {});
               for (
                 const name of [
@@ -168,18 +169,22 @@ for (const kind of TARGET_KINDS) {
         const label = `${endpoint.method.toUpperCase()} ${endpoint.path}`;
         const permission = endpoint.permission;
 
-        await t.step(`${label}: a key with exactly ${permission}: 200, one call`, async () => {
-          calls.length = 0;
-          const res = record(
-            await sendRoute(app, endpoint, route.valid(self), {
-              key: self.keys.only[permission],
-            }),
-          );
-          assert.equal(res.status, 200, res.text);
-          route.ok(res.json, self);
-          assertRateHeaders(res, true);
-          assert.deepEqual(calls.map((c) => c.fn), [endpoint.sql.fn], "exactly one call");
-        });
+        const success = successStatus(endpoint);
+        await t.step(
+          `${label}: a key with exactly ${permission}: ${success}, one call`,
+          async () => {
+            calls.length = 0;
+            const res = record(
+              await sendRoute(app, endpoint, route.valid(self), {
+                key: self.keys.only[permission],
+              }),
+            );
+            assert.equal(res.status, success, res.text);
+            route.ok(res.json, self);
+            assertRateHeaders(res, true);
+            assert.deepEqual(calls.map((c) => c.fn), [endpoint.sql.fn], "exactly one call");
+          },
+        );
 
         for (const c of KEY_CASES) {
           await t.step(`${label}: ${c.name} -> ${c.status} ${c.code}`, async () => {
@@ -213,11 +218,7 @@ for (const kind of TARGET_KINDS) {
         }
 
         await t.step(`${label}: invalid input still gets the key checked first`, async () => {
-          const valid = route.valid(self);
-          const badParams = Object.fromEntries(
-            Object.keys(valid.params).map((name) => [name, "not-a-uuid"]),
-          );
-          const invalid = { ...valid, params: badParams };
+          const invalid = invalidRequest(route, self);
           const cases: [string, string | null, number, string][] = [
             ["unknown key", generateApiKey(), 401, "invalid_key"],
             ["wrong scope", self.keys.without[permission], 403, "insufficient_permissions"],
@@ -234,9 +235,7 @@ for (const kind of TARGET_KINDS) {
             assertRateHeaders(res, status !== 401);
             const after = await usageOf(target.owner, self.orgId);
             assert.equal(after.day - before.day, status === 401 ? 0 : 1, `${name} counts`);
-            if (status === 400) {
-              assert.ok(res.json.error.details.every((d: { in: string }) => d.in === "path"));
-            }
+            if (status === 400) assert.ok(res.json.error.details.length > 0);
           }
         });
 
@@ -261,7 +260,7 @@ for (const kind of TARGET_KINDS) {
           const key = org.keys.only[permission];
           for (const left of [1, 0]) {
             const res = await sendRoute(limited.app, endpoint, route.valid(org), { key });
-            assert.equal(res.status, 200, res.text);
+            assert.equal(res.status, success, res.text);
             assert.equal(res.headers.get("ratelimit"), `"minute";r=${left};t=40`);
           }
           const before = await databaseDigest(target.owner);
@@ -281,7 +280,7 @@ for (const kind of TARGET_KINDS) {
           );
           clock.advance(40_000);
           const next = await sendRoute(limited.app, endpoint, route.valid(org), { key });
-          assert.equal(next.status, 200, "the next minute serves again");
+          assert.equal(next.status, success, "the next minute serves again");
         });
       }
 

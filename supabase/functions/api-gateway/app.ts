@@ -14,6 +14,7 @@ import { routeMiss } from "./middleware/route_miss.ts";
 import { openApiDocument } from "./openapi_document.ts";
 import { BASE_PATH } from "./paths.ts";
 import { ENDPOINTS } from "./routes/index.ts";
+import { dispatchRoute } from "./webhooks/dispatch_route.ts";
 
 export const jsonLineLogger: Logger = (entry) => console.log(JSON.stringify(entry));
 
@@ -70,6 +71,7 @@ export function createApp(deps: AppDeps) {
   // Generated at build time from the same declarations, and read on its own route only: nothing
   // of it is paid at start-up.
   api.get("/v1/openapi.json", async (c) => c.json(await openApiDocument(resolved.servers)));
+  api.post("/internal/dispatch-webhooks", dispatchRoute);
 
   app.notFound(routeMiss(app));
   app.onError((err, c) => errorResponse(c, err));

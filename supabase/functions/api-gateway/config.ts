@@ -3,6 +3,9 @@ export interface Config {
   supabaseUrl: string;
   /** The secret (service role) key. Never log it, never put it in an error. */
   serviceKey: string;
+  /** WEBHOOK_DISPATCH_SECRET: what the dispatch route requires (pg_cron sends it from Vault).
+   * Unset, the route does not exist. */
+  webhookDispatchSecret?: string;
 }
 
 /** Reads the service credentials the platform injects: SUPABASE_URL, plus the secret key from
@@ -23,7 +26,11 @@ export function readConfig(get: (name: string) => string | undefined): Config {
         "or SUPABASE_SERVICE_ROLE_KEY.",
     );
   }
-  return { supabaseUrl, serviceKey };
+  const webhookDispatchSecret = nonEmpty(get("WEBHOOK_DISPATCH_SECRET"));
+  if (webhookDispatchSecret !== undefined && webhookDispatchSecret.length < 32) {
+    throw new Error("Environment variable WEBHOOK_DISPATCH_SECRET is shorter than 32 characters.");
+  }
+  return { supabaseUrl, serviceKey, ...(webhookDispatchSecret ? { webhookDispatchSecret } : {}) };
 }
 
 function nonEmpty(value: string | undefined): string | undefined {

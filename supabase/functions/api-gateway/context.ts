@@ -1,5 +1,6 @@
 import type { GatewayDb } from "./db/port.ts";
 import type { Outcome } from "./kit/outcome.ts";
+import type { UrlPolicy } from "./webhooks/url_policy.ts";
 
 /** One JSON object per line. */
 export type Logger = (entry: Record<string, unknown>) => void;
@@ -20,6 +21,19 @@ export interface AppDeps {
   /** Servers listed in the OpenAPI document besides the public URL template (the dev server
    * adds its own base). */
   servers?: { url: string; description: string }[];
+  webhooks?: WebhookDeps;
+}
+
+/** Webhooks: where they may go, how they are sent, and who may ask for a dispatch. */
+export interface WebhookDeps {
+  /** Where endpoints may point (the dev server allows local receivers; tests inject a
+   * resolver); https to public addresses, by the runtime's resolver, by default. */
+  urlPolicy?: UrlPolicy;
+  /** The fetch deliveries go through (tests inject one). */
+  fetch?: typeof fetch;
+  /** The secret the dispatch route requires (WEBHOOK_DISPATCH_SECRET, kept in Vault for
+   * pg_cron); without one the route answers 404. */
+  dispatchSecret?: string;
 }
 
 export type ResolvedDeps = AppDeps & { log: Logger };

@@ -3,10 +3,20 @@ import { HTTPException } from "hono/http-exception";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
 import { MAX_BODY_BYTES } from "./limits.ts";
 
+/** `text`, or its start and an ellipsis when longer than `max`: an answer never grows with what
+ * the client sent. */
+const cut = (text: string, max: number) => text.length > max ? `${text.slice(0, max - 1)}…` : text;
+
 /** Every error code the gateway answers with, its status and what it means: the one table the
  * responses, the OpenAPI document and the tests are built from. Clients may switch on the codes. */
 export const ERRORS = {
   validation_error: { status: 400, means: "the path, query, body or JSON is invalid" },
+  invalid_url: {
+    status: 400,
+    means: "the webhook URL is not https, or not a public address (by name or by what it " +
+      "resolves to)",
+  },
+  invalid_events: { status: 400, means: "an event type that does not exist" },
   invalid_key: {
     status: 401,
     means: "missing, malformed, unknown, revoked or expired API key (see WWW-Authenticate)",
@@ -16,8 +26,18 @@ export const ERRORS = {
     status: 404,
     means: "no such company in the key's workspace (another workspace's looks the same)",
   },
+  webhook_not_found: {
+    status: 404,
+    means: "no such webhook endpoint in the key's workspace (another workspace's looks the same)",
+  },
+  delivery_not_found: { status: 404, means: "no such delivery of this webhook endpoint" },
   not_found: { status: 404, means: "no such route" },
   method_not_allowed: { status: 405, means: "the path exists under another method (see Allow)" },
+  webhook_inactive: {
+    status: 409,
+    means: "the webhook endpoint is turned off: turn it back on (PATCH active) first",
+  },
+  webhook_limit_reached: { status: 409, means: "the workspace has 20 webhook endpoints already" },
   payload_too_large: { status: 413, means: `body over ${MAX_BODY_BYTES / 1024} KiB` },
   unsupported_media_type: { status: 415, means: "the body is not declared application/json" },
   rate_limited: {
@@ -33,8 +53,6 @@ export const ERRORS = {
 
 export type ErrorCode = keyof typeof ERRORS;
 
-/** `text`, or its start and an ellipsis when longer than `max`. */
-const cut = (text: string, max: number) => text.length > max ? `${text.slice(0, max - 1)}…` : text;
 export const ERROR_CODES = Object.keys(ERRORS) as ErrorCode[];
 
 export const isErrorCode = (code: unknown): code is ErrorCode =>
@@ -88,6 +106,36 @@ export const rateLimited = (window: "minute" | "day", limit: number, resetIn: nu
 
 export const companyNotFound = (id: string) =>
   new ApiError("company_not_found", `No company ${id} in this workspace.`);
+
+export const webhookNotFound = (id: string) =>
+  new ApiError("webhook_not_found", `No webhook endpoint ${id} in this workspace.`);
+
+export const deliveryNotFound = (id: string) =>
+  new ApiError("delivery_not_found", `No delivery ${id} of this webhook endpoint.`);
+
+export const webhookInactive = () =>
+  new ApiError(
+    "webhook_inactive",
+    "This webhook endpoint is turned off: turn it back on (PATCH with active: true) first.",
+  );
+
+export const webhookLimitReached = () =>
+  new ApiError(
+    "webhook_limit_reached",
+    "This workspace has 20 webhook endpoints already: delete one first.",
+  );
+
+/** 400 for a webhook URL the gateway will not send to; `why` is fixed text, never the URL. */
+export const invalidUrl = (why: string) =>
+  new ApiError("invalid_url", `The webhook URL is refused: ${why}.`);
+
+export const invalidEvents = (unknown: string[], known: readonly string[]) =>
+  new ApiError(
+    "invalid_events",
+    `Unknown event type${unknown.length > 1 ? "s" : ""}: ${
+      unknown.slice(0, 5).map((t) => JSON.stringify(cut(t, 60))).join(", ")
+    }${unknown.length > 5 ? ", ..." : ""}. Known: ${known.join(", ")}.`,
+  );
 
 export const serviceUnavailable = () =>
   new ApiError(

@@ -3,7 +3,10 @@ import { readConfig } from "./config.ts";
 import { createSupabaseDb } from "./db/supabase.ts";
 
 // Built once per isolate and reused by every request it serves.
-const { supabaseUrl, serviceKey } = readConfig((name) => Deno.env.get(name));
-const app = createApp({ db: createSupabaseDb({ url: supabaseUrl, serviceKey }) });
+const config = readConfig((name) => Deno.env.get(name));
+const app = createApp({
+  db: createSupabaseDb({ url: config.supabaseUrl, serviceKey: config.serviceKey }),
+  webhooks: { dispatchSecret: config.webhookDispatchSecret },
+});
 
 Deno.serve(app.fetch);

@@ -11,6 +11,10 @@ export default {
     {
       "name": "contacts",
       "description": "The workspace's contacts and their companies."
+    },
+    {
+      "name": "webhooks",
+      "description": "Endpoints that receive the workspace's events, signed per Standard Webhooks (the `webhooks` section lists the events)."
     }
   ],
   "servers": [
@@ -33,6 +37,112 @@ export default {
       }
     },
     "schemas": {
+      "ContactsLinkedEvent": {
+        "type": "object",
+        "properties": {
+          "type": {
+            "type": "string",
+            "enum": [
+              "company.contacts_linked"
+            ]
+          },
+          "timestamp": {
+            "type": "string",
+            "format": "date-time",
+            "description": "When the change committed. ISO 8601, UTC."
+          },
+          "data": {
+            "type": "object",
+            "properties": {
+              "company_id": {
+                "type": "string",
+                "format": "uuid",
+                "description": "The company the change was about."
+              },
+              "contact_ids": {
+                "type": "array",
+                "items": {
+                  "type": "string",
+                  "format": "uuid"
+                },
+                "description": "The contacts whose company changed, sorted."
+              },
+              "count": {
+                "type": "integer",
+                "minimum": 1,
+                "description": "How many: contact_ids.length."
+              },
+              "moved_from": {
+                "type": "object",
+                "additionalProperties": {
+                  "type": "string"
+                },
+                "description": "For each contact that moved from another company of the workspace: that company's id."
+              }
+            },
+            "required": [
+              "company_id",
+              "contact_ids",
+              "count",
+              "moved_from"
+            ]
+          }
+        },
+        "required": [
+          "type",
+          "timestamp",
+          "data"
+        ]
+      },
+      "ContactsUnlinkedEvent": {
+        "type": "object",
+        "properties": {
+          "type": {
+            "type": "string",
+            "enum": [
+              "company.contacts_unlinked"
+            ]
+          },
+          "timestamp": {
+            "type": "string",
+            "format": "date-time",
+            "description": "When the change committed. ISO 8601, UTC."
+          },
+          "data": {
+            "type": "object",
+            "properties": {
+              "company_id": {
+                "type": "string",
+                "format": "uuid",
+                "description": "The company the change was about."
+              },
+              "contact_ids": {
+                "type": "array",
+                "items": {
+                  "type": "string",
+                  "format": "uuid"
+                },
+                "description": "The contacts whose company changed, sorted."
+              },
+              "count": {
+                "type": "integer",
+                "minimum": 1,
+                "description": "How many: contact_ids.length."
+              }
+            },
+            "required": [
+              "company_id",
+              "contact_ids",
+              "count"
+            ]
+          }
+        },
+        "required": [
+          "type",
+          "timestamp",
+          "data"
+        ]
+      },
       "BatchResult": {
         "type": "object",
         "properties": {
@@ -78,11 +188,17 @@ export default {
                 "type": "string",
                 "enum": [
                   "validation_error",
+                  "invalid_url",
+                  "invalid_events",
                   "invalid_key",
                   "insufficient_permissions",
                   "company_not_found",
+                  "webhook_not_found",
+                  "delivery_not_found",
                   "not_found",
                   "method_not_allowed",
+                  "webhook_inactive",
+                  "webhook_limit_reached",
                   "payload_too_large",
                   "unsupported_media_type",
                   "rate_limited",
@@ -242,6 +358,445 @@ export default {
           "company_id",
           "created_at",
           "updated_at"
+        ]
+      },
+      "WebhookWithSecret": {
+        "type": "object",
+        "properties": {
+          "id": {
+            "type": "string",
+            "format": "uuid"
+          },
+          "url": {
+            "type": "string"
+          },
+          "events": {
+            "type": "array",
+            "items": {
+              "type": "string",
+              "enum": [
+                "company.contacts_linked",
+                "company.contacts_unlinked"
+              ]
+            }
+          },
+          "description": {
+            "type": [
+              "string",
+              "null"
+            ]
+          },
+          "active": {
+            "type": "boolean"
+          },
+          "disabled_reason": {
+            "type": [
+              "string",
+              "null"
+            ],
+            "enum": [
+              "gone",
+              "failing",
+              null
+            ],
+            "description": "Why the gateway turned it off: the receiver answered 410 (gone), or every delivery failed for 5 days (failing). Null when active or turned off by you."
+          },
+          "last_delivery_status": {
+            "type": [
+              "string",
+              "null"
+            ],
+            "enum": [
+              "success",
+              "failed",
+              null
+            ],
+            "description": "The last attempt's outcome; null before the first."
+          },
+          "last_delivery_at": {
+            "type": [
+              "string",
+              "null"
+            ],
+            "format": "date-time",
+            "description": "When the last attempt was made. ISO 8601, UTC."
+          },
+          "created_at": {
+            "type": "string",
+            "format": "date-time",
+            "description": "When it was created. ISO 8601, UTC."
+          },
+          "updated_at": {
+            "type": "string",
+            "format": "date-time",
+            "description": "When it was last changed. ISO 8601, UTC."
+          },
+          "secret": {
+            "type": "string",
+            "description": "The signing secret (whsec_ and base64): shown only in this answer.",
+            "example": "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
+          }
+        },
+        "required": [
+          "id",
+          "url",
+          "events",
+          "description",
+          "active",
+          "disabled_reason",
+          "last_delivery_status",
+          "last_delivery_at",
+          "created_at",
+          "updated_at",
+          "secret"
+        ]
+      },
+      "CreateWebhook": {
+        "type": "object",
+        "properties": {
+          "url": {
+            "type": "string",
+            "description": "Where deliveries are POSTed: https, to a public address; at most 2048 characters.",
+            "example": "https://crm.example.com/hooks/leadlex"
+          },
+          "events": {
+            "type": "array",
+            "items": {
+              "type": "string",
+              "maxLength": 100
+            },
+            "minItems": 1,
+            "maxItems": 10,
+            "description": "Event types to receive: company.contacts_linked, company.contacts_unlinked.",
+            "example": [
+              "company.contacts_linked",
+              "company.contacts_unlinked"
+            ]
+          },
+          "description": {
+            "type": "string",
+            "maxLength": 500,
+            "description": "Free text, up to 500 characters.",
+            "example": "CRM mirror"
+          },
+          "active": {
+            "type": "boolean",
+            "description": "Deliver to it (default true)."
+          }
+        },
+        "required": [
+          "url",
+          "events"
+        ],
+        "additionalProperties": false
+      },
+      "WebhookPage": {
+        "type": "object",
+        "properties": {
+          "data": {
+            "type": "array",
+            "items": {
+              "$ref": "#/components/schemas/Webhook"
+            }
+          },
+          "meta": {
+            "type": "object",
+            "properties": {
+              "page": {
+                "type": "integer"
+              },
+              "per_page": {
+                "type": "integer"
+              },
+              "total": {
+                "type": "integer",
+                "minimum": 0,
+                "description": "Webhook endpoints in all."
+              }
+            },
+            "required": [
+              "page",
+              "per_page",
+              "total"
+            ]
+          }
+        },
+        "required": [
+          "data",
+          "meta"
+        ]
+      },
+      "Webhook": {
+        "type": "object",
+        "properties": {
+          "id": {
+            "type": "string",
+            "format": "uuid"
+          },
+          "url": {
+            "type": "string"
+          },
+          "events": {
+            "type": "array",
+            "items": {
+              "type": "string",
+              "enum": [
+                "company.contacts_linked",
+                "company.contacts_unlinked"
+              ]
+            }
+          },
+          "description": {
+            "type": [
+              "string",
+              "null"
+            ]
+          },
+          "active": {
+            "type": "boolean"
+          },
+          "disabled_reason": {
+            "type": [
+              "string",
+              "null"
+            ],
+            "enum": [
+              "gone",
+              "failing",
+              null
+            ],
+            "description": "Why the gateway turned it off: the receiver answered 410 (gone), or every delivery failed for 5 days (failing). Null when active or turned off by you."
+          },
+          "last_delivery_status": {
+            "type": [
+              "string",
+              "null"
+            ],
+            "enum": [
+              "success",
+              "failed",
+              null
+            ],
+            "description": "The last attempt's outcome; null before the first."
+          },
+          "last_delivery_at": {
+            "type": [
+              "string",
+              "null"
+            ],
+            "format": "date-time",
+            "description": "When the last attempt was made. ISO 8601, UTC."
+          },
+          "created_at": {
+            "type": "string",
+            "format": "date-time",
+            "description": "When it was created. ISO 8601, UTC."
+          },
+          "updated_at": {
+            "type": "string",
+            "format": "date-time",
+            "description": "When it was last changed. ISO 8601, UTC."
+          }
+        },
+        "required": [
+          "id",
+          "url",
+          "events",
+          "description",
+          "active",
+          "disabled_reason",
+          "last_delivery_status",
+          "last_delivery_at",
+          "created_at",
+          "updated_at"
+        ]
+      },
+      "UpdateWebhook": {
+        "type": "object",
+        "properties": {
+          "url": {
+            "type": "string",
+            "description": "Where deliveries are POSTed: https, to a public address; at most 2048 characters.",
+            "example": "https://crm.example.com/hooks/leadlex"
+          },
+          "events": {
+            "type": "array",
+            "items": {
+              "type": "string",
+              "maxLength": 100
+            },
+            "minItems": 1,
+            "maxItems": 10,
+            "description": "Event types to receive: company.contacts_linked, company.contacts_unlinked.",
+            "example": [
+              "company.contacts_linked",
+              "company.contacts_unlinked"
+            ]
+          },
+          "description": {
+            "type": [
+              "string",
+              "null"
+            ],
+            "maxLength": 500,
+            "description": "Free text, up to 500 characters.",
+            "example": "CRM mirror"
+          },
+          "active": {
+            "type": "boolean",
+            "description": "false stops deliveries (they wait); true resumes them."
+          }
+        },
+        "additionalProperties": false
+      },
+      "DeliveryPage": {
+        "type": "object",
+        "properties": {
+          "data": {
+            "type": "array",
+            "items": {
+              "$ref": "#/components/schemas/Delivery"
+            }
+          },
+          "meta": {
+            "type": "object",
+            "properties": {
+              "page": {
+                "type": "integer"
+              },
+              "per_page": {
+                "type": "integer"
+              },
+              "total": {
+                "type": "integer",
+                "minimum": 0,
+                "description": "Deliveries of the endpoint in all."
+              }
+            },
+            "required": [
+              "page",
+              "per_page",
+              "total"
+            ]
+          }
+        },
+        "required": [
+          "data",
+          "meta"
+        ]
+      },
+      "Delivery": {
+        "type": "object",
+        "properties": {
+          "id": {
+            "type": "string",
+            "format": "uuid"
+          },
+          "event_id": {
+            "type": "string",
+            "format": "uuid",
+            "description": "Sent as the webhook-id header, on every attempt."
+          },
+          "event_type": {
+            "type": "string",
+            "enum": [
+              "company.contacts_linked",
+              "company.contacts_unlinked"
+            ]
+          },
+          "status": {
+            "type": "string",
+            "enum": [
+              "pending",
+              "succeeded",
+              "failed",
+              "cancelled"
+            ],
+            "description": "pending: due at next_attempt_at; succeeded; failed: its attempts are spent, or the receiver answered 410; cancelled: its endpoint was deleted first."
+          },
+          "next_attempt_at": {
+            "type": [
+              "string",
+              "null"
+            ],
+            "format": "date-time",
+            "description": "When it is tried next (pending only). ISO 8601, UTC."
+          },
+          "created_at": {
+            "type": "string",
+            "format": "date-time",
+            "description": "When the event was written. ISO 8601, UTC."
+          },
+          "attempts": {
+            "type": "array",
+            "items": {
+              "$ref": "#/components/schemas/DeliveryAttempt"
+            }
+          }
+        },
+        "required": [
+          "id",
+          "event_id",
+          "event_type",
+          "status",
+          "next_attempt_at",
+          "created_at",
+          "attempts"
+        ]
+      },
+      "DeliveryAttempt": {
+        "type": "object",
+        "properties": {
+          "attempt": {
+            "type": "integer",
+            "minimum": 1
+          },
+          "attempted_at": {
+            "type": "string",
+            "format": "date-time",
+            "description": "When it was made. ISO 8601, UTC."
+          },
+          "status_code": {
+            "type": [
+              "integer",
+              "null"
+            ],
+            "description": "The receiver's status; null when none came."
+          },
+          "duration_ms": {
+            "type": "integer",
+            "minimum": 0
+          },
+          "error_class": {
+            "type": [
+              "string",
+              "null"
+            ],
+            "enum": [
+              "timeout",
+              "connection",
+              "blocked_address",
+              "redirect",
+              "http_status",
+              null
+            ],
+            "description": "Why it failed; null when it succeeded."
+          },
+          "response_prefix": {
+            "type": [
+              "string",
+              "null"
+            ],
+            "description": "The first 256 bytes of the receiver's answer, at most."
+          }
+        },
+        "required": [
+          "attempt",
+          "attempted_at",
+          "status_code",
+          "duration_ms",
+          "error_class",
+          "response_prefix"
         ]
       }
     },
@@ -1813,7 +2368,3918 @@ export default {
           }
         }
       }
+    },
+    "/api-gateway/v1/webhooks": {
+      "post": {
+        "operationId": "createWebhook",
+        "tags": [
+          "webhooks"
+        ],
+        "summary": "Create a webhook endpoint",
+        "description": "Registers a URL to receive the workspace's events, signed per Standard Webhooks with the secret this answer shows, once. The URL must be https to a public address (not private, loopback or link-local, by name or by what it resolves to). Up to 20 per workspace.\n\nRequires the `webhooks:write` permission.",
+        "security": [
+          {
+            "ApiKey": []
+          }
+        ],
+        "requestBody": {
+          "required": true,
+          "content": {
+            "application/json": {
+              "example": {
+                "url": "https://crm.example.com/hooks/leadlex",
+                "events": [
+                  "company.contacts_linked",
+                  "company.contacts_unlinked"
+                ],
+                "description": "CRM mirror"
+              },
+              "schema": {
+                "$ref": "#/components/schemas/CreateWebhook"
+              }
+            }
+          }
+        },
+        "responses": {
+          "201": {
+            "description": "The endpoint, with its signing secret (shown only here).",
+            "headers": {
+              "X-RateLimit-Limit": {
+                "description": "The workspace's daily quota.",
+                "schema": {
+                  "type": "integer"
+                }
+              },
+              "X-RateLimit-Remaining": {
+                "description": "Requests left today (UTC).",
+                "schema": {
+                  "type": "integer"
+                }
+              },
+              "X-RateLimit-Reset": {
+                "description": "Unix seconds of the next 00:00 UTC, when the daily quota resets.",
+                "schema": {
+                  "type": "integer"
+                }
+              },
+              "RateLimit-Policy": {
+                "description": "Both windows (draft-ietf-httpapi-ratelimit-headers-11), e.g. `\"minute\";q=10;w=60, \"day\";q=100;w=86400`.",
+                "schema": {
+                  "type": "string"
+                }
+              },
+              "RateLimit": {
+                "description": "The window that runs out first: `\"minute\";r=<remaining>;t=<seconds to reset>`.",
+                "schema": {
+                  "type": "string"
+                }
+              }
+            },
+            "content": {
+              "application/json": {
+                "example": {
+                  "data": {
+                    "webhook": {
+                      "id": "e0000000-0000-4000-8000-000000000001",
+                      "url": "https://crm.example.com/hooks/leadlex",
+                      "events": [
+                        "company.contacts_linked",
+                        "company.contacts_unlinked"
+                      ],
+                      "description": "CRM mirror",
+                      "active": true,
+                      "disabled_reason": null,
+                      "last_delivery_status": null,
+                      "last_delivery_at": null,
+                      "created_at": "2026-11-29T10:00:00.000000Z",
+                      "updated_at": "2026-11-29T10:00:00.000000Z",
+                      "secret": "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
+                    }
+                  }
+                },
+                "schema": {
+                  "type": "object",
+                  "properties": {
+                    "data": {
+                      "type": "object",
+                      "properties": {
+                        "webhook": {
+                          "$ref": "#/components/schemas/WebhookWithSecret"
+                        }
+                      },
+                      "required": [
+                        "webhook"
+                      ]
+                    }
+                  },
+                  "required": [
+                    "data"
+                  ]
+                }
+              }
+            }
+          },
+          "400": {
+            "description": "`validation_error`: the path, query, body or JSON is invalid",
+            "headers": {
+              "X-RateLimit-Limit": {
+                "description": "The workspace's daily quota.",
+                "schema": {
+                  "type": "integer"
+                }
+              },
+              "X-RateLimit-Remaining": {
+                "description": "Requests left today (UTC).",
+                "schema": {
+                  "type": "integer"
+                }
+              },
+              "X-RateLimit-Reset": {
+                "description": "Unix seconds of the next 00:00 UTC, when the daily quota resets.",
+                "schema": {
+                  "type": "integer"
+                }
+              },
+              "RateLimit-Policy": {
+                "description": "Both windows (draft-ietf-httpapi-ratelimit-headers-11), e.g. `\"minute\";q=10;w=60, \"day\";q=100;w=86400`.",
+                "schema": {
+                  "type": "string"
+                }
+              },
+              "RateLimit": {
+                "description": "The window that runs out first: `\"minute\";r=<remaining>;t=<seconds to reset>`.",
+                "schema": {
+                  "type": "string"
+                }
+              }
+            },
+            "content": {
+              "application/json": {
+                "examples": {
+                  "validation_error": {
+                    "summary": "validation_error",
+                    "value": {
+                      "error": {
+                        "code": "validation_error",
+                        "message": "Invalid request body. contact_ids.3: Invalid UUID",
+                        "details": [
+                          {
+                            "path": "contact_ids.3",
+                            "code": "invalid_format",
+                            "message": "Invalid UUID",
+                            "in": "body"
+                          }
+                        ]
+                      }
+                    }
+                  }
+                },
+                "schema": {
+                  "$ref": "#/components/schemas/Error"
+                }
+              }
+            }
+          },
+          "401": {
+            "description": "`invalid_key`: missing, malformed, unknown, revoked or expired API key (see WWW-Authenticate)",
+            "headers": {
+              "WWW-Authenticate": {
+                "description": "Bearer realm=\"api-gateway\" (error=\"invalid_token\" when a key was sent).",
+                "schema": {
+                  "type": "string"
+                }
+              }
+            },
+            "content": {
+              "application/json": {
+                "examples": {
+                  "invalid_key": {
+                    "summary": "invalid_key",
+                    "value": {
+                      "error": {
+                        "code": "invalid_key",
+                        "message": "Invalid API key: it is unknown, revoked or expired."
+                      }
+                    }
+                  }
+                },
+                "schema": {
+                  "$ref": "#/components/schemas/Error"
+                }
+              }
+            }
+          },
+          "403": {
+            "description": "`insufficient_permissions`: the key lacks the route's permission",
+            "headers": {
+              "X-RateLimit-Limit": {
+                "description": "The workspace's daily quota.",
+                "schema": {
+                  "type": "integer"
+                }
+              },
+              "X-RateLimit-Remaining": {
+                "description": "Requests left today (UTC).",
+                "schema": {
+                  "type": "integer"
+                }
+              },
+              "X-RateLimit-Reset": {
+                "description": "Unix seconds of the next 00:00 UTC, when the daily quota resets.",
+                "schema": {
+                  "type": "integer"
+                }
+              },
+              "RateLimit-Policy": {
+                "description": "Both windows (draft-ietf-httpapi-ratelimit-headers-11), e.g. `\"minute\";q=10;w=60, \"day\";q=100;w=86400`.",
+                "schema": {
+                  "type": "string"
+                }
+              },
+              "RateLimit": {
+                "description": "The window that runs out first: `\"minute\";r=<remaining>;t=<seconds to reset>`.",
+                "schema": {
+                  "type": "string"
+                }
+              }
+            },
+            "content": {
+              "application/json": {
+                "examples": {
+                  "insufficient_permissions": {
+                    "summary": "insufficient_permissions",
+                    "value": {
+                      "error": {
+                        "code": "insufficient_permissions",
+                        "message": "This API key lacks the required permission: webhooks:write."
+                      }
+                    }
+                  }
+                },
+                "schema": {
+                  "$ref": "#/components/schemas/Error"
+                }
+              }
+            }
+          },
+          "404": {
+            "description": "`not_found`: no such route",
+            "headers": {
+              "X-RateLimit-Limit": {
+                "description": "The workspace's daily quota.",
+                "schema": {
+                  "type": "integer"
+                }
+              },
+              "X-RateLimit-Remaining": {
+                "description": "Requests left today (UTC).",
+                "schema": {
+                  "type": "integer"
+                }
+              },
+              "X-RateLimit-Reset": {
+                "description": "Unix seconds of the next 00:00 UTC, when the daily quota resets.",
+                "schema": {
+                  "type": "integer"
+                }
+              },
+              "RateLimit-Policy": {
+                "description": "Both windows (draft-ietf-httpapi-ratelimit-headers-11), e.g. `\"minute\";q=10;w=60, \"day\";q=100;w=86400`.",
+                "schema": {
+                  "type": "string"
+                }
+              },
+              "RateLimit": {
+                "description": "The window that runs out first: `\"minute\";r=<remaining>;t=<seconds to reset>`.",
+                "schema": {
+                  "type": "string"
+                }
+              }
+            },
+            "content": {
+              "application/json": {
+                "examples": {
+                  "not_found": {
+                    "summary": "not_found",
+                    "value": {
+                      "error": {
+                        "code": "not_found",
+                        "message": "No route for GET /api-gateway/v1/companies."
+                      }
+                    }
+                  }
+                },
+                "schema": {
+                  "$ref": "#/components/schemas/Error"
+                }
+              }
+            }
+          },
+          "405": {
+            "description": "`method_not_allowed`: the path exists under another method (see Allow)",
+            "headers": {
+              "Allow": {
+                "description": "The methods the path allows.",
+                "schema": {
+                  "type": "string"
+                }
+              }
+            },
+            "content": {
+              "application/json": {
+                "examples": {
+                  "method_not_allowed": {
+                    "summary": "method_not_allowed",
+                    "value": {
+                      "error": {
+                        "code": "method_not_allowed",
+                        "message": "Method PUT is not allowed here. Allowed: OPTIONS, POST."
+                      }
+                    }
+                  }
+                },
+                "schema": {
+                  "$ref": "#/components/schemas/Error"
+                }
+              }
+            }
+          },
+          "409": {
+            "description": "`webhook_limit_reached`: the workspace has 20 webhook endpoints already",
+            "headers": {
+              "X-RateLimit-Limit": {
+                "description": "The workspace's daily quota.",
+                "schema": {
+                  "type": "integer"
+                }
+              },
+              "X-RateLimit-Remaining": {
+                "description": "Requests left today (UTC).",
+                "schema": {
+                  "type": "integer"
+                }
+              },
+              "X-RateLimit-Reset": {
+                "description": "Unix seconds of the next 00:00 UTC, when the daily quota resets.",
+                "schema": {
+                  "type": "integer"
+                }
+              },
+              "RateLimit-Policy": {
+                "description": "Both windows (draft-ietf-httpapi-ratelimit-headers-11), e.g. `\"minute\";q=10;w=60, \"day\";q=100;w=86400`.",
+                "schema": {
+                  "type": "string"
+                }
+              },
+              "RateLimit": {
+                "description": "The window that runs out first: `\"minute\";r=<remaining>;t=<seconds to reset>`.",
+                "schema": {
+                  "type": "string"
+                }
+              }
+            },
+            "content": {
+              "application/json": {
+                "examples": {
+                  "webhook_limit_reached": {
+                    "summary": "webhook_limit_reached",
+                    "value": {
+                      "error": {
+                        "code": "webhook_limit_reached",
+                        "message": "This workspace has 20 webhook endpoints already: delete one first."
+                      }
+                    }
+                  }
+                },
+                "schema": {
+                  "$ref": "#/components/schemas/Error"
+                }
+              }
+            }
+          },
+          "413": {
+            "description": "`payload_too_large`: body over 64 KiB",
+            "headers": {},
+            "content": {
+              "application/json": {
+                "examples": {
+                  "payload_too_large": {
+                    "summary": "payload_too_large",
+                    "value": {
+                      "error": {
+                        "code": "payload_too_large",
+                        "message": "Request body is larger than 64 KiB."
+                      }
+                    }
+                  }
+                },
+                "schema": {
+                  "$ref": "#/components/schemas/Error"
+                }
+              }
+            }
+          },
+          "415": {
+            "description": "`unsupported_media_type`: the body is not declared application/json",
+            "headers": {
+              "X-RateLimit-Limit": {
+                "description": "The workspace's daily quota.",
+                "schema": {
+                  "type": "integer"
+                }
+              },
+              "X-RateLimit-Remaining": {
+                "description": "Requests left today (UTC).",
+                "schema": {
+                  "type": "integer"
+                }
+              },
+              "X-RateLimit-Reset": {
+                "description": "Unix seconds of the next 00:00 UTC, when the daily quota resets.",
+                "schema": {
+                  "type": "integer"
+                }
+              },
+              "RateLimit-Policy": {
+                "description": "Both windows (draft-ietf-httpapi-ratelimit-headers-11), e.g. `\"minute\";q=10;w=60, \"day\";q=100;w=86400`.",
+                "schema": {
+                  "type": "string"
+                }
+              },
+              "RateLimit": {
+                "description": "The window that runs out first: `\"minute\";r=<remaining>;t=<seconds to reset>`.",
+                "schema": {
+                  "type": "string"
+                }
+              }
+            },
+            "content": {
+              "application/json": {
+                "examples": {
+                  "unsupported_media_type": {
+                    "summary": "unsupported_media_type",
+                    "value": {
+                      "error": {
+                        "code": "unsupported_media_type",
+                        "message": "Send the request body as JSON with `Content-Type: application/json`."
+                      }
+                    }
+                  }
+                },
+                "schema": {
+                  "$ref": "#/components/schemas/Error"
+                }
+              }
+            }
+          },
+          "429": {
+            "description": "`rate_limited`: the workspace's minute or day quota is spent; nothing was done (see Retry-After)",
+            "headers": {
+              "X-RateLimit-Limit": {
+                "description": "The workspace's daily quota.",
+                "schema": {
+                  "type": "integer"
+                }
+              },
+              "X-RateLimit-Remaining": {
+                "description": "Requests left today (UTC).",
+                "schema": {
+                  "type": "integer"
+                }
+              },
+              "X-RateLimit-Reset": {
+                "description": "Unix seconds of the next 00:00 UTC, when the daily quota resets.",
+                "schema": {
+                  "type": "integer"
+                }
+              },
+              "RateLimit-Policy": {
+                "description": "Both windows (draft-ietf-httpapi-ratelimit-headers-11), e.g. `\"minute\";q=10;w=60, \"day\";q=100;w=86400`.",
+                "schema": {
+                  "type": "string"
+                }
+              },
+              "RateLimit": {
+                "description": "The window that runs out first: `\"minute\";r=<remaining>;t=<seconds to reset>`.",
+                "schema": {
+                  "type": "string"
+                }
+              },
+              "Retry-After": {
+                "description": "Seconds to wait before retrying.",
+                "schema": {
+                  "type": "integer"
+                }
+              }
+            },
+            "content": {
+              "application/json": {
+                "examples": {
+                  "rate_limited": {
+                    "summary": "rate_limited",
+                    "value": {
+                      "error": {
+                        "code": "rate_limited",
+                        "message": "Rate limit exceeded: this workspace's per-minute quota of 50 requests is spent. Retry after 17 seconds."
+                      }
+                    }
+                  }
+                },
+                "schema": {
+                  "$ref": "#/components/schemas/Error"
+                }
+              }
+            }
+          },
+          "500": {
+            "description": "`internal_error`: unexpected; quote X-Request-ID",
+            "headers": {},
+            "content": {
+              "application/json": {
+                "examples": {
+                  "internal_error": {
+                    "summary": "internal_error",
+                    "value": {
+                      "error": {
+                        "code": "internal_error",
+                        "message": "An unexpected error occurred. Quote the request id."
+                      }
+                    }
+                  }
+                },
+                "schema": {
+                  "$ref": "#/components/schemas/Error"
+                }
+              }
+            }
+          },
+          "503": {
+            "description": "`service_unavailable`: the database cannot be reached or timed out (see Retry-After)",
+            "headers": {
+              "Retry-After": {
+                "description": "Seconds to wait before retrying.",
+                "schema": {
+                  "type": "integer"
+                }
+              }
+            },
+            "content": {
+              "application/json": {
+                "examples": {
+                  "service_unavailable": {
+                    "summary": "service_unavailable",
+                    "value": {
+                      "error": {
+                        "code": "service_unavailable",
+                        "message": "The service is temporarily unavailable. Retry after a few seconds."
+                      }
+                    }
+                  }
+                },
+                "schema": {
+                  "$ref": "#/components/schemas/Error"
+                }
+              }
+            }
+          }
+        }
+      },
+      "get": {
+        "operationId": "listWebhooks",
+        "tags": [
+          "webhooks"
+        ],
+        "summary": "List the webhook endpoints",
+        "description": "One page of the workspace's webhook endpoints, oldest first, each with its last delivery's outcome. Never the secrets.\n\nRequires the `webhooks:read` permission.",
+        "security": [
+          {
+            "ApiKey": []
+          }
+        ],
+        "parameters": [
+          {
+            "schema": {
+              "type": "integer",
+              "minimum": 1,
+              "maximum": 2147483647,
+              "default": 1,
+              "description": "Page number, from 1.",
+              "example": 1
+            },
+            "required": false,
+            "description": "Page number, from 1.",
+            "name": "page",
+            "in": "query"
+          },
+          {
+            "schema": {
+              "type": "integer",
+              "minimum": 1,
+              "maximum": 100,
+              "default": 50,
+              "description": "Webhook endpoints per page, 1 to 100 (default 50).",
+              "example": 50
+            },
+            "required": false,
+            "description": "Webhook endpoints per page, 1 to 100 (default 50).",
+            "name": "per_page",
+            "in": "query"
+          }
+        ],
+        "responses": {
+          "200": {
+            "description": "A page of webhook endpoints, and where it sits.",
+            "headers": {
+              "X-RateLimit-Limit": {
+                "description": "The workspace's daily quota.",
+                "schema": {
+                  "type": "integer"
+                }
+              },
+              "X-RateLimit-Remaining": {
+                "description": "Requests left today (UTC).",
+                "schema": {
+                  "type": "integer"
+                }
+              },
+              "X-RateLimit-Reset": {
+                "description": "Unix seconds of the next 00:00 UTC, when the daily quota resets.",
+                "schema": {
+                  "type": "integer"
+                }
+              },
+              "RateLimit-Policy": {
+                "description": "Both windows (draft-ietf-httpapi-ratelimit-headers-11), e.g. `\"minute\";q=10;w=60, \"day\";q=100;w=86400`.",
+                "schema": {
+                  "type": "string"
+                }
+              },
+              "RateLimit": {
+                "description": "The window that runs out first: `\"minute\";r=<remaining>;t=<seconds to reset>`.",
+                "schema": {
+                  "type": "string"
+                }
+              }
+            },
+            "content": {
+              "application/json": {
+                "example": {
+                  "data": [
+                    {
+                      "id": "e0000000-0000-4000-8000-000000000001",
+                      "url": "https://crm.example.com/hooks/leadlex",
+                      "events": [
+                        "company.contacts_linked",
+                        "company.contacts_unlinked"
+                      ],
+                      "description": "CRM mirror",
+                      "active": true,
+                      "disabled_reason": null,
+                      "last_delivery_status": "success",
+                      "last_delivery_at": "2026-11-29T10:05:00.000000Z",
+                      "created_at": "2026-11-29T10:00:00.000000Z",
+                      "updated_at": "2026-11-29T10:00:00.000000Z"
+                    }
+                  ],
+                  "meta": {
+                    "page": 1,
+                    "per_page": 50,
+                    "total": 1
+                  }
+                },
+                "schema": {
+                  "$ref": "#/components/schemas/WebhookPage"
+                }
+              }
+            }
+          },
+          "400": {
+            "description": "`validation_error`: the path, query, body or JSON is invalid",
+            "headers": {
+              "X-RateLimit-Limit": {
+                "description": "The workspace's daily quota.",
+                "schema": {
+                  "type": "integer"
+                }
+              },
+              "X-RateLimit-Remaining": {
+                "description": "Requests left today (UTC).",
+                "schema": {
+                  "type": "integer"
+                }
+              },
+              "X-RateLimit-Reset": {
+                "description": "Unix seconds of the next 00:00 UTC, when the daily quota resets.",
+                "schema": {
+                  "type": "integer"
+                }
+              },
+              "RateLimit-Policy": {
+                "description": "Both windows (draft-ietf-httpapi-ratelimit-headers-11), e.g. `\"minute\";q=10;w=60, \"day\";q=100;w=86400`.",
+                "schema": {
+                  "type": "string"
+                }
+              },
+              "RateLimit": {
+                "description": "The window that runs out first: `\"minute\";r=<remaining>;t=<seconds to reset>`.",
+                "schema": {
+                  "type": "string"
+                }
+              }
+            },
+            "content": {
+              "application/json": {
+                "examples": {
+                  "validation_error": {
+                    "summary": "validation_error",
+                    "value": {
+                      "error": {
+                        "code": "validation_error",
+                        "message": "Invalid request body. contact_ids.3: Invalid UUID",
+                        "details": [
+                          {
+                            "path": "contact_ids.3",
+                            "code": "invalid_format",
+                            "message": "Invalid UUID",
+                            "in": "body"
+                          }
+                        ]
+                      }
+                    }
+                  }
+                },
+                "schema": {
+                  "$ref": "#/components/schemas/Error"
+                }
+              }
+            }
+          },
+          "401": {
+            "description": "`invalid_key`: missing, malformed, unknown, revoked or expired API key (see WWW-Authenticate)",
+            "headers": {
+              "WWW-Authenticate": {
+                "description": "Bearer realm=\"api-gateway\" (error=\"invalid_token\" when a key was sent).",
+                "schema": {
+                  "type": "string"
+                }
+              }
+            },
+            "content": {
+              "application/json": {
+                "examples": {
+                  "invalid_key": {
+                    "summary": "invalid_key",
+                    "value": {
+                      "error": {
+                        "code": "invalid_key",
+                        "message": "Invalid API key: it is unknown, revoked or expired."
+                      }
+                    }
+                  }
+                },
+                "schema": {
+                  "$ref": "#/components/schemas/Error"
+                }
+              }
+            }
+          },
+          "403": {
+            "description": "`insufficient_permissions`: the key lacks the route's permission",
+            "headers": {
+              "X-RateLimit-Limit": {
+                "description": "The workspace's daily quota.",
+                "schema": {
+                  "type": "integer"
+                }
+              },
+              "X-RateLimit-Remaining": {
+                "description": "Requests left today (UTC).",
+                "schema": {
+                  "type": "integer"
+                }
+              },
+              "X-RateLimit-Reset": {
+                "description": "Unix seconds of the next 00:00 UTC, when the daily quota resets.",
+                "schema": {
+                  "type": "integer"
+                }
+              },
+              "RateLimit-Policy": {
+                "description": "Both windows (draft-ietf-httpapi-ratelimit-headers-11), e.g. `\"minute\";q=10;w=60, \"day\";q=100;w=86400`.",
+                "schema": {
+                  "type": "string"
+                }
+              },
+              "RateLimit": {
+                "description": "The window that runs out first: `\"minute\";r=<remaining>;t=<seconds to reset>`.",
+                "schema": {
+                  "type": "string"
+                }
+              }
+            },
+            "content": {
+              "application/json": {
+                "examples": {
+                  "insufficient_permissions": {
+                    "summary": "insufficient_permissions",
+                    "value": {
+                      "error": {
+                        "code": "insufficient_permissions",
+                        "message": "This API key lacks the required permission: webhooks:read."
+                      }
+                    }
+                  }
+                },
+                "schema": {
+                  "$ref": "#/components/schemas/Error"
+                }
+              }
+            }
+          },
+          "404": {
+            "description": "`not_found`: no such route",
+            "headers": {
+              "X-RateLimit-Limit": {
+                "description": "The workspace's daily quota.",
+                "schema": {
+                  "type": "integer"
+                }
+              },
+              "X-RateLimit-Remaining": {
+                "description": "Requests left today (UTC).",
+                "schema": {
+                  "type": "integer"
+                }
+              },
+              "X-RateLimit-Reset": {
+                "description": "Unix seconds of the next 00:00 UTC, when the daily quota resets.",
+                "schema": {
+                  "type": "integer"
+                }
+              },
+              "RateLimit-Policy": {
+                "description": "Both windows (draft-ietf-httpapi-ratelimit-headers-11), e.g. `\"minute\";q=10;w=60, \"day\";q=100;w=86400`.",
+                "schema": {
+                  "type": "string"
+                }
+              },
+              "RateLimit": {
+                "description": "The window that runs out first: `\"minute\";r=<remaining>;t=<seconds to reset>`.",
+                "schema": {
+                  "type": "string"
+                }
+              }
+            },
+            "content": {
+              "application/json": {
+                "examples": {
+                  "not_found": {
+                    "summary": "not_found",
+                    "value": {
+                      "error": {
+                        "code": "not_found",
+                        "message": "No route for GET /api-gateway/v1/companies."
+                      }
+                    }
+                  }
+                },
+                "schema": {
+                  "$ref": "#/components/schemas/Error"
+                }
+              }
+            }
+          },
+          "405": {
+            "description": "`method_not_allowed`: the path exists under another method (see Allow)",
+            "headers": {
+              "Allow": {
+                "description": "The methods the path allows.",
+                "schema": {
+                  "type": "string"
+                }
+              }
+            },
+            "content": {
+              "application/json": {
+                "examples": {
+                  "method_not_allowed": {
+                    "summary": "method_not_allowed",
+                    "value": {
+                      "error": {
+                        "code": "method_not_allowed",
+                        "message": "Method PUT is not allowed here. Allowed: OPTIONS, POST."
+                      }
+                    }
+                  }
+                },
+                "schema": {
+                  "$ref": "#/components/schemas/Error"
+                }
+              }
+            }
+          },
+          "413": {
+            "description": "`payload_too_large`: body over 64 KiB",
+            "headers": {},
+            "content": {
+              "application/json": {
+                "examples": {
+                  "payload_too_large": {
+                    "summary": "payload_too_large",
+                    "value": {
+                      "error": {
+                        "code": "payload_too_large",
+                        "message": "Request body is larger than 64 KiB."
+                      }
+                    }
+                  }
+                },
+                "schema": {
+                  "$ref": "#/components/schemas/Error"
+                }
+              }
+            }
+          },
+          "415": {
+            "description": "`unsupported_media_type`: the body is not declared application/json",
+            "headers": {
+              "X-RateLimit-Limit": {
+                "description": "The workspace's daily quota.",
+                "schema": {
+                  "type": "integer"
+                }
+              },
+              "X-RateLimit-Remaining": {
+                "description": "Requests left today (UTC).",
+                "schema": {
+                  "type": "integer"
+                }
+              },
+              "X-RateLimit-Reset": {
+                "description": "Unix seconds of the next 00:00 UTC, when the daily quota resets.",
+                "schema": {
+                  "type": "integer"
+                }
+              },
+              "RateLimit-Policy": {
+                "description": "Both windows (draft-ietf-httpapi-ratelimit-headers-11), e.g. `\"minute\";q=10;w=60, \"day\";q=100;w=86400`.",
+                "schema": {
+                  "type": "string"
+                }
+              },
+              "RateLimit": {
+                "description": "The window that runs out first: `\"minute\";r=<remaining>;t=<seconds to reset>`.",
+                "schema": {
+                  "type": "string"
+                }
+              }
+            },
+            "content": {
+              "application/json": {
+                "examples": {
+                  "unsupported_media_type": {
+                    "summary": "unsupported_media_type",
+                    "value": {
+                      "error": {
+                        "code": "unsupported_media_type",
+                        "message": "Send the request body as JSON with `Content-Type: application/json`."
+                      }
+                    }
+                  }
+                },
+                "schema": {
+                  "$ref": "#/components/schemas/Error"
+                }
+              }
+            }
+          },
+          "429": {
+            "description": "`rate_limited`: the workspace's minute or day quota is spent; nothing was done (see Retry-After)",
+            "headers": {
+              "X-RateLimit-Limit": {
+                "description": "The workspace's daily quota.",
+                "schema": {
+                  "type": "integer"
+                }
+              },
+              "X-RateLimit-Remaining": {
+                "description": "Requests left today (UTC).",
+                "schema": {
+                  "type": "integer"
+                }
+              },
+              "X-RateLimit-Reset": {
+                "description": "Unix seconds of the next 00:00 UTC, when the daily quota resets.",
+                "schema": {
+                  "type": "integer"
+                }
+              },
+              "RateLimit-Policy": {
+                "description": "Both windows (draft-ietf-httpapi-ratelimit-headers-11), e.g. `\"minute\";q=10;w=60, \"day\";q=100;w=86400`.",
+                "schema": {
+                  "type": "string"
+                }
+              },
+              "RateLimit": {
+                "description": "The window that runs out first: `\"minute\";r=<remaining>;t=<seconds to reset>`.",
+                "schema": {
+                  "type": "string"
+                }
+              },
+              "Retry-After": {
+                "description": "Seconds to wait before retrying.",
+                "schema": {
+                  "type": "integer"
+                }
+              }
+            },
+            "content": {
+              "application/json": {
+                "examples": {
+                  "rate_limited": {
+                    "summary": "rate_limited",
+                    "value": {
+                      "error": {
+                        "code": "rate_limited",
+                        "message": "Rate limit exceeded: this workspace's per-minute quota of 50 requests is spent. Retry after 17 seconds."
+                      }
+                    }
+                  }
+                },
+                "schema": {
+                  "$ref": "#/components/schemas/Error"
+                }
+              }
+            }
+          },
+          "500": {
+            "description": "`internal_error`: unexpected; quote X-Request-ID",
+            "headers": {},
+            "content": {
+              "application/json": {
+                "examples": {
+                  "internal_error": {
+                    "summary": "internal_error",
+                    "value": {
+                      "error": {
+                        "code": "internal_error",
+                        "message": "An unexpected error occurred. Quote the request id."
+                      }
+                    }
+                  }
+                },
+                "schema": {
+                  "$ref": "#/components/schemas/Error"
+                }
+              }
+            }
+          },
+          "503": {
+            "description": "`service_unavailable`: the database cannot be reached or timed out (see Retry-After)",
+            "headers": {
+              "Retry-After": {
+                "description": "Seconds to wait before retrying.",
+                "schema": {
+                  "type": "integer"
+                }
+              }
+            },
+            "content": {
+              "application/json": {
+                "examples": {
+                  "service_unavailable": {
+                    "summary": "service_unavailable",
+                    "value": {
+                      "error": {
+                        "code": "service_unavailable",
+                        "message": "The service is temporarily unavailable. Retry after a few seconds."
+                      }
+                    }
+                  }
+                },
+                "schema": {
+                  "$ref": "#/components/schemas/Error"
+                }
+              }
+            }
+          }
+        }
+      }
+    },
+    "/api-gateway/v1/webhooks/{id}": {
+      "patch": {
+        "operationId": "updateWebhook",
+        "tags": [
+          "webhooks"
+        ],
+        "summary": "Change a webhook endpoint",
+        "description": "Changes the fields the body names (url, events, description, active); the others stay. active: false stops deliveries (they wait, and go out when it is true again); turning an endpoint the gateway turned off back on clears why.\n\nRequires the `webhooks:write` permission.",
+        "security": [
+          {
+            "ApiKey": []
+          }
+        ],
+        "parameters": [
+          {
+            "schema": {
+              "type": "string",
+              "format": "uuid",
+              "example": "e0000000-0000-4000-8000-000000000001",
+              "description": "The webhook endpoint's id."
+            },
+            "required": true,
+            "description": "The webhook endpoint's id.",
+            "name": "id",
+            "in": "path"
+          }
+        ],
+        "requestBody": {
+          "required": true,
+          "content": {
+            "application/json": {
+              "example": {
+                "active": false
+              },
+              "schema": {
+                "$ref": "#/components/schemas/UpdateWebhook"
+              }
+            }
+          }
+        },
+        "responses": {
+          "200": {
+            "description": "The endpoint as it is now (no secret).",
+            "headers": {
+              "X-RateLimit-Limit": {
+                "description": "The workspace's daily quota.",
+                "schema": {
+                  "type": "integer"
+                }
+              },
+              "X-RateLimit-Remaining": {
+                "description": "Requests left today (UTC).",
+                "schema": {
+                  "type": "integer"
+                }
+              },
+              "X-RateLimit-Reset": {
+                "description": "Unix seconds of the next 00:00 UTC, when the daily quota resets.",
+                "schema": {
+                  "type": "integer"
+                }
+              },
+              "RateLimit-Policy": {
+                "description": "Both windows (draft-ietf-httpapi-ratelimit-headers-11), e.g. `\"minute\";q=10;w=60, \"day\";q=100;w=86400`.",
+                "schema": {
+                  "type": "string"
+                }
+              },
+              "RateLimit": {
+                "description": "The window that runs out first: `\"minute\";r=<remaining>;t=<seconds to reset>`.",
+                "schema": {
+                  "type": "string"
+                }
+              }
+            },
+            "content": {
+              "application/json": {
+                "example": {
+                  "data": {
+                    "webhook": {
+                      "id": "e0000000-0000-4000-8000-000000000001",
+                      "url": "https://crm.example.com/hooks/leadlex",
+                      "events": [
+                        "company.contacts_linked",
+                        "company.contacts_unlinked"
+                      ],
+                      "description": "CRM mirror",
+                      "active": false,
+                      "disabled_reason": null,
+                      "last_delivery_status": "success",
+                      "last_delivery_at": "2026-11-29T10:05:00.000000Z",
+                      "created_at": "2026-11-29T10:00:00.000000Z",
+                      "updated_at": "2026-11-29T10:10:00.000000Z"
+                    }
+                  }
+                },
+                "schema": {
+                  "type": "object",
+                  "properties": {
+                    "data": {
+                      "type": "object",
+                      "properties": {
+                        "webhook": {
+                          "$ref": "#/components/schemas/Webhook"
+                        }
+                      },
+                      "required": [
+                        "webhook"
+                      ]
+                    }
+                  },
+                  "required": [
+                    "data"
+                  ]
+                }
+              }
+            }
+          },
+          "400": {
+            "description": "`validation_error`: the path, query, body or JSON is invalid",
+            "headers": {
+              "X-RateLimit-Limit": {
+                "description": "The workspace's daily quota.",
+                "schema": {
+                  "type": "integer"
+                }
+              },
+              "X-RateLimit-Remaining": {
+                "description": "Requests left today (UTC).",
+                "schema": {
+                  "type": "integer"
+                }
+              },
+              "X-RateLimit-Reset": {
+                "description": "Unix seconds of the next 00:00 UTC, when the daily quota resets.",
+                "schema": {
+                  "type": "integer"
+                }
+              },
+              "RateLimit-Policy": {
+                "description": "Both windows (draft-ietf-httpapi-ratelimit-headers-11), e.g. `\"minute\";q=10;w=60, \"day\";q=100;w=86400`.",
+                "schema": {
+                  "type": "string"
+                }
+              },
+              "RateLimit": {
+                "description": "The window that runs out first: `\"minute\";r=<remaining>;t=<seconds to reset>`.",
+                "schema": {
+                  "type": "string"
+                }
+              }
+            },
+            "content": {
+              "application/json": {
+                "examples": {
+                  "validation_error": {
+                    "summary": "validation_error",
+                    "value": {
+                      "error": {
+                        "code": "validation_error",
+                        "message": "Invalid request body. contact_ids.3: Invalid UUID",
+                        "details": [
+                          {
+                            "path": "contact_ids.3",
+                            "code": "invalid_format",
+                            "message": "Invalid UUID",
+                            "in": "body"
+                          }
+                        ]
+                      }
+                    }
+                  }
+                },
+                "schema": {
+                  "$ref": "#/components/schemas/Error"
+                }
+              }
+            }
+          },
+          "401": {
+            "description": "`invalid_key`: missing, malformed, unknown, revoked or expired API key (see WWW-Authenticate)",
+            "headers": {
+              "WWW-Authenticate": {
+                "description": "Bearer realm=\"api-gateway\" (error=\"invalid_token\" when a key was sent).",
+                "schema": {
+                  "type": "string"
+                }
+              }
+            },
+            "content": {
+              "application/json": {
+                "examples": {
+                  "invalid_key": {
+                    "summary": "invalid_key",
+                    "value": {
+                      "error": {
+                        "code": "invalid_key",
+                        "message": "Invalid API key: it is unknown, revoked or expired."
+                      }
+                    }
+                  }
+                },
+                "schema": {
+                  "$ref": "#/components/schemas/Error"
+                }
+              }
+            }
+          },
+          "403": {
+            "description": "`insufficient_permissions`: the key lacks the route's permission",
+            "headers": {
+              "X-RateLimit-Limit": {
+                "description": "The workspace's daily quota.",
+                "schema": {
+                  "type": "integer"
+                }
+              },
+              "X-RateLimit-Remaining": {
+                "description": "Requests left today (UTC).",
+                "schema": {
+                  "type": "integer"
+                }
+              },
+              "X-RateLimit-Reset": {
+                "description": "Unix seconds of the next 00:00 UTC, when the daily quota resets.",
+                "schema": {
+                  "type": "integer"
+                }
+              },
+              "RateLimit-Policy": {
+                "description": "Both windows (draft-ietf-httpapi-ratelimit-headers-11), e.g. `\"minute\";q=10;w=60, \"day\";q=100;w=86400`.",
+                "schema": {
+                  "type": "string"
+                }
+              },
+              "RateLimit": {
+                "description": "The window that runs out first: `\"minute\";r=<remaining>;t=<seconds to reset>`.",
+                "schema": {
+                  "type": "string"
+                }
+              }
+            },
+            "content": {
+              "application/json": {
+                "examples": {
+                  "insufficient_permissions": {
+                    "summary": "insufficient_permissions",
+                    "value": {
+                      "error": {
+                        "code": "insufficient_permissions",
+                        "message": "This API key lacks the required permission: webhooks:write."
+                      }
+                    }
+                  }
+                },
+                "schema": {
+                  "$ref": "#/components/schemas/Error"
+                }
+              }
+            }
+          },
+          "404": {
+            "description": "`not_found`: no such route; `webhook_not_found`: no such webhook endpoint in the key's workspace (another workspace's looks the same)",
+            "headers": {
+              "X-RateLimit-Limit": {
+                "description": "The workspace's daily quota.",
+                "schema": {
+                  "type": "integer"
+                }
+              },
+              "X-RateLimit-Remaining": {
+                "description": "Requests left today (UTC).",
+                "schema": {
+                  "type": "integer"
+                }
+              },
+              "X-RateLimit-Reset": {
+                "description": "Unix seconds of the next 00:00 UTC, when the daily quota resets.",
+                "schema": {
+                  "type": "integer"
+                }
+              },
+              "RateLimit-Policy": {
+                "description": "Both windows (draft-ietf-httpapi-ratelimit-headers-11), e.g. `\"minute\";q=10;w=60, \"day\";q=100;w=86400`.",
+                "schema": {
+                  "type": "string"
+                }
+              },
+              "RateLimit": {
+                "description": "The window that runs out first: `\"minute\";r=<remaining>;t=<seconds to reset>`.",
+                "schema": {
+                  "type": "string"
+                }
+              }
+            },
+            "content": {
+              "application/json": {
+                "examples": {
+                  "not_found": {
+                    "summary": "not_found",
+                    "value": {
+                      "error": {
+                        "code": "not_found",
+                        "message": "No route for GET /api-gateway/v1/companies."
+                      }
+                    }
+                  },
+                  "webhook_not_found": {
+                    "summary": "webhook_not_found",
+                    "value": {
+                      "error": {
+                        "code": "webhook_not_found",
+                        "message": "No webhook endpoint e0000000-0000-4000-8000-000000000009 in this workspace."
+                      }
+                    }
+                  }
+                },
+                "schema": {
+                  "$ref": "#/components/schemas/Error"
+                }
+              }
+            }
+          },
+          "405": {
+            "description": "`method_not_allowed`: the path exists under another method (see Allow)",
+            "headers": {
+              "Allow": {
+                "description": "The methods the path allows.",
+                "schema": {
+                  "type": "string"
+                }
+              }
+            },
+            "content": {
+              "application/json": {
+                "examples": {
+                  "method_not_allowed": {
+                    "summary": "method_not_allowed",
+                    "value": {
+                      "error": {
+                        "code": "method_not_allowed",
+                        "message": "Method PUT is not allowed here. Allowed: OPTIONS, POST."
+                      }
+                    }
+                  }
+                },
+                "schema": {
+                  "$ref": "#/components/schemas/Error"
+                }
+              }
+            }
+          },
+          "413": {
+            "description": "`payload_too_large`: body over 64 KiB",
+            "headers": {},
+            "content": {
+              "application/json": {
+                "examples": {
+                  "payload_too_large": {
+                    "summary": "payload_too_large",
+                    "value": {
+                      "error": {
+                        "code": "payload_too_large",
+                        "message": "Request body is larger than 64 KiB."
+                      }
+                    }
+                  }
+                },
+                "schema": {
+                  "$ref": "#/components/schemas/Error"
+                }
+              }
+            }
+          },
+          "415": {
+            "description": "`unsupported_media_type`: the body is not declared application/json",
+            "headers": {
+              "X-RateLimit-Limit": {
+                "description": "The workspace's daily quota.",
+                "schema": {
+                  "type": "integer"
+                }
+              },
+              "X-RateLimit-Remaining": {
+                "description": "Requests left today (UTC).",
+                "schema": {
+                  "type": "integer"
+                }
+              },
+              "X-RateLimit-Reset": {
+                "description": "Unix seconds of the next 00:00 UTC, when the daily quota resets.",
+                "schema": {
+                  "type": "integer"
+                }
+              },
+              "RateLimit-Policy": {
+                "description": "Both windows (draft-ietf-httpapi-ratelimit-headers-11), e.g. `\"minute\";q=10;w=60, \"day\";q=100;w=86400`.",
+                "schema": {
+                  "type": "string"
+                }
+              },
+              "RateLimit": {
+                "description": "The window that runs out first: `\"minute\";r=<remaining>;t=<seconds to reset>`.",
+                "schema": {
+                  "type": "string"
+                }
+              }
+            },
+            "content": {
+              "application/json": {
+                "examples": {
+                  "unsupported_media_type": {
+                    "summary": "unsupported_media_type",
+                    "value": {
+                      "error": {
+                        "code": "unsupported_media_type",
+                        "message": "Send the request body as JSON with `Content-Type: application/json`."
+                      }
+                    }
+                  }
+                },
+                "schema": {
+                  "$ref": "#/components/schemas/Error"
+                }
+              }
+            }
+          },
+          "429": {
+            "description": "`rate_limited`: the workspace's minute or day quota is spent; nothing was done (see Retry-After)",
+            "headers": {
+              "X-RateLimit-Limit": {
+                "description": "The workspace's daily quota.",
+                "schema": {
+                  "type": "integer"
+                }
+              },
+              "X-RateLimit-Remaining": {
+                "description": "Requests left today (UTC).",
+                "schema": {
+                  "type": "integer"
+                }
+              },
+              "X-RateLimit-Reset": {
+                "description": "Unix seconds of the next 00:00 UTC, when the daily quota resets.",
+                "schema": {
+                  "type": "integer"
+                }
+              },
+              "RateLimit-Policy": {
+                "description": "Both windows (draft-ietf-httpapi-ratelimit-headers-11), e.g. `\"minute\";q=10;w=60, \"day\";q=100;w=86400`.",
+                "schema": {
+                  "type": "string"
+                }
+              },
+              "RateLimit": {
+                "description": "The window that runs out first: `\"minute\";r=<remaining>;t=<seconds to reset>`.",
+                "schema": {
+                  "type": "string"
+                }
+              },
+              "Retry-After": {
+                "description": "Seconds to wait before retrying.",
+                "schema": {
+                  "type": "integer"
+                }
+              }
+            },
+            "content": {
+              "application/json": {
+                "examples": {
+                  "rate_limited": {
+                    "summary": "rate_limited",
+                    "value": {
+                      "error": {
+                        "code": "rate_limited",
+                        "message": "Rate limit exceeded: this workspace's per-minute quota of 50 requests is spent. Retry after 17 seconds."
+                      }
+                    }
+                  }
+                },
+                "schema": {
+                  "$ref": "#/components/schemas/Error"
+                }
+              }
+            }
+          },
+          "500": {
+            "description": "`internal_error`: unexpected; quote X-Request-ID",
+            "headers": {},
+            "content": {
+              "application/json": {
+                "examples": {
+                  "internal_error": {
+                    "summary": "internal_error",
+                    "value": {
+                      "error": {
+                        "code": "internal_error",
+                        "message": "An unexpected error occurred. Quote the request id."
+                      }
+                    }
+                  }
+                },
+                "schema": {
+                  "$ref": "#/components/schemas/Error"
+                }
+              }
+            }
+          },
+          "503": {
+            "description": "`service_unavailable`: the database cannot be reached or timed out (see Retry-After)",
+            "headers": {
+              "Retry-After": {
+                "description": "Seconds to wait before retrying.",
+                "schema": {
+                  "type": "integer"
+                }
+              }
+            },
+            "content": {
+              "application/json": {
+                "examples": {
+                  "service_unavailable": {
+                    "summary": "service_unavailable",
+                    "value": {
+                      "error": {
+                        "code": "service_unavailable",
+                        "message": "The service is temporarily unavailable. Retry after a few seconds."
+                      }
+                    }
+                  }
+                },
+                "schema": {
+                  "$ref": "#/components/schemas/Error"
+                }
+              }
+            }
+          }
+        }
+      },
+      "delete": {
+        "operationId": "deleteWebhook",
+        "tags": [
+          "webhooks"
+        ],
+        "summary": "Delete a webhook endpoint",
+        "description": "The endpoint goes, and with it its deliveries: the pending ones are cancelled (one already on its way may still arrive). Deleting it again answers the same.\n\nRequires the `webhooks:write` permission.",
+        "security": [
+          {
+            "ApiKey": []
+          }
+        ],
+        "parameters": [
+          {
+            "schema": {
+              "type": "string",
+              "format": "uuid",
+              "example": "e0000000-0000-4000-8000-000000000001",
+              "description": "The webhook endpoint's id."
+            },
+            "required": true,
+            "description": "The webhook endpoint's id.",
+            "name": "id",
+            "in": "path"
+          }
+        ],
+        "responses": {
+          "204": {
+            "description": "Deleted; no body.",
+            "headers": {
+              "X-RateLimit-Limit": {
+                "description": "The workspace's daily quota.",
+                "schema": {
+                  "type": "integer"
+                }
+              },
+              "X-RateLimit-Remaining": {
+                "description": "Requests left today (UTC).",
+                "schema": {
+                  "type": "integer"
+                }
+              },
+              "X-RateLimit-Reset": {
+                "description": "Unix seconds of the next 00:00 UTC, when the daily quota resets.",
+                "schema": {
+                  "type": "integer"
+                }
+              },
+              "RateLimit-Policy": {
+                "description": "Both windows (draft-ietf-httpapi-ratelimit-headers-11), e.g. `\"minute\";q=10;w=60, \"day\";q=100;w=86400`.",
+                "schema": {
+                  "type": "string"
+                }
+              },
+              "RateLimit": {
+                "description": "The window that runs out first: `\"minute\";r=<remaining>;t=<seconds to reset>`.",
+                "schema": {
+                  "type": "string"
+                }
+              }
+            }
+          },
+          "400": {
+            "description": "`validation_error`: the path, query, body or JSON is invalid",
+            "headers": {
+              "X-RateLimit-Limit": {
+                "description": "The workspace's daily quota.",
+                "schema": {
+                  "type": "integer"
+                }
+              },
+              "X-RateLimit-Remaining": {
+                "description": "Requests left today (UTC).",
+                "schema": {
+                  "type": "integer"
+                }
+              },
+              "X-RateLimit-Reset": {
+                "description": "Unix seconds of the next 00:00 UTC, when the daily quota resets.",
+                "schema": {
+                  "type": "integer"
+                }
+              },
+              "RateLimit-Policy": {
+                "description": "Both windows (draft-ietf-httpapi-ratelimit-headers-11), e.g. `\"minute\";q=10;w=60, \"day\";q=100;w=86400`.",
+                "schema": {
+                  "type": "string"
+                }
+              },
+              "RateLimit": {
+                "description": "The window that runs out first: `\"minute\";r=<remaining>;t=<seconds to reset>`.",
+                "schema": {
+                  "type": "string"
+                }
+              }
+            },
+            "content": {
+              "application/json": {
+                "examples": {
+                  "validation_error": {
+                    "summary": "validation_error",
+                    "value": {
+                      "error": {
+                        "code": "validation_error",
+                        "message": "Invalid request body. contact_ids.3: Invalid UUID",
+                        "details": [
+                          {
+                            "path": "contact_ids.3",
+                            "code": "invalid_format",
+                            "message": "Invalid UUID",
+                            "in": "body"
+                          }
+                        ]
+                      }
+                    }
+                  }
+                },
+                "schema": {
+                  "$ref": "#/components/schemas/Error"
+                }
+              }
+            }
+          },
+          "401": {
+            "description": "`invalid_key`: missing, malformed, unknown, revoked or expired API key (see WWW-Authenticate)",
+            "headers": {
+              "WWW-Authenticate": {
+                "description": "Bearer realm=\"api-gateway\" (error=\"invalid_token\" when a key was sent).",
+                "schema": {
+                  "type": "string"
+                }
+              }
+            },
+            "content": {
+              "application/json": {
+                "examples": {
+                  "invalid_key": {
+                    "summary": "invalid_key",
+                    "value": {
+                      "error": {
+                        "code": "invalid_key",
+                        "message": "Invalid API key: it is unknown, revoked or expired."
+                      }
+                    }
+                  }
+                },
+                "schema": {
+                  "$ref": "#/components/schemas/Error"
+                }
+              }
+            }
+          },
+          "403": {
+            "description": "`insufficient_permissions`: the key lacks the route's permission",
+            "headers": {
+              "X-RateLimit-Limit": {
+                "description": "The workspace's daily quota.",
+                "schema": {
+                  "type": "integer"
+                }
+              },
+              "X-RateLimit-Remaining": {
+                "description": "Requests left today (UTC).",
+                "schema": {
+                  "type": "integer"
+                }
+              },
+              "X-RateLimit-Reset": {
+                "description": "Unix seconds of the next 00:00 UTC, when the daily quota resets.",
+                "schema": {
+                  "type": "integer"
+                }
+              },
+              "RateLimit-Policy": {
+                "description": "Both windows (draft-ietf-httpapi-ratelimit-headers-11), e.g. `\"minute\";q=10;w=60, \"day\";q=100;w=86400`.",
+                "schema": {
+                  "type": "string"
+                }
+              },
+              "RateLimit": {
+                "description": "The window that runs out first: `\"minute\";r=<remaining>;t=<seconds to reset>`.",
+                "schema": {
+                  "type": "string"
+                }
+              }
+            },
+            "content": {
+              "application/json": {
+                "examples": {
+                  "insufficient_permissions": {
+                    "summary": "insufficient_permissions",
+                    "value": {
+                      "error": {
+                        "code": "insufficient_permissions",
+                        "message": "This API key lacks the required permission: webhooks:write."
+                      }
+                    }
+                  }
+                },
+                "schema": {
+                  "$ref": "#/components/schemas/Error"
+                }
+              }
+            }
+          },
+          "404": {
+            "description": "`not_found`: no such route; `webhook_not_found`: no such webhook endpoint in the key's workspace (another workspace's looks the same)",
+            "headers": {
+              "X-RateLimit-Limit": {
+                "description": "The workspace's daily quota.",
+                "schema": {
+                  "type": "integer"
+                }
+              },
+              "X-RateLimit-Remaining": {
+                "description": "Requests left today (UTC).",
+                "schema": {
+                  "type": "integer"
+                }
+              },
+              "X-RateLimit-Reset": {
+                "description": "Unix seconds of the next 00:00 UTC, when the daily quota resets.",
+                "schema": {
+                  "type": "integer"
+                }
+              },
+              "RateLimit-Policy": {
+                "description": "Both windows (draft-ietf-httpapi-ratelimit-headers-11), e.g. `\"minute\";q=10;w=60, \"day\";q=100;w=86400`.",
+                "schema": {
+                  "type": "string"
+                }
+              },
+              "RateLimit": {
+                "description": "The window that runs out first: `\"minute\";r=<remaining>;t=<seconds to reset>`.",
+                "schema": {
+                  "type": "string"
+                }
+              }
+            },
+            "content": {
+              "application/json": {
+                "examples": {
+                  "not_found": {
+                    "summary": "not_found",
+                    "value": {
+                      "error": {
+                        "code": "not_found",
+                        "message": "No route for GET /api-gateway/v1/companies."
+                      }
+                    }
+                  },
+                  "webhook_not_found": {
+                    "summary": "webhook_not_found",
+                    "value": {
+                      "error": {
+                        "code": "webhook_not_found",
+                        "message": "No webhook endpoint e0000000-0000-4000-8000-000000000009 in this workspace."
+                      }
+                    }
+                  }
+                },
+                "schema": {
+                  "$ref": "#/components/schemas/Error"
+                }
+              }
+            }
+          },
+          "405": {
+            "description": "`method_not_allowed`: the path exists under another method (see Allow)",
+            "headers": {
+              "Allow": {
+                "description": "The methods the path allows.",
+                "schema": {
+                  "type": "string"
+                }
+              }
+            },
+            "content": {
+              "application/json": {
+                "examples": {
+                  "method_not_allowed": {
+                    "summary": "method_not_allowed",
+                    "value": {
+                      "error": {
+                        "code": "method_not_allowed",
+                        "message": "Method PUT is not allowed here. Allowed: OPTIONS, POST."
+                      }
+                    }
+                  }
+                },
+                "schema": {
+                  "$ref": "#/components/schemas/Error"
+                }
+              }
+            }
+          },
+          "413": {
+            "description": "`payload_too_large`: body over 64 KiB",
+            "headers": {},
+            "content": {
+              "application/json": {
+                "examples": {
+                  "payload_too_large": {
+                    "summary": "payload_too_large",
+                    "value": {
+                      "error": {
+                        "code": "payload_too_large",
+                        "message": "Request body is larger than 64 KiB."
+                      }
+                    }
+                  }
+                },
+                "schema": {
+                  "$ref": "#/components/schemas/Error"
+                }
+              }
+            }
+          },
+          "415": {
+            "description": "`unsupported_media_type`: the body is not declared application/json",
+            "headers": {
+              "X-RateLimit-Limit": {
+                "description": "The workspace's daily quota.",
+                "schema": {
+                  "type": "integer"
+                }
+              },
+              "X-RateLimit-Remaining": {
+                "description": "Requests left today (UTC).",
+                "schema": {
+                  "type": "integer"
+                }
+              },
+              "X-RateLimit-Reset": {
+                "description": "Unix seconds of the next 00:00 UTC, when the daily quota resets.",
+                "schema": {
+                  "type": "integer"
+                }
+              },
+              "RateLimit-Policy": {
+                "description": "Both windows (draft-ietf-httpapi-ratelimit-headers-11), e.g. `\"minute\";q=10;w=60, \"day\";q=100;w=86400`.",
+                "schema": {
+                  "type": "string"
+                }
+              },
+              "RateLimit": {
+                "description": "The window that runs out first: `\"minute\";r=<remaining>;t=<seconds to reset>`.",
+                "schema": {
+                  "type": "string"
+                }
+              }
+            },
+            "content": {
+              "application/json": {
+                "examples": {
+                  "unsupported_media_type": {
+                    "summary": "unsupported_media_type",
+                    "value": {
+                      "error": {
+                        "code": "unsupported_media_type",
+                        "message": "Send the request body as JSON with `Content-Type: application/json`."
+                      }
+                    }
+                  }
+                },
+                "schema": {
+                  "$ref": "#/components/schemas/Error"
+                }
+              }
+            }
+          },
+          "429": {
+            "description": "`rate_limited`: the workspace's minute or day quota is spent; nothing was done (see Retry-After)",
+            "headers": {
+              "X-RateLimit-Limit": {
+                "description": "The workspace's daily quota.",
+                "schema": {
+                  "type": "integer"
+                }
+              },
+              "X-RateLimit-Remaining": {
+                "description": "Requests left today (UTC).",
+                "schema": {
+                  "type": "integer"
+                }
+              },
+              "X-RateLimit-Reset": {
+                "description": "Unix seconds of the next 00:00 UTC, when the daily quota resets.",
+                "schema": {
+                  "type": "integer"
+                }
+              },
+              "RateLimit-Policy": {
+                "description": "Both windows (draft-ietf-httpapi-ratelimit-headers-11), e.g. `\"minute\";q=10;w=60, \"day\";q=100;w=86400`.",
+                "schema": {
+                  "type": "string"
+                }
+              },
+              "RateLimit": {
+                "description": "The window that runs out first: `\"minute\";r=<remaining>;t=<seconds to reset>`.",
+                "schema": {
+                  "type": "string"
+                }
+              },
+              "Retry-After": {
+                "description": "Seconds to wait before retrying.",
+                "schema": {
+                  "type": "integer"
+                }
+              }
+            },
+            "content": {
+              "application/json": {
+                "examples": {
+                  "rate_limited": {
+                    "summary": "rate_limited",
+                    "value": {
+                      "error": {
+                        "code": "rate_limited",
+                        "message": "Rate limit exceeded: this workspace's per-minute quota of 50 requests is spent. Retry after 17 seconds."
+                      }
+                    }
+                  }
+                },
+                "schema": {
+                  "$ref": "#/components/schemas/Error"
+                }
+              }
+            }
+          },
+          "500": {
+            "description": "`internal_error`: unexpected; quote X-Request-ID",
+            "headers": {},
+            "content": {
+              "application/json": {
+                "examples": {
+                  "internal_error": {
+                    "summary": "internal_error",
+                    "value": {
+                      "error": {
+                        "code": "internal_error",
+                        "message": "An unexpected error occurred. Quote the request id."
+                      }
+                    }
+                  }
+                },
+                "schema": {
+                  "$ref": "#/components/schemas/Error"
+                }
+              }
+            }
+          },
+          "503": {
+            "description": "`service_unavailable`: the database cannot be reached or timed out (see Retry-After)",
+            "headers": {
+              "Retry-After": {
+                "description": "Seconds to wait before retrying.",
+                "schema": {
+                  "type": "integer"
+                }
+              }
+            },
+            "content": {
+              "application/json": {
+                "examples": {
+                  "service_unavailable": {
+                    "summary": "service_unavailable",
+                    "value": {
+                      "error": {
+                        "code": "service_unavailable",
+                        "message": "The service is temporarily unavailable. Retry after a few seconds."
+                      }
+                    }
+                  }
+                },
+                "schema": {
+                  "$ref": "#/components/schemas/Error"
+                }
+              }
+            }
+          }
+        }
+      }
+    },
+    "/api-gateway/v1/webhooks/{id}/rotate-secret": {
+      "post": {
+        "operationId": "rotateWebhookSecret",
+        "tags": [
+          "webhooks"
+        ],
+        "summary": "Rotate a webhook endpoint's signing secret",
+        "description": "A new secret, shown only in this answer, signs from now on. The old one keeps signing beside it, as a second `v1,` signature in webhook-signature, for 24 hours, so a receiver can switch without losing a delivery.\n\nRequires the `webhooks:write` permission.",
+        "security": [
+          {
+            "ApiKey": []
+          }
+        ],
+        "parameters": [
+          {
+            "schema": {
+              "type": "string",
+              "format": "uuid",
+              "example": "e0000000-0000-4000-8000-000000000001",
+              "description": "The webhook endpoint's id."
+            },
+            "required": true,
+            "description": "The webhook endpoint's id.",
+            "name": "id",
+            "in": "path"
+          }
+        ],
+        "responses": {
+          "200": {
+            "description": "The new secret, and until when the previous one also signs.",
+            "headers": {
+              "X-RateLimit-Limit": {
+                "description": "The workspace's daily quota.",
+                "schema": {
+                  "type": "integer"
+                }
+              },
+              "X-RateLimit-Remaining": {
+                "description": "Requests left today (UTC).",
+                "schema": {
+                  "type": "integer"
+                }
+              },
+              "X-RateLimit-Reset": {
+                "description": "Unix seconds of the next 00:00 UTC, when the daily quota resets.",
+                "schema": {
+                  "type": "integer"
+                }
+              },
+              "RateLimit-Policy": {
+                "description": "Both windows (draft-ietf-httpapi-ratelimit-headers-11), e.g. `\"minute\";q=10;w=60, \"day\";q=100;w=86400`.",
+                "schema": {
+                  "type": "string"
+                }
+              },
+              "RateLimit": {
+                "description": "The window that runs out first: `\"minute\";r=<remaining>;t=<seconds to reset>`.",
+                "schema": {
+                  "type": "string"
+                }
+              }
+            },
+            "content": {
+              "application/json": {
+                "example": {
+                  "data": {
+                    "webhook": {
+                      "id": "e0000000-0000-4000-8000-000000000001",
+                      "secret": "whsec_2Hkx0bBPbNHcWMLDR3bO8RlYbg2CCXPy",
+                      "previous_secret_expires_at": "2026-11-30T10:00:00.000000Z"
+                    }
+                  }
+                },
+                "schema": {
+                  "type": "object",
+                  "properties": {
+                    "data": {
+                      "type": "object",
+                      "properties": {
+                        "webhook": {
+                          "type": "object",
+                          "properties": {
+                            "id": {
+                              "type": "string"
+                            },
+                            "secret": {
+                              "type": "string"
+                            },
+                            "previous_secret_expires_at": {
+                              "type": "string",
+                              "format": "date-time"
+                            }
+                          },
+                          "required": [
+                            "id",
+                            "secret",
+                            "previous_secret_expires_at"
+                          ]
+                        }
+                      },
+                      "required": [
+                        "webhook"
+                      ]
+                    }
+                  },
+                  "required": [
+                    "data"
+                  ]
+                }
+              }
+            }
+          },
+          "400": {
+            "description": "`validation_error`: the path, query, body or JSON is invalid",
+            "headers": {
+              "X-RateLimit-Limit": {
+                "description": "The workspace's daily quota.",
+                "schema": {
+                  "type": "integer"
+                }
+              },
+              "X-RateLimit-Remaining": {
+                "description": "Requests left today (UTC).",
+                "schema": {
+                  "type": "integer"
+                }
+              },
+              "X-RateLimit-Reset": {
+                "description": "Unix seconds of the next 00:00 UTC, when the daily quota resets.",
+                "schema": {
+                  "type": "integer"
+                }
+              },
+              "RateLimit-Policy": {
+                "description": "Both windows (draft-ietf-httpapi-ratelimit-headers-11), e.g. `\"minute\";q=10;w=60, \"day\";q=100;w=86400`.",
+                "schema": {
+                  "type": "string"
+                }
+              },
+              "RateLimit": {
+                "description": "The window that runs out first: `\"minute\";r=<remaining>;t=<seconds to reset>`.",
+                "schema": {
+                  "type": "string"
+                }
+              }
+            },
+            "content": {
+              "application/json": {
+                "examples": {
+                  "validation_error": {
+                    "summary": "validation_error",
+                    "value": {
+                      "error": {
+                        "code": "validation_error",
+                        "message": "Invalid request body. contact_ids.3: Invalid UUID",
+                        "details": [
+                          {
+                            "path": "contact_ids.3",
+                            "code": "invalid_format",
+                            "message": "Invalid UUID",
+                            "in": "body"
+                          }
+                        ]
+                      }
+                    }
+                  }
+                },
+                "schema": {
+                  "$ref": "#/components/schemas/Error"
+                }
+              }
+            }
+          },
+          "401": {
+            "description": "`invalid_key`: missing, malformed, unknown, revoked or expired API key (see WWW-Authenticate)",
+            "headers": {
+              "WWW-Authenticate": {
+                "description": "Bearer realm=\"api-gateway\" (error=\"invalid_token\" when a key was sent).",
+                "schema": {
+                  "type": "string"
+                }
+              }
+            },
+            "content": {
+              "application/json": {
+                "examples": {
+                  "invalid_key": {
+                    "summary": "invalid_key",
+                    "value": {
+                      "error": {
+                        "code": "invalid_key",
+                        "message": "Invalid API key: it is unknown, revoked or expired."
+                      }
+                    }
+                  }
+                },
+                "schema": {
+                  "$ref": "#/components/schemas/Error"
+                }
+              }
+            }
+          },
+          "403": {
+            "description": "`insufficient_permissions`: the key lacks the route's permission",
+            "headers": {
+              "X-RateLimit-Limit": {
+                "description": "The workspace's daily quota.",
+                "schema": {
+                  "type": "integer"
+                }
+              },
+              "X-RateLimit-Remaining": {
+                "description": "Requests left today (UTC).",
+                "schema": {
+                  "type": "integer"
+                }
+              },
+              "X-RateLimit-Reset": {
+                "description": "Unix seconds of the next 00:00 UTC, when the daily quota resets.",
+                "schema": {
+                  "type": "integer"
+                }
+              },
+              "RateLimit-Policy": {
+                "description": "Both windows (draft-ietf-httpapi-ratelimit-headers-11), e.g. `\"minute\";q=10;w=60, \"day\";q=100;w=86400`.",
+                "schema": {
+                  "type": "string"
+                }
+              },
+              "RateLimit": {
+                "description": "The window that runs out first: `\"minute\";r=<remaining>;t=<seconds to reset>`.",
+                "schema": {
+                  "type": "string"
+                }
+              }
+            },
+            "content": {
+              "application/json": {
+                "examples": {
+                  "insufficient_permissions": {
+                    "summary": "insufficient_permissions",
+                    "value": {
+                      "error": {
+                        "code": "insufficient_permissions",
+                        "message": "This API key lacks the required permission: webhooks:write."
+                      }
+                    }
+                  }
+                },
+                "schema": {
+                  "$ref": "#/components/schemas/Error"
+                }
+              }
+            }
+          },
+          "404": {
+            "description": "`not_found`: no such route; `webhook_not_found`: no such webhook endpoint in the key's workspace (another workspace's looks the same)",
+            "headers": {
+              "X-RateLimit-Limit": {
+                "description": "The workspace's daily quota.",
+                "schema": {
+                  "type": "integer"
+                }
+              },
+              "X-RateLimit-Remaining": {
+                "description": "Requests left today (UTC).",
+                "schema": {
+                  "type": "integer"
+                }
+              },
+              "X-RateLimit-Reset": {
+                "description": "Unix seconds of the next 00:00 UTC, when the daily quota resets.",
+                "schema": {
+                  "type": "integer"
+                }
+              },
+              "RateLimit-Policy": {
+                "description": "Both windows (draft-ietf-httpapi-ratelimit-headers-11), e.g. `\"minute\";q=10;w=60, \"day\";q=100;w=86400`.",
+                "schema": {
+                  "type": "string"
+                }
+              },
+              "RateLimit": {
+                "description": "The window that runs out first: `\"minute\";r=<remaining>;t=<seconds to reset>`.",
+                "schema": {
+                  "type": "string"
+                }
+              }
+            },
+            "content": {
+              "application/json": {
+                "examples": {
+                  "not_found": {
+                    "summary": "not_found",
+                    "value": {
+                      "error": {
+                        "code": "not_found",
+                        "message": "No route for GET /api-gateway/v1/companies."
+                      }
+                    }
+                  },
+                  "webhook_not_found": {
+                    "summary": "webhook_not_found",
+                    "value": {
+                      "error": {
+                        "code": "webhook_not_found",
+                        "message": "No webhook endpoint e0000000-0000-4000-8000-000000000009 in this workspace."
+                      }
+                    }
+                  }
+                },
+                "schema": {
+                  "$ref": "#/components/schemas/Error"
+                }
+              }
+            }
+          },
+          "405": {
+            "description": "`method_not_allowed`: the path exists under another method (see Allow)",
+            "headers": {
+              "Allow": {
+                "description": "The methods the path allows.",
+                "schema": {
+                  "type": "string"
+                }
+              }
+            },
+            "content": {
+              "application/json": {
+                "examples": {
+                  "method_not_allowed": {
+                    "summary": "method_not_allowed",
+                    "value": {
+                      "error": {
+                        "code": "method_not_allowed",
+                        "message": "Method PUT is not allowed here. Allowed: OPTIONS, POST."
+                      }
+                    }
+                  }
+                },
+                "schema": {
+                  "$ref": "#/components/schemas/Error"
+                }
+              }
+            }
+          },
+          "413": {
+            "description": "`payload_too_large`: body over 64 KiB",
+            "headers": {},
+            "content": {
+              "application/json": {
+                "examples": {
+                  "payload_too_large": {
+                    "summary": "payload_too_large",
+                    "value": {
+                      "error": {
+                        "code": "payload_too_large",
+                        "message": "Request body is larger than 64 KiB."
+                      }
+                    }
+                  }
+                },
+                "schema": {
+                  "$ref": "#/components/schemas/Error"
+                }
+              }
+            }
+          },
+          "415": {
+            "description": "`unsupported_media_type`: the body is not declared application/json",
+            "headers": {
+              "X-RateLimit-Limit": {
+                "description": "The workspace's daily quota.",
+                "schema": {
+                  "type": "integer"
+                }
+              },
+              "X-RateLimit-Remaining": {
+                "description": "Requests left today (UTC).",
+                "schema": {
+                  "type": "integer"
+                }
+              },
+              "X-RateLimit-Reset": {
+                "description": "Unix seconds of the next 00:00 UTC, when the daily quota resets.",
+                "schema": {
+                  "type": "integer"
+                }
+              },
+              "RateLimit-Policy": {
+                "description": "Both windows (draft-ietf-httpapi-ratelimit-headers-11), e.g. `\"minute\";q=10;w=60, \"day\";q=100;w=86400`.",
+                "schema": {
+                  "type": "string"
+                }
+              },
+              "RateLimit": {
+                "description": "The window that runs out first: `\"minute\";r=<remaining>;t=<seconds to reset>`.",
+                "schema": {
+                  "type": "string"
+                }
+              }
+            },
+            "content": {
+              "application/json": {
+                "examples": {
+                  "unsupported_media_type": {
+                    "summary": "unsupported_media_type",
+                    "value": {
+                      "error": {
+                        "code": "unsupported_media_type",
+                        "message": "Send the request body as JSON with `Content-Type: application/json`."
+                      }
+                    }
+                  }
+                },
+                "schema": {
+                  "$ref": "#/components/schemas/Error"
+                }
+              }
+            }
+          },
+          "429": {
+            "description": "`rate_limited`: the workspace's minute or day quota is spent; nothing was done (see Retry-After)",
+            "headers": {
+              "X-RateLimit-Limit": {
+                "description": "The workspace's daily quota.",
+                "schema": {
+                  "type": "integer"
+                }
+              },
+              "X-RateLimit-Remaining": {
+                "description": "Requests left today (UTC).",
+                "schema": {
+                  "type": "integer"
+                }
+              },
+              "X-RateLimit-Reset": {
+                "description": "Unix seconds of the next 00:00 UTC, when the daily quota resets.",
+                "schema": {
+                  "type": "integer"
+                }
+              },
+              "RateLimit-Policy": {
+                "description": "Both windows (draft-ietf-httpapi-ratelimit-headers-11), e.g. `\"minute\";q=10;w=60, \"day\";q=100;w=86400`.",
+                "schema": {
+                  "type": "string"
+                }
+              },
+              "RateLimit": {
+                "description": "The window that runs out first: `\"minute\";r=<remaining>;t=<seconds to reset>`.",
+                "schema": {
+                  "type": "string"
+                }
+              },
+              "Retry-After": {
+                "description": "Seconds to wait before retrying.",
+                "schema": {
+                  "type": "integer"
+                }
+              }
+            },
+            "content": {
+              "application/json": {
+                "examples": {
+                  "rate_limited": {
+                    "summary": "rate_limited",
+                    "value": {
+                      "error": {
+                        "code": "rate_limited",
+                        "message": "Rate limit exceeded: this workspace's per-minute quota of 50 requests is spent. Retry after 17 seconds."
+                      }
+                    }
+                  }
+                },
+                "schema": {
+                  "$ref": "#/components/schemas/Error"
+                }
+              }
+            }
+          },
+          "500": {
+            "description": "`internal_error`: unexpected; quote X-Request-ID",
+            "headers": {},
+            "content": {
+              "application/json": {
+                "examples": {
+                  "internal_error": {
+                    "summary": "internal_error",
+                    "value": {
+                      "error": {
+                        "code": "internal_error",
+                        "message": "An unexpected error occurred. Quote the request id."
+                      }
+                    }
+                  }
+                },
+                "schema": {
+                  "$ref": "#/components/schemas/Error"
+                }
+              }
+            }
+          },
+          "503": {
+            "description": "`service_unavailable`: the database cannot be reached or timed out (see Retry-After)",
+            "headers": {
+              "Retry-After": {
+                "description": "Seconds to wait before retrying.",
+                "schema": {
+                  "type": "integer"
+                }
+              }
+            },
+            "content": {
+              "application/json": {
+                "examples": {
+                  "service_unavailable": {
+                    "summary": "service_unavailable",
+                    "value": {
+                      "error": {
+                        "code": "service_unavailable",
+                        "message": "The service is temporarily unavailable. Retry after a few seconds."
+                      }
+                    }
+                  }
+                },
+                "schema": {
+                  "$ref": "#/components/schemas/Error"
+                }
+              }
+            }
+          }
+        }
+      }
+    },
+    "/api-gateway/v1/webhooks/{id}/deliveries": {
+      "get": {
+        "operationId": "listWebhookDeliveries",
+        "tags": [
+          "webhooks"
+        ],
+        "summary": "List a webhook endpoint's deliveries",
+        "description": "One page of the endpoint's deliveries, newest first: each event sent to it, its status and every attempt (time, status code, duration, error class, the first bytes of the answer). Kept 30 days.\n\nRequires the `webhooks:read` permission.",
+        "security": [
+          {
+            "ApiKey": []
+          }
+        ],
+        "parameters": [
+          {
+            "schema": {
+              "type": "string",
+              "format": "uuid",
+              "example": "e0000000-0000-4000-8000-000000000001",
+              "description": "The webhook endpoint's id."
+            },
+            "required": true,
+            "description": "The webhook endpoint's id.",
+            "name": "id",
+            "in": "path"
+          },
+          {
+            "schema": {
+              "type": "integer",
+              "minimum": 1,
+              "maximum": 2147483647,
+              "default": 1,
+              "description": "Page number, from 1.",
+              "example": 1
+            },
+            "required": false,
+            "description": "Page number, from 1.",
+            "name": "page",
+            "in": "query"
+          },
+          {
+            "schema": {
+              "type": "integer",
+              "minimum": 1,
+              "maximum": 100,
+              "default": 50,
+              "description": "Deliveries per page, 1 to 100 (default 50).",
+              "example": 50
+            },
+            "required": false,
+            "description": "Deliveries per page, 1 to 100 (default 50).",
+            "name": "per_page",
+            "in": "query"
+          }
+        ],
+        "responses": {
+          "200": {
+            "description": "A page of deliveries, and where it sits.",
+            "headers": {
+              "X-RateLimit-Limit": {
+                "description": "The workspace's daily quota.",
+                "schema": {
+                  "type": "integer"
+                }
+              },
+              "X-RateLimit-Remaining": {
+                "description": "Requests left today (UTC).",
+                "schema": {
+                  "type": "integer"
+                }
+              },
+              "X-RateLimit-Reset": {
+                "description": "Unix seconds of the next 00:00 UTC, when the daily quota resets.",
+                "schema": {
+                  "type": "integer"
+                }
+              },
+              "RateLimit-Policy": {
+                "description": "Both windows (draft-ietf-httpapi-ratelimit-headers-11), e.g. `\"minute\";q=10;w=60, \"day\";q=100;w=86400`.",
+                "schema": {
+                  "type": "string"
+                }
+              },
+              "RateLimit": {
+                "description": "The window that runs out first: `\"minute\";r=<remaining>;t=<seconds to reset>`.",
+                "schema": {
+                  "type": "string"
+                }
+              }
+            },
+            "content": {
+              "application/json": {
+                "example": {
+                  "data": [
+                    {
+                      "id": "d0000000-0000-4000-8000-000000000001",
+                      "event_id": "f0000000-0000-4000-8000-000000000001",
+                      "event_type": "company.contacts_linked",
+                      "status": "succeeded",
+                      "next_attempt_at": null,
+                      "created_at": "2026-11-29T10:05:00.000000Z",
+                      "attempts": [
+                        {
+                          "attempt": 1,
+                          "attempted_at": "2026-11-29T10:05:00.400000Z",
+                          "status_code": 200,
+                          "duration_ms": 87,
+                          "error_class": null,
+                          "response_prefix": "ok"
+                        }
+                      ]
+                    }
+                  ],
+                  "meta": {
+                    "page": 1,
+                    "per_page": 50,
+                    "total": 1
+                  }
+                },
+                "schema": {
+                  "$ref": "#/components/schemas/DeliveryPage"
+                }
+              }
+            }
+          },
+          "400": {
+            "description": "`validation_error`: the path, query, body or JSON is invalid",
+            "headers": {
+              "X-RateLimit-Limit": {
+                "description": "The workspace's daily quota.",
+                "schema": {
+                  "type": "integer"
+                }
+              },
+              "X-RateLimit-Remaining": {
+                "description": "Requests left today (UTC).",
+                "schema": {
+                  "type": "integer"
+                }
+              },
+              "X-RateLimit-Reset": {
+                "description": "Unix seconds of the next 00:00 UTC, when the daily quota resets.",
+                "schema": {
+                  "type": "integer"
+                }
+              },
+              "RateLimit-Policy": {
+                "description": "Both windows (draft-ietf-httpapi-ratelimit-headers-11), e.g. `\"minute\";q=10;w=60, \"day\";q=100;w=86400`.",
+                "schema": {
+                  "type": "string"
+                }
+              },
+              "RateLimit": {
+                "description": "The window that runs out first: `\"minute\";r=<remaining>;t=<seconds to reset>`.",
+                "schema": {
+                  "type": "string"
+                }
+              }
+            },
+            "content": {
+              "application/json": {
+                "examples": {
+                  "validation_error": {
+                    "summary": "validation_error",
+                    "value": {
+                      "error": {
+                        "code": "validation_error",
+                        "message": "Invalid request body. contact_ids.3: Invalid UUID",
+                        "details": [
+                          {
+                            "path": "contact_ids.3",
+                            "code": "invalid_format",
+                            "message": "Invalid UUID",
+                            "in": "body"
+                          }
+                        ]
+                      }
+                    }
+                  }
+                },
+                "schema": {
+                  "$ref": "#/components/schemas/Error"
+                }
+              }
+            }
+          },
+          "401": {
+            "description": "`invalid_key`: missing, malformed, unknown, revoked or expired API key (see WWW-Authenticate)",
+            "headers": {
+              "WWW-Authenticate": {
+                "description": "Bearer realm=\"api-gateway\" (error=\"invalid_token\" when a key was sent).",
+                "schema": {
+                  "type": "string"
+                }
+              }
+            },
+            "content": {
+              "application/json": {
+                "examples": {
+                  "invalid_key": {
+                    "summary": "invalid_key",
+                    "value": {
+                      "error": {
+                        "code": "invalid_key",
+                        "message": "Invalid API key: it is unknown, revoked or expired."
+                      }
+                    }
+                  }
+                },
+                "schema": {
+                  "$ref": "#/components/schemas/Error"
+                }
+              }
+            }
+          },
+          "403": {
+            "description": "`insufficient_permissions`: the key lacks the route's permission",
+            "headers": {
+              "X-RateLimit-Limit": {
+                "description": "The workspace's daily quota.",
+                "schema": {
+                  "type": "integer"
+                }
+              },
+              "X-RateLimit-Remaining": {
+                "description": "Requests left today (UTC).",
+                "schema": {
+                  "type": "integer"
+                }
+              },
+              "X-RateLimit-Reset": {
+                "description": "Unix seconds of the next 00:00 UTC, when the daily quota resets.",
+                "schema": {
+                  "type": "integer"
+                }
+              },
+              "RateLimit-Policy": {
+                "description": "Both windows (draft-ietf-httpapi-ratelimit-headers-11), e.g. `\"minute\";q=10;w=60, \"day\";q=100;w=86400`.",
+                "schema": {
+                  "type": "string"
+                }
+              },
+              "RateLimit": {
+                "description": "The window that runs out first: `\"minute\";r=<remaining>;t=<seconds to reset>`.",
+                "schema": {
+                  "type": "string"
+                }
+              }
+            },
+            "content": {
+              "application/json": {
+                "examples": {
+                  "insufficient_permissions": {
+                    "summary": "insufficient_permissions",
+                    "value": {
+                      "error": {
+                        "code": "insufficient_permissions",
+                        "message": "This API key lacks the required permission: webhooks:read."
+                      }
+                    }
+                  }
+                },
+                "schema": {
+                  "$ref": "#/components/schemas/Error"
+                }
+              }
+            }
+          },
+          "404": {
+            "description": "`not_found`: no such route; `webhook_not_found`: no such webhook endpoint in the key's workspace (another workspace's looks the same)",
+            "headers": {
+              "X-RateLimit-Limit": {
+                "description": "The workspace's daily quota.",
+                "schema": {
+                  "type": "integer"
+                }
+              },
+              "X-RateLimit-Remaining": {
+                "description": "Requests left today (UTC).",
+                "schema": {
+                  "type": "integer"
+                }
+              },
+              "X-RateLimit-Reset": {
+                "description": "Unix seconds of the next 00:00 UTC, when the daily quota resets.",
+                "schema": {
+                  "type": "integer"
+                }
+              },
+              "RateLimit-Policy": {
+                "description": "Both windows (draft-ietf-httpapi-ratelimit-headers-11), e.g. `\"minute\";q=10;w=60, \"day\";q=100;w=86400`.",
+                "schema": {
+                  "type": "string"
+                }
+              },
+              "RateLimit": {
+                "description": "The window that runs out first: `\"minute\";r=<remaining>;t=<seconds to reset>`.",
+                "schema": {
+                  "type": "string"
+                }
+              }
+            },
+            "content": {
+              "application/json": {
+                "examples": {
+                  "not_found": {
+                    "summary": "not_found",
+                    "value": {
+                      "error": {
+                        "code": "not_found",
+                        "message": "No route for GET /api-gateway/v1/companies."
+                      }
+                    }
+                  },
+                  "webhook_not_found": {
+                    "summary": "webhook_not_found",
+                    "value": {
+                      "error": {
+                        "code": "webhook_not_found",
+                        "message": "No webhook endpoint e0000000-0000-4000-8000-000000000009 in this workspace."
+                      }
+                    }
+                  }
+                },
+                "schema": {
+                  "$ref": "#/components/schemas/Error"
+                }
+              }
+            }
+          },
+          "405": {
+            "description": "`method_not_allowed`: the path exists under another method (see Allow)",
+            "headers": {
+              "Allow": {
+                "description": "The methods the path allows.",
+                "schema": {
+                  "type": "string"
+                }
+              }
+            },
+            "content": {
+              "application/json": {
+                "examples": {
+                  "method_not_allowed": {
+                    "summary": "method_not_allowed",
+                    "value": {
+                      "error": {
+                        "code": "method_not_allowed",
+                        "message": "Method PUT is not allowed here. Allowed: OPTIONS, POST."
+                      }
+                    }
+                  }
+                },
+                "schema": {
+                  "$ref": "#/components/schemas/Error"
+                }
+              }
+            }
+          },
+          "413": {
+            "description": "`payload_too_large`: body over 64 KiB",
+            "headers": {},
+            "content": {
+              "application/json": {
+                "examples": {
+                  "payload_too_large": {
+                    "summary": "payload_too_large",
+                    "value": {
+                      "error": {
+                        "code": "payload_too_large",
+                        "message": "Request body is larger than 64 KiB."
+                      }
+                    }
+                  }
+                },
+                "schema": {
+                  "$ref": "#/components/schemas/Error"
+                }
+              }
+            }
+          },
+          "415": {
+            "description": "`unsupported_media_type`: the body is not declared application/json",
+            "headers": {
+              "X-RateLimit-Limit": {
+                "description": "The workspace's daily quota.",
+                "schema": {
+                  "type": "integer"
+                }
+              },
+              "X-RateLimit-Remaining": {
+                "description": "Requests left today (UTC).",
+                "schema": {
+                  "type": "integer"
+                }
+              },
+              "X-RateLimit-Reset": {
+                "description": "Unix seconds of the next 00:00 UTC, when the daily quota resets.",
+                "schema": {
+                  "type": "integer"
+                }
+              },
+              "RateLimit-Policy": {
+                "description": "Both windows (draft-ietf-httpapi-ratelimit-headers-11), e.g. `\"minute\";q=10;w=60, \"day\";q=100;w=86400`.",
+                "schema": {
+                  "type": "string"
+                }
+              },
+              "RateLimit": {
+                "description": "The window that runs out first: `\"minute\";r=<remaining>;t=<seconds to reset>`.",
+                "schema": {
+                  "type": "string"
+                }
+              }
+            },
+            "content": {
+              "application/json": {
+                "examples": {
+                  "unsupported_media_type": {
+                    "summary": "unsupported_media_type",
+                    "value": {
+                      "error": {
+                        "code": "unsupported_media_type",
+                        "message": "Send the request body as JSON with `Content-Type: application/json`."
+                      }
+                    }
+                  }
+                },
+                "schema": {
+                  "$ref": "#/components/schemas/Error"
+                }
+              }
+            }
+          },
+          "429": {
+            "description": "`rate_limited`: the workspace's minute or day quota is spent; nothing was done (see Retry-After)",
+            "headers": {
+              "X-RateLimit-Limit": {
+                "description": "The workspace's daily quota.",
+                "schema": {
+                  "type": "integer"
+                }
+              },
+              "X-RateLimit-Remaining": {
+                "description": "Requests left today (UTC).",
+                "schema": {
+                  "type": "integer"
+                }
+              },
+              "X-RateLimit-Reset": {
+                "description": "Unix seconds of the next 00:00 UTC, when the daily quota resets.",
+                "schema": {
+                  "type": "integer"
+                }
+              },
+              "RateLimit-Policy": {
+                "description": "Both windows (draft-ietf-httpapi-ratelimit-headers-11), e.g. `\"minute\";q=10;w=60, \"day\";q=100;w=86400`.",
+                "schema": {
+                  "type": "string"
+                }
+              },
+              "RateLimit": {
+                "description": "The window that runs out first: `\"minute\";r=<remaining>;t=<seconds to reset>`.",
+                "schema": {
+                  "type": "string"
+                }
+              },
+              "Retry-After": {
+                "description": "Seconds to wait before retrying.",
+                "schema": {
+                  "type": "integer"
+                }
+              }
+            },
+            "content": {
+              "application/json": {
+                "examples": {
+                  "rate_limited": {
+                    "summary": "rate_limited",
+                    "value": {
+                      "error": {
+                        "code": "rate_limited",
+                        "message": "Rate limit exceeded: this workspace's per-minute quota of 50 requests is spent. Retry after 17 seconds."
+                      }
+                    }
+                  }
+                },
+                "schema": {
+                  "$ref": "#/components/schemas/Error"
+                }
+              }
+            }
+          },
+          "500": {
+            "description": "`internal_error`: unexpected; quote X-Request-ID",
+            "headers": {},
+            "content": {
+              "application/json": {
+                "examples": {
+                  "internal_error": {
+                    "summary": "internal_error",
+                    "value": {
+                      "error": {
+                        "code": "internal_error",
+                        "message": "An unexpected error occurred. Quote the request id."
+                      }
+                    }
+                  }
+                },
+                "schema": {
+                  "$ref": "#/components/schemas/Error"
+                }
+              }
+            }
+          },
+          "503": {
+            "description": "`service_unavailable`: the database cannot be reached or timed out (see Retry-After)",
+            "headers": {
+              "Retry-After": {
+                "description": "Seconds to wait before retrying.",
+                "schema": {
+                  "type": "integer"
+                }
+              }
+            },
+            "content": {
+              "application/json": {
+                "examples": {
+                  "service_unavailable": {
+                    "summary": "service_unavailable",
+                    "value": {
+                      "error": {
+                        "code": "service_unavailable",
+                        "message": "The service is temporarily unavailable. Retry after a few seconds."
+                      }
+                    }
+                  }
+                },
+                "schema": {
+                  "$ref": "#/components/schemas/Error"
+                }
+              }
+            }
+          }
+        }
+      }
+    },
+    "/api-gateway/v1/webhooks/{id}/deliveries/{delivery_id}/retry": {
+      "post": {
+        "operationId": "retryWebhookDelivery",
+        "tags": [
+          "webhooks"
+        ],
+        "summary": "Retry a delivery now",
+        "description": "The delivery is due at once: one still being retried is brought forward; one that failed or succeeded is sent again (the same webhook-id and body: a replay).\n\nRequires the `webhooks:write` permission.",
+        "security": [
+          {
+            "ApiKey": []
+          }
+        ],
+        "parameters": [
+          {
+            "schema": {
+              "type": "string",
+              "format": "uuid",
+              "example": "e0000000-0000-4000-8000-000000000001",
+              "description": "The webhook endpoint's id."
+            },
+            "required": true,
+            "description": "The webhook endpoint's id.",
+            "name": "id",
+            "in": "path"
+          },
+          {
+            "schema": {
+              "type": "string",
+              "format": "uuid",
+              "example": "d0000000-0000-4000-8000-000000000001",
+              "description": "The delivery's id."
+            },
+            "required": true,
+            "description": "The delivery's id.",
+            "name": "delivery_id",
+            "in": "path"
+          }
+        ],
+        "responses": {
+          "202": {
+            "description": "Accepted: the delivery as it is now, due at once.",
+            "headers": {
+              "X-RateLimit-Limit": {
+                "description": "The workspace's daily quota.",
+                "schema": {
+                  "type": "integer"
+                }
+              },
+              "X-RateLimit-Remaining": {
+                "description": "Requests left today (UTC).",
+                "schema": {
+                  "type": "integer"
+                }
+              },
+              "X-RateLimit-Reset": {
+                "description": "Unix seconds of the next 00:00 UTC, when the daily quota resets.",
+                "schema": {
+                  "type": "integer"
+                }
+              },
+              "RateLimit-Policy": {
+                "description": "Both windows (draft-ietf-httpapi-ratelimit-headers-11), e.g. `\"minute\";q=10;w=60, \"day\";q=100;w=86400`.",
+                "schema": {
+                  "type": "string"
+                }
+              },
+              "RateLimit": {
+                "description": "The window that runs out first: `\"minute\";r=<remaining>;t=<seconds to reset>`.",
+                "schema": {
+                  "type": "string"
+                }
+              }
+            },
+            "content": {
+              "application/json": {
+                "example": {
+                  "data": {
+                    "delivery": {
+                      "id": "d0000000-0000-4000-8000-000000000001",
+                      "event_id": "f0000000-0000-4000-8000-000000000001",
+                      "event_type": "company.contacts_linked",
+                      "status": "pending",
+                      "next_attempt_at": "2026-11-29T10:20:00.000000Z",
+                      "created_at": "2026-11-29T10:05:00.000000Z",
+                      "attempts": []
+                    }
+                  }
+                },
+                "schema": {
+                  "type": "object",
+                  "properties": {
+                    "data": {
+                      "type": "object",
+                      "properties": {
+                        "delivery": {
+                          "$ref": "#/components/schemas/Delivery"
+                        }
+                      },
+                      "required": [
+                        "delivery"
+                      ]
+                    }
+                  },
+                  "required": [
+                    "data"
+                  ]
+                }
+              }
+            }
+          },
+          "400": {
+            "description": "`validation_error`: the path, query, body or JSON is invalid",
+            "headers": {
+              "X-RateLimit-Limit": {
+                "description": "The workspace's daily quota.",
+                "schema": {
+                  "type": "integer"
+                }
+              },
+              "X-RateLimit-Remaining": {
+                "description": "Requests left today (UTC).",
+                "schema": {
+                  "type": "integer"
+                }
+              },
+              "X-RateLimit-Reset": {
+                "description": "Unix seconds of the next 00:00 UTC, when the daily quota resets.",
+                "schema": {
+                  "type": "integer"
+                }
+              },
+              "RateLimit-Policy": {
+                "description": "Both windows (draft-ietf-httpapi-ratelimit-headers-11), e.g. `\"minute\";q=10;w=60, \"day\";q=100;w=86400`.",
+                "schema": {
+                  "type": "string"
+                }
+              },
+              "RateLimit": {
+                "description": "The window that runs out first: `\"minute\";r=<remaining>;t=<seconds to reset>`.",
+                "schema": {
+                  "type": "string"
+                }
+              }
+            },
+            "content": {
+              "application/json": {
+                "examples": {
+                  "validation_error": {
+                    "summary": "validation_error",
+                    "value": {
+                      "error": {
+                        "code": "validation_error",
+                        "message": "Invalid request body. contact_ids.3: Invalid UUID",
+                        "details": [
+                          {
+                            "path": "contact_ids.3",
+                            "code": "invalid_format",
+                            "message": "Invalid UUID",
+                            "in": "body"
+                          }
+                        ]
+                      }
+                    }
+                  }
+                },
+                "schema": {
+                  "$ref": "#/components/schemas/Error"
+                }
+              }
+            }
+          },
+          "401": {
+            "description": "`invalid_key`: missing, malformed, unknown, revoked or expired API key (see WWW-Authenticate)",
+            "headers": {
+              "WWW-Authenticate": {
+                "description": "Bearer realm=\"api-gateway\" (error=\"invalid_token\" when a key was sent).",
+                "schema": {
+                  "type": "string"
+                }
+              }
+            },
+            "content": {
+              "application/json": {
+                "examples": {
+                  "invalid_key": {
+                    "summary": "invalid_key",
+                    "value": {
+                      "error": {
+                        "code": "invalid_key",
+                        "message": "Invalid API key: it is unknown, revoked or expired."
+                      }
+                    }
+                  }
+                },
+                "schema": {
+                  "$ref": "#/components/schemas/Error"
+                }
+              }
+            }
+          },
+          "403": {
+            "description": "`insufficient_permissions`: the key lacks the route's permission",
+            "headers": {
+              "X-RateLimit-Limit": {
+                "description": "The workspace's daily quota.",
+                "schema": {
+                  "type": "integer"
+                }
+              },
+              "X-RateLimit-Remaining": {
+                "description": "Requests left today (UTC).",
+                "schema": {
+                  "type": "integer"
+                }
+              },
+              "X-RateLimit-Reset": {
+                "description": "Unix seconds of the next 00:00 UTC, when the daily quota resets.",
+                "schema": {
+                  "type": "integer"
+                }
+              },
+              "RateLimit-Policy": {
+                "description": "Both windows (draft-ietf-httpapi-ratelimit-headers-11), e.g. `\"minute\";q=10;w=60, \"day\";q=100;w=86400`.",
+                "schema": {
+                  "type": "string"
+                }
+              },
+              "RateLimit": {
+                "description": "The window that runs out first: `\"minute\";r=<remaining>;t=<seconds to reset>`.",
+                "schema": {
+                  "type": "string"
+                }
+              }
+            },
+            "content": {
+              "application/json": {
+                "examples": {
+                  "insufficient_permissions": {
+                    "summary": "insufficient_permissions",
+                    "value": {
+                      "error": {
+                        "code": "insufficient_permissions",
+                        "message": "This API key lacks the required permission: webhooks:write."
+                      }
+                    }
+                  }
+                },
+                "schema": {
+                  "$ref": "#/components/schemas/Error"
+                }
+              }
+            }
+          },
+          "404": {
+            "description": "`not_found`: no such route; `webhook_not_found`: no such webhook endpoint in the key's workspace (another workspace's looks the same); `delivery_not_found`: no such delivery of this webhook endpoint",
+            "headers": {
+              "X-RateLimit-Limit": {
+                "description": "The workspace's daily quota.",
+                "schema": {
+                  "type": "integer"
+                }
+              },
+              "X-RateLimit-Remaining": {
+                "description": "Requests left today (UTC).",
+                "schema": {
+                  "type": "integer"
+                }
+              },
+              "X-RateLimit-Reset": {
+                "description": "Unix seconds of the next 00:00 UTC, when the daily quota resets.",
+                "schema": {
+                  "type": "integer"
+                }
+              },
+              "RateLimit-Policy": {
+                "description": "Both windows (draft-ietf-httpapi-ratelimit-headers-11), e.g. `\"minute\";q=10;w=60, \"day\";q=100;w=86400`.",
+                "schema": {
+                  "type": "string"
+                }
+              },
+              "RateLimit": {
+                "description": "The window that runs out first: `\"minute\";r=<remaining>;t=<seconds to reset>`.",
+                "schema": {
+                  "type": "string"
+                }
+              }
+            },
+            "content": {
+              "application/json": {
+                "examples": {
+                  "not_found": {
+                    "summary": "not_found",
+                    "value": {
+                      "error": {
+                        "code": "not_found",
+                        "message": "No route for GET /api-gateway/v1/companies."
+                      }
+                    }
+                  },
+                  "webhook_not_found": {
+                    "summary": "webhook_not_found",
+                    "value": {
+                      "error": {
+                        "code": "webhook_not_found",
+                        "message": "No webhook endpoint e0000000-0000-4000-8000-000000000009 in this workspace."
+                      }
+                    }
+                  },
+                  "delivery_not_found": {
+                    "summary": "delivery_not_found",
+                    "value": {
+                      "error": {
+                        "code": "delivery_not_found",
+                        "message": "No delivery d0000000-0000-4000-8000-000000000009 of this webhook endpoint."
+                      }
+                    }
+                  }
+                },
+                "schema": {
+                  "$ref": "#/components/schemas/Error"
+                }
+              }
+            }
+          },
+          "405": {
+            "description": "`method_not_allowed`: the path exists under another method (see Allow)",
+            "headers": {
+              "Allow": {
+                "description": "The methods the path allows.",
+                "schema": {
+                  "type": "string"
+                }
+              }
+            },
+            "content": {
+              "application/json": {
+                "examples": {
+                  "method_not_allowed": {
+                    "summary": "method_not_allowed",
+                    "value": {
+                      "error": {
+                        "code": "method_not_allowed",
+                        "message": "Method PUT is not allowed here. Allowed: OPTIONS, POST."
+                      }
+                    }
+                  }
+                },
+                "schema": {
+                  "$ref": "#/components/schemas/Error"
+                }
+              }
+            }
+          },
+          "409": {
+            "description": "`webhook_inactive`: the webhook endpoint is turned off: turn it back on (PATCH active) first",
+            "headers": {
+              "X-RateLimit-Limit": {
+                "description": "The workspace's daily quota.",
+                "schema": {
+                  "type": "integer"
+                }
+              },
+              "X-RateLimit-Remaining": {
+                "description": "Requests left today (UTC).",
+                "schema": {
+                  "type": "integer"
+                }
+              },
+              "X-RateLimit-Reset": {
+                "description": "Unix seconds of the next 00:00 UTC, when the daily quota resets.",
+                "schema": {
+                  "type": "integer"
+                }
+              },
+              "RateLimit-Policy": {
+                "description": "Both windows (draft-ietf-httpapi-ratelimit-headers-11), e.g. `\"minute\";q=10;w=60, \"day\";q=100;w=86400`.",
+                "schema": {
+                  "type": "string"
+                }
+              },
+              "RateLimit": {
+                "description": "The window that runs out first: `\"minute\";r=<remaining>;t=<seconds to reset>`.",
+                "schema": {
+                  "type": "string"
+                }
+              }
+            },
+            "content": {
+              "application/json": {
+                "examples": {
+                  "webhook_inactive": {
+                    "summary": "webhook_inactive",
+                    "value": {
+                      "error": {
+                        "code": "webhook_inactive",
+                        "message": "This webhook endpoint is turned off: turn it back on (PATCH with active: true) first."
+                      }
+                    }
+                  }
+                },
+                "schema": {
+                  "$ref": "#/components/schemas/Error"
+                }
+              }
+            }
+          },
+          "413": {
+            "description": "`payload_too_large`: body over 64 KiB",
+            "headers": {},
+            "content": {
+              "application/json": {
+                "examples": {
+                  "payload_too_large": {
+                    "summary": "payload_too_large",
+                    "value": {
+                      "error": {
+                        "code": "payload_too_large",
+                        "message": "Request body is larger than 64 KiB."
+                      }
+                    }
+                  }
+                },
+                "schema": {
+                  "$ref": "#/components/schemas/Error"
+                }
+              }
+            }
+          },
+          "415": {
+            "description": "`unsupported_media_type`: the body is not declared application/json",
+            "headers": {
+              "X-RateLimit-Limit": {
+                "description": "The workspace's daily quota.",
+                "schema": {
+                  "type": "integer"
+                }
+              },
+              "X-RateLimit-Remaining": {
+                "description": "Requests left today (UTC).",
+                "schema": {
+                  "type": "integer"
+                }
+              },
+              "X-RateLimit-Reset": {
+                "description": "Unix seconds of the next 00:00 UTC, when the daily quota resets.",
+                "schema": {
+                  "type": "integer"
+                }
+              },
+              "RateLimit-Policy": {
+                "description": "Both windows (draft-ietf-httpapi-ratelimit-headers-11), e.g. `\"minute\";q=10;w=60, \"day\";q=100;w=86400`.",
+                "schema": {
+                  "type": "string"
+                }
+              },
+              "RateLimit": {
+                "description": "The window that runs out first: `\"minute\";r=<remaining>;t=<seconds to reset>`.",
+                "schema": {
+                  "type": "string"
+                }
+              }
+            },
+            "content": {
+              "application/json": {
+                "examples": {
+                  "unsupported_media_type": {
+                    "summary": "unsupported_media_type",
+                    "value": {
+                      "error": {
+                        "code": "unsupported_media_type",
+                        "message": "Send the request body as JSON with `Content-Type: application/json`."
+                      }
+                    }
+                  }
+                },
+                "schema": {
+                  "$ref": "#/components/schemas/Error"
+                }
+              }
+            }
+          },
+          "429": {
+            "description": "`rate_limited`: the workspace's minute or day quota is spent; nothing was done (see Retry-After)",
+            "headers": {
+              "X-RateLimit-Limit": {
+                "description": "The workspace's daily quota.",
+                "schema": {
+                  "type": "integer"
+                }
+              },
+              "X-RateLimit-Remaining": {
+                "description": "Requests left today (UTC).",
+                "schema": {
+                  "type": "integer"
+                }
+              },
+              "X-RateLimit-Reset": {
+                "description": "Unix seconds of the next 00:00 UTC, when the daily quota resets.",
+                "schema": {
+                  "type": "integer"
+                }
+              },
+              "RateLimit-Policy": {
+                "description": "Both windows (draft-ietf-httpapi-ratelimit-headers-11), e.g. `\"minute\";q=10;w=60, \"day\";q=100;w=86400`.",
+                "schema": {
+                  "type": "string"
+                }
+              },
+              "RateLimit": {
+                "description": "The window that runs out first: `\"minute\";r=<remaining>;t=<seconds to reset>`.",
+                "schema": {
+                  "type": "string"
+                }
+              },
+              "Retry-After": {
+                "description": "Seconds to wait before retrying.",
+                "schema": {
+                  "type": "integer"
+                }
+              }
+            },
+            "content": {
+              "application/json": {
+                "examples": {
+                  "rate_limited": {
+                    "summary": "rate_limited",
+                    "value": {
+                      "error": {
+                        "code": "rate_limited",
+                        "message": "Rate limit exceeded: this workspace's per-minute quota of 50 requests is spent. Retry after 17 seconds."
+                      }
+                    }
+                  }
+                },
+                "schema": {
+                  "$ref": "#/components/schemas/Error"
+                }
+              }
+            }
+          },
+          "500": {
+            "description": "`internal_error`: unexpected; quote X-Request-ID",
+            "headers": {},
+            "content": {
+              "application/json": {
+                "examples": {
+                  "internal_error": {
+                    "summary": "internal_error",
+                    "value": {
+                      "error": {
+                        "code": "internal_error",
+                        "message": "An unexpected error occurred. Quote the request id."
+                      }
+                    }
+                  }
+                },
+                "schema": {
+                  "$ref": "#/components/schemas/Error"
+                }
+              }
+            }
+          },
+          "503": {
+            "description": "`service_unavailable`: the database cannot be reached or timed out (see Retry-After)",
+            "headers": {
+              "Retry-After": {
+                "description": "Seconds to wait before retrying.",
+                "schema": {
+                  "type": "integer"
+                }
+              }
+            },
+            "content": {
+              "application/json": {
+                "examples": {
+                  "service_unavailable": {
+                    "summary": "service_unavailable",
+                    "value": {
+                      "error": {
+                        "code": "service_unavailable",
+                        "message": "The service is temporarily unavailable. Retry after a few seconds."
+                      }
+                    }
+                  }
+                },
+                "schema": {
+                  "$ref": "#/components/schemas/Error"
+                }
+              }
+            }
+          }
+        }
+      }
     }
   },
-  "webhooks": {}
+  "webhooks": {
+    "company.contacts_linked": {
+      "post": {
+        "operationId": "companyContactsLinked",
+        "security": [],
+        "summary": "Contacts were linked to a company",
+        "description": "Written in the transaction that made the change, one per request that changed at least one contact; delivered at least once, in no promised order. Verify the signature (Standard Webhooks) before trusting the body.",
+        "tags": [
+          "webhooks"
+        ],
+        "parameters": [
+          {
+            "schema": {
+              "type": "string",
+              "description": "The event's id: the same on every attempt. Deduplicate on it."
+            },
+            "required": true,
+            "description": "The event's id: the same on every attempt. Deduplicate on it.",
+            "name": "webhook-id",
+            "in": "header"
+          },
+          {
+            "schema": {
+              "type": "string",
+              "description": "Unix seconds when this attempt was signed."
+            },
+            "required": true,
+            "description": "Unix seconds when this attempt was signed.",
+            "name": "webhook-timestamp",
+            "in": "header"
+          },
+          {
+            "schema": {
+              "type": "string",
+              "description": "`v1,<base64 HMAC-SHA256 of {id}.{timestamp}.{body}>`, space-separated when two secrets sign (24 hours after a rotation)."
+            },
+            "required": true,
+            "description": "`v1,<base64 HMAC-SHA256 of {id}.{timestamp}.{body}>`, space-separated when two secrets sign (24 hours after a rotation).",
+            "name": "webhook-signature",
+            "in": "header"
+          }
+        ],
+        "requestBody": {
+          "content": {
+            "application/json": {
+              "schema": {
+                "$ref": "#/components/schemas/ContactsLinkedEvent"
+              }
+            }
+          }
+        },
+        "responses": {
+          "200": {
+            "description": "Any 2xx within 10 seconds acknowledges it. 410 turns the endpoint off; anything else is retried (5 s, 5 min, 30 min, 2 h, 5 h, 10 h, 10 h)."
+          }
+        }
+      }
+    },
+    "company.contacts_unlinked": {
+      "post": {
+        "operationId": "companyContactsUnlinked",
+        "security": [],
+        "summary": "Contacts were unlinked from a company",
+        "description": "Written in the transaction that made the change, one per request that changed at least one contact; delivered at least once, in no promised order. Verify the signature (Standard Webhooks) before trusting the body.",
+        "tags": [
+          "webhooks"
+        ],
+        "parameters": [
+          {
+            "schema": {
+              "type": "string",
+              "description": "The event's id: the same on every attempt. Deduplicate on it."
+            },
+            "required": true,
+            "description": "The event's id: the same on every attempt. Deduplicate on it.",
+            "name": "webhook-id",
+            "in": "header"
+          },
+          {
+            "schema": {
+              "type": "string",
+              "description": "Unix seconds when this attempt was signed."
+            },
+            "required": true,
+            "description": "Unix seconds when this attempt was signed.",
+            "name": "webhook-timestamp",
+            "in": "header"
+          },
+          {
+            "schema": {
+              "type": "string",
+              "description": "`v1,<base64 HMAC-SHA256 of {id}.{timestamp}.{body}>`, space-separated when two secrets sign (24 hours after a rotation)."
+            },
+            "required": true,
+            "description": "`v1,<base64 HMAC-SHA256 of {id}.{timestamp}.{body}>`, space-separated when two secrets sign (24 hours after a rotation).",
+            "name": "webhook-signature",
+            "in": "header"
+          }
+        ],
+        "requestBody": {
+          "content": {
+            "application/json": {
+              "schema": {
+                "$ref": "#/components/schemas/ContactsUnlinkedEvent"
+              }
+            }
+          }
+        },
+        "responses": {
+          "200": {
+            "description": "Any 2xx within 10 seconds acknowledges it. 410 turns the endpoint off; anything else is retried (5 s, 5 min, 30 min, 2 h, 5 h, 10 h, 10 h)."
+          }
+        }
+      }
+    }
+  }
 };

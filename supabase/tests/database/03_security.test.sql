@@ -5,7 +5,7 @@ create schema if not exists tap;
 create extension if not exists pgtap with schema tap;
 set local search_path = tap, public;
 
-select plan(40);
+select plan(41);
 
 -- The API roles call pgTAP's functions when an assertion runs under `set local role`.
 grant usage on schema tap to anon, authenticated, service_role;
@@ -217,8 +217,12 @@ select set_eq(
       and c.relkind in ('r', 'p', 'v', 'm', 'f')
       and has_table_privilege('service_role', c.oid, p.priv)$$,
   $$values ('api_keys', 'SELECT'), ('companies', 'SELECT'), ('contacts', 'SELECT'), ('plans', 'SELECT'),
-           ('api_usage', 'SELECT'), ('api_usage', 'INSERT'), ('api_usage', 'UPDATE'), ('api_usage', 'DELETE')$$,
-  'service_role''s table-level privileges in public are exactly SELECT on api_keys, companies, contacts and plans, and SELECT / INSERT / UPDATE / DELETE on api_usage'
+           ('api_usage', 'SELECT'), ('api_usage', 'INSERT'), ('api_usage', 'UPDATE'), ('api_usage', 'DELETE'),
+           ('webhook_endpoints', 'SELECT'), ('webhook_endpoints', 'DELETE'),
+           ('webhook_events', 'SELECT'), ('webhook_events', 'DELETE'),
+           ('webhook_deliveries', 'SELECT'), ('webhook_deliveries', 'DELETE'),
+           ('webhook_attempts', 'SELECT'), ('webhook_attempts', 'DELETE')$$,
+  'service_role''s table-level privileges in public are exactly SELECT on api_keys, companies, contacts and plans, SELECT / INSERT / UPDATE / DELETE on api_usage, and SELECT / DELETE on the four webhook tables'
 );
 select set_eq(
   $$select c.relname::text, t.attname::text, p.priv
@@ -236,22 +240,44 @@ select set_eq(
            ('orgs', 'id', 'SELECT'),
            ('orgs', 'plan', 'SELECT'),
            ('orgs', 'rate_limit_per_day', 'SELECT'),
-           ('orgs', 'rate_limit_per_minute', 'SELECT')$$,
-  'service_role''s column-level privileges are exactly UPDATE on api_keys.last_used_at, contacts.company_id, contacts.updated_at, companies.updated_at and SELECT on orgs.id, plan, rate_limit_per_day, rate_limit_per_minute'
+           ('orgs', 'rate_limit_per_minute', 'SELECT'),
+           ('orgs', 'max_webhook_endpoints', 'SELECT')
+    union all
+    select 'webhook_endpoints', c, 'INSERT'
+      from unnest(array['org_id', 'url', 'events', 'description', 'active', 'secret']) c
+    union all
+    select 'webhook_endpoints', c, 'UPDATE'
+      from unnest(array['url', 'events', 'description', 'active', 'secret', 'previous_secret',
+                        'previous_secret_expires_at', 'disabled_reason', 'failing_since',
+                        'last_delivery_status', 'last_delivery_at', 'updated_at', 'deleted_at']) c
+    union all
+    select 'webhook_events', c, 'INSERT' from unnest(array['org_id', 'type', 'body']) c
+    union all
+    select 'webhook_deliveries', c, 'INSERT' from unnest(array['org_id', 'event_id', 'endpoint_id']) c
+    union all
+    select 'webhook_deliveries', c, 'UPDATE'
+      from unnest(array['status', 'attempts', 'next_attempt_at', 'locked_until', 'last_attempt_at',
+                        'updated_at']) c
+    union all
+    select 'webhook_attempts', c, 'INSERT'
+      from unnest(array['org_id', 'delivery_id', 'attempt', 'attempted_at', 'status_code',
+                        'duration_ms', 'error_class', 'response_prefix']) c$$,
+  'service_role''s column-level privileges are exactly UPDATE on api_keys.last_used_at, contacts.company_id, contacts.updated_at, companies.updated_at; SELECT on orgs.id, plan, rate_limit_per_day, rate_limit_per_minute, max_webhook_endpoints; and the webhook columns its functions write'
 );
 select ok(
   not has_any_column_privilege('service_role', 'public.orgs', 'INSERT, UPDATE, REFERENCES')
   and not has_table_privilege('service_role', 'public.orgs', 'SELECT, DELETE, TRUNCATE, TRIGGER')
   and not has_column_privilege('service_role', 'public.orgs', 'name', 'SELECT')
   and not has_column_privilege('service_role', 'public.orgs', 'created_at', 'SELECT'),
-  'of orgs, service_role may read the four columns api_authorize needs and nothing else, and write nothing'
+  'of orgs, service_role may read the columns its functions need (the plan, the limits) and nothing else, and write nothing'
 );
 select ok(
   has_schema_privilege('service_role', 'public', 'USAGE'),
   'service_role has USAGE on schema public'
 );
 select set_eq(
-  $$select action, rel, col, outcome from tap.privilege_probe('service_role') where outcome <> '42501'$$,
+  $$select action, rel, col, outcome from tap.privilege_probe('service_role')
+    where outcome <> '42501' and rel not like 'webhook\_%'$$,
   $$select 'select' as action, c.relname::text as rel, null::text as col, 'ok' as outcome
       from pg_class c
       where c.oid in ('public.api_keys'::regclass, 'public.companies'::regclass, 'public.contacts'::regclass,
@@ -275,11 +301,29 @@ select set_eq(
            ('select', 'orgs', 'plan', 'ok'),
            ('select', 'orgs', 'rate_limit_per_day', 'ok'),
            ('select', 'orgs', 'rate_limit_per_minute', 'ok'),
+           ('select', 'orgs', 'max_webhook_endpoints', 'ok'),
            ('update', 'api_keys', 'last_used_at', 'ok'),
            ('update', 'contacts', 'company_id', 'ok'),
            ('update', 'contacts', 'updated_at', 'ok'),
            ('update', 'companies', 'updated_at', 'ok')$$,
-  'as service_role, exactly the selects on api_keys / companies / contacts / plans / api_usage and orgs'' four columns, the four column updates and insert / update / delete on api_usage are allowed; every other statement is denied'
+  'as service_role, exactly the selects on api_keys / companies / contacts / plans / api_usage and orgs'' columns, the four column updates and insert / update / delete on api_usage are allowed; every other statement is denied'
+);
+select set_eq(
+  $$select distinct action, rel, col from tap.privilege_probe('service_role')
+    where outcome <> '42501' and rel like 'webhook\_%'$$,
+  $$select a.action, c.relname::text as rel, null::text as col
+      from pg_class c cross join (values ('select'), ('delete'), ('insert')) a (action)
+      where c.relnamespace = 'public'::regnamespace and c.relkind = 'r' and c.relname like 'webhook\_%'
+    union all
+    select 'select', c.relname::text, t.attname::text
+      from pg_class c join pg_attribute t on t.attrelid = c.oid and t.attnum > 0 and not t.attisdropped
+      where c.relnamespace = 'public'::regnamespace and c.relkind = 'r' and c.relname like 'webhook\_%'
+    union all
+    select lower(g.privilege_type), g.table_name::text, g.column_name::text
+      from information_schema.column_privileges g
+      where g.grantee = 'service_role' and g.table_schema = 'public' and g.table_name like 'webhook\_%'
+        and g.privilege_type in ('INSERT', 'UPDATE')$$,
+  'as service_role, on the webhook tables exactly the selects, the deletes, and the inserts and updates of the granted columns are allowed (an insert of defaults only reaches the constraints)'
 );
 
 set local role service_role;

@@ -20,6 +20,8 @@ insert into public.orgs (id, name, plan, rate_limit_per_minute) values
   ('0f800000-0000-4000-8000-000000000002', 'Grants Org, suspended', 'starter', 0);
 insert into public.api_keys (org_id, key_hash, prefix, permissions) values
   ('0f800000-0000-4000-8000-000000000001', repeat('8a', 32), 'wbk_grants', array['contacts:write']),
+  ('0f800000-0000-4000-8000-000000000001', repeat('8c', 32), 'wbk_hooks',
+   array['contacts:write', 'webhooks:read', 'webhooks:write']),
   ('0f800000-0000-4000-8000-000000000002', repeat('8b', 32), 'wbk_suspend', array['contacts:write']);
 insert into public.companies (id, org_id, name) values
   ('c0800000-0000-4000-8000-000000000001', '0f800000-0000-4000-8000-000000000001', 'Grants Co');
@@ -54,6 +56,77 @@ begin
   end if;
   if public.purge_api_usage(v_at) <> 1 then
     raise exception 'purge_api_usage deleted another count than 1';
+  end if;
+  perform tap.webhook_workload(v_at);
+end;
+$$;
+
+-- Every webhook function, every path that touches a table: an endpoint created (the org's limit
+-- read), changed in every field, turned off and on; a link writing the event and its delivery;
+-- the delivery claimed, failed (the endpoint's streak), retried, failed with 410 and succeeded;
+-- the secret rotated; both lists read; the endpoint deleted (its deliveries cancelled); 31 days
+-- on, the history purged.
+create function tap.webhook_workload(p_at timestamptz) returns void
+language plpgsql
+as $$
+declare
+  v_key constant text := repeat('8c', 32);
+  v_secret constant text := 'whsec_' || repeat('A', 43) || '=';
+  r jsonb;
+  v_endpoint uuid;
+  v_delivery uuid;
+  v_attempt integer;
+begin
+  r := public.create_webhook(v_key, 'https://hooks.example.com/grants',
+    array['company.contacts_linked'], v_secret, 'grants', true, p_at);
+  if r ->> 'outcome' <> 'ok' then raise exception 'create_webhook answered %', r; end if;
+  v_endpoint := (r #>> '{data,webhook,id}')::uuid;
+  r := public.update_webhook(v_key, v_endpoint, jsonb_build_object(
+    'url', 'https://hooks.example.com/moved', 'events', jsonb_build_array('company.contacts_linked',
+    'company.contacts_unlinked'), 'description', 'moved', 'active', false), p_at);
+  r := public.update_webhook(v_key, v_endpoint, '{"active": true}', p_at);
+  if r #>> '{data,webhook,active}' <> 'true' then raise exception 'update_webhook answered %', r; end if;
+
+  -- The contact is at the company already (the workload linked it): unlinking writes the event.
+  r := public.unlink_contacts_from_company(v_key, 'c0800000-0000-4000-8000-000000000001',
+    array['80000000-0000-4000-8000-000000000001']::uuid[], p_at);
+  if r ->> 'outcome' <> 'ok' then raise exception 'unlink answered %', r; end if;
+
+  r := public.claim_webhook_deliveries(10, 60, p_at + interval '1 minute');
+  if jsonb_array_length(r) <> 1 then raise exception 'claim answered %', r; end if;
+  v_delivery := (r -> 0 ->> 'delivery_id')::uuid;
+  v_attempt := (r -> 0 ->> 'attempt')::integer;
+  r := public.record_webhook_attempt(v_delivery, v_attempt, 500, 10, 'http_status', 'no',
+    null, p_at + interval '1 minute');
+  if r ->> 'status' <> 'pending' then raise exception 'record (500) answered %', r; end if;
+
+  r := public.retry_webhook_delivery(v_key, v_endpoint, v_delivery, p_at + interval '2 minutes');
+  if r ->> 'outcome' <> 'ok' then raise exception 'retry answered %', r; end if;
+  r := public.claim_webhook_deliveries(10, 60, p_at + interval '2 minutes');
+  r := public.record_webhook_attempt(v_delivery, v_attempt + 1, 200, 10, null, 'ok', null,
+    p_at + interval '2 minutes');
+  if r ->> 'status' <> 'succeeded' then raise exception 'record (200) answered %', r; end if;
+
+  r := public.rotate_webhook_secret(v_key, v_endpoint, 'whsec_' || repeat('B', 43) || '=', p_at);
+  if r ->> 'outcome' <> 'ok' then raise exception 'rotate answered %', r; end if;
+  r := public.list_webhooks(v_key, 1, 10, p_at);
+  if r #>> '{data,total}' <> '1' then raise exception 'list_webhooks answered %', r; end if;
+  r := public.list_webhook_deliveries(v_key, v_endpoint, 1, 10, p_at);
+  if r #>> '{data,total}' <> '1' then raise exception 'list_webhook_deliveries answered %', r; end if;
+
+  -- 410: the delivery fails, the endpoint is turned off.
+  r := public.retry_webhook_delivery(v_key, v_endpoint, v_delivery, p_at + interval '3 minutes');
+  r := public.claim_webhook_deliveries(10, 60, p_at + interval '3 minutes');
+  r := public.record_webhook_attempt(v_delivery, v_attempt + 2, 410, 10, 'http_status', null, null,
+    p_at + interval '3 minutes');
+  if r ->> 'status' <> 'failed' then raise exception 'record (410) answered %', r; end if;
+
+  r := public.update_webhook(v_key, v_endpoint, '{"active": true}', p_at);
+  r := public.retry_webhook_delivery(v_key, v_endpoint, v_delivery, p_at + interval '4 minutes');
+  r := public.delete_webhook(v_key, v_endpoint, p_at);
+  if r ->> 'outcome' <> 'ok' then raise exception 'delete_webhook answered %', r; end if;
+  if public.purge_webhook_history(p_at + interval '31 days') < 1 then
+    raise exception 'purge_webhook_history deleted no attempt';
   end if;
 end;
 $$;
@@ -114,10 +187,17 @@ as $$
   union all
   select format('%s on function %s', a.privilege_type, p.oid::regprocedure),
          format('revoke %s on function %s from service_role', a.privilege_type, p.oid::regprocedure),
-         format('select %s(%s)', p.oid::regproc,
+         format('select %s.%s(%s)', p.pronamespace::regnamespace, p.proname,
                 (select string_agg('null::' || format_type(t, null), ', ') from unnest(p.proargtypes::oid[]) t))
   from pg_proc p, aclexplode(p.proacl) a
-  where p.pronamespace = 'public'::regnamespace and a.grantee = 'service_role'::regrole
+  where p.pronamespace in ('public'::regnamespace, 'internal'::regnamespace)
+    and a.grantee = 'service_role'::regrole
+  union all
+  select format('%s on schema internal', a.privilege_type),
+         format('revoke %s on schema internal from service_role', a.privilege_type),
+         null
+  from pg_namespace n, aclexplode(n.nspacl) a
+  where n.nspname = 'internal' and a.grantee = 'service_role'::regrole
 $$;
 
 select is(tap.workload_without(null), 'ok', 'with all its grants, service_role runs the whole workload');

@@ -1,0 +1,80 @@
+-- The dispatcher's claim: up to p_limit due deliveries of active endpoints, each leased to the
+-- caller for p_lease_seconds (its attempt counted now). Another dispatcher skips what this one
+-- holds (FOR UPDATE SKIP LOCKED), then sees the lease, so two at once never send one attempt
+-- twice; a dispatcher that dies mid-delivery loses its lease, and the delivery is claimed again
+-- when it ends (at-least-once, the same webhook-id). An endpoint gets at most 5 deliveries in
+-- flight and 5 per claim, oldest first, so one org's dead or slow endpoint never holds back
+-- another's. Returns a JSON array of {delivery_id, attempt, event_id, url, secrets, body}:
+-- secrets are the endpoint's current one and, for 24 hours after a rotation, the previous one.
+-- Called by the dispatcher (the deployed function's dispatch route, or the dev server), never by
+-- a client: it takes no key.
+create function public.claim_webhook_deliveries(
+  p_limit integer default 50,
+  p_lease_seconds integer default 60,
+  p_now timestamptz default null
+)
+returns jsonb
+language plpgsql
+volatile
+security invoker
+set search_path = ''
+as $$
+declare
+  v_now constant timestamptz := coalesce(p_now, now());
+  v_claimed jsonb;
+begin
+  with candidates as (
+    select d.id, d.next_attempt_at
+    from (
+      select d.id, d.next_attempt_at,
+             row_number() over (partition by d.endpoint_id order by d.next_attempt_at, d.id) as rank,
+             (select count(*) from public.webhook_deliveries f
+              where f.endpoint_id = d.endpoint_id and f.status = 'pending'
+                and f.locked_until > v_now) as in_flight
+      from public.webhook_deliveries d
+      join public.webhook_endpoints e on e.org_id = d.org_id and e.id = d.endpoint_id
+      where d.status = 'pending' and d.next_attempt_at <= v_now
+        and (d.locked_until is null or d.locked_until <= v_now)
+        and e.active
+    ) d
+    where d.rank + d.in_flight <= 5
+    order by d.next_attempt_at, d.id
+    limit greatest(p_limit, 0)
+  ), locked as (
+    select d.id
+    from public.webhook_deliveries d
+    join candidates c on c.id = d.id
+    -- Still due once locked: another dispatcher may have taken it in between.
+    where d.status = 'pending' and (d.locked_until is null or d.locked_until <= v_now)
+    order by d.id
+    for update of d skip locked
+  ), leased as (
+    update public.webhook_deliveries d
+    set locked_until = v_now + make_interval(secs => greatest(p_lease_seconds, 1)),
+        attempts = d.attempts + 1,
+        last_attempt_at = v_now,
+        updated_at = now()
+    from locked l
+    where d.id = l.id
+    returning d.*
+  )
+  select coalesce(jsonb_agg(jsonb_build_object(
+           'delivery_id', l.id,
+           'attempt', l.attempts,
+           'event_id', l.event_id,
+           'url', e.url,
+           'secrets', case when e.previous_secret is not null and e.previous_secret_expires_at > v_now
+                        then jsonb_build_array(e.secret, e.previous_secret)
+                        else jsonb_build_array(e.secret) end,
+           'body', v.body
+         ) order by l.next_attempt_at, l.id), '[]'::jsonb)
+  into v_claimed
+  from leased l
+  join public.webhook_endpoints e on e.org_id = l.org_id and e.id = l.endpoint_id
+  join public.webhook_events v on v.org_id = l.org_id and v.id = l.event_id;
+  return v_claimed;
+end;
+$$;
+
+revoke execute on function public.claim_webhook_deliveries(integer, integer, timestamptz) from public, anon, authenticated;
+grant execute on function public.claim_webhook_deliveries(integer, integer, timestamptz) to service_role;

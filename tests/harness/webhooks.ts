@@ -1,0 +1,67 @@
+// What the webhook route tests share: the shape of an endpoint as the API shows it, and reads of
+// the stored state.
+import assert from "node:assert/strict";
+import type { Query } from "../../local/sql_db.ts";
+import { WEBHOOK_EVENT_TYPES } from "../../supabase/functions/api-gateway/webhooks/events.ts";
+
+export const ISO_UTC = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}Z$/;
+export const SECRET = /^whsec_[A-Za-z0-9+/]{43}=$/;
+
+export const WEBHOOK_FIELDS = [
+  "active",
+  "created_at",
+  "description",
+  "disabled_reason",
+  "events",
+  "id",
+  "last_delivery_at",
+  "last_delivery_status",
+  "updated_at",
+  "url",
+];
+
+/** An endpoint as the API shows it: exactly its fields, never a secret (unless `withSecret`). */
+export function assertWebhook(webhook: unknown, withSecret = false) {
+  const w = webhook as Record<string, unknown>;
+  assert.deepEqual(
+    Object.keys(w).sort(),
+    [...WEBHOOK_FIELDS, ...(withSecret ? ["secret"] : [])].sort(),
+  );
+  assert.ok(
+    (w.events as string[]).every((t) => (WEBHOOK_EVENT_TYPES as readonly string[]).includes(t)),
+  );
+  assert.match(w.created_at as string, ISO_UTC);
+  assert.match(w.updated_at as string, ISO_UTC);
+  if (withSecret) assert.match(w.secret as string, SECRET);
+}
+
+export interface StoredEndpoint {
+  id: string;
+  org_id: string;
+  url: string;
+  events: string[];
+  description: string | null;
+  active: boolean;
+  secret: string;
+  previous_secret: string | null;
+  disabled_reason: string | null;
+  deleted_at: Date | null;
+}
+
+export async function storedEndpoint(owner: Query, id: string): Promise<StoredEndpoint | null> {
+  const [row] = await owner<StoredEndpoint>(
+    `select id, org_id, url, events, description, active, secret, previous_secret,
+            disabled_reason, deleted_at
+     from public.webhook_endpoints where id = $1`,
+    [id],
+  );
+  return row ?? null;
+}
+
+export async function deliveryStatus(owner: Query, id: string): Promise<string | null> {
+  const [row] = await owner<{ status: string }>(
+    "select status from public.webhook_deliveries where id = $1",
+    [id],
+  );
+  return row?.status ?? null;
+}

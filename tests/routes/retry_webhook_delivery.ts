@@ -1,0 +1,78 @@
+// POST /v1/webhooks/{id}/deliveries/{delivery_id}/retry: its declaration for the shared suites,
+// and its own HTTP contract.
+import assert from "node:assert/strict";
+import { retryWebhookDelivery } from "../../supabase/functions/api-gateway/routes/retry_webhook_delivery.ts";
+import { createTenant } from "../harness/fixtures.ts";
+import { routePath, send } from "../harness/http.ts";
+import { defineRouteTest } from "../harness/route_tests.ts";
+import { deliveryStatus } from "../harness/webhooks.ts";
+
+export default defineRouteTest({
+  endpoint: retryWebhookDelivery,
+  valid: (self) => ({ params: { id: self.webhookIds[0], delivery_id: self.deliveryIds[0] } }),
+  ok: (json, self) => {
+    const { delivery } = (json as { data: { delivery: { id: string; status: string } } }).data;
+    assert.equal(delivery.id, self.deliveryIds[0]);
+    assert.equal(delivery.status, "pending");
+  },
+  sqlData: {
+    delivery: {
+      id: "0d100000-0000-4000-8000-000000000001",
+      event_id: "0f100000-0000-4000-8000-000000000001",
+      event_type: "company.contacts_linked",
+      status: "pending",
+      next_attempt_at: "2030-01-01T00:00:00.000000Z",
+      created_at: "2030-01-01T00:00:00.000000Z",
+      attempts: [],
+    },
+  },
+  writes: true,
+  crossOrg: (self, other) => [{
+    name: "another org's endpoint and delivery",
+    params: { id: other.webhookIds[0], delivery_id: other.deliveryIds[0] },
+    status: 404,
+    code: "webhook_not_found",
+  }, {
+    name: "another org's delivery under one's own endpoint",
+    params: { id: self.webhookIds[0], delivery_id: other.deliveryIds[0] },
+    status: 404,
+    code: "delivery_not_found",
+  }],
+
+  async contract(t, { target, build }) {
+    const clock = { at: new Date("2032-03-04T05:06:07Z") };
+    const { app } = build({ clock: () => clock.at });
+    const a = await createTenant(target.owner);
+    const [w1, w2] = a.webhookIds;
+    const [d1] = a.deliveryIds;
+    const retry = (id: string, delivery: string) =>
+      send(app, "POST", routePath(retryWebhookDelivery, { id, delivery_id: delivery }), {
+        key: a.keys.only["webhooks:write"],
+      });
+
+    await t.step("a failed delivery is due again at once: 202", async () => {
+      await target.owner(
+        "update public.webhook_deliveries set status = 'failed', attempts = 8 where id = $1",
+        [d1],
+      );
+      const res = await retry(w1, d1);
+      assert.equal(res.status, 202, res.text);
+      assert.equal(res.json.data.delivery.status, "pending");
+      assert.equal(res.json.data.delivery.next_attempt_at, "2032-03-04T05:06:07.000000Z");
+      assert.equal(await deliveryStatus(target.owner, d1), "pending");
+    });
+
+    await t.step("404 delivery_not_found: not this endpoint's", async () => {
+      const res = await retry(w2, d1);
+      assert.equal(res.status, 404);
+      assert.equal(res.json.error.code, "delivery_not_found");
+    });
+
+    await t.step("409 webhook_inactive: turn the endpoint back on first", async () => {
+      await target.owner("update public.webhook_endpoints set active = false where id = $1", [w1]);
+      const res = await retry(w1, d1);
+      assert.equal(res.status, 409, res.text);
+      assert.equal(res.json.error.code, "webhook_inactive");
+    });
+  },
+});
