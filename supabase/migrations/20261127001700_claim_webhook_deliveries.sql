@@ -3,8 +3,9 @@
 -- holds (FOR UPDATE SKIP LOCKED), then sees the lease, so two at once never send one attempt
 -- twice; a dispatcher that dies mid-delivery loses its lease, and the delivery is claimed again
 -- when it ends (at-least-once, the same webhook-id). An endpoint gets at most 5 deliveries in
--- flight and 5 per claim, oldest first, so one org's dead or slow endpoint never holds back
--- another's. Returns a JSON array of {delivery_id, attempt, event_id, url, secrets, body}:
+-- flight, and a claim takes every endpoint's oldest due delivery before any endpoint's second,
+-- so one org's dead, slow or busy endpoint never holds back another's. Returns a JSON array of
+-- {delivery_id, attempt, event_id, url, secrets, body}:
 -- secrets are the endpoint's current one and, for 24 hours after a rotation, the previous one.
 -- Called by the dispatcher (the deployed function's dispatch route, or the dev server), never by
 -- a client: it takes no key.
@@ -38,7 +39,8 @@ begin
         and e.active
     ) d
     where d.rank + d.in_flight <= 5
-    order by d.next_attempt_at, d.id
+    -- Round robin: every endpoint's first due delivery before any endpoint's second.
+    order by d.rank, d.next_attempt_at, d.id
     limit greatest(p_limit, 0)
   ), locked as (
     select d.id

@@ -27,13 +27,16 @@ export interface DispatchOptions {
   urlPolicy: UrlPolicy;
   /** The fetch deliveries go through (tests inject one). */
   fetch?: typeof fetch;
-  /** What the database takes as now (tests move it); the database's clock otherwise. */
+  /** What the database takes as now when claiming and scheduling (tests move it); the
+   * database's clock otherwise. Signatures always carry the wall clock. */
   clock?: () => Date;
   log?: Logger;
   /** Deliveries per claim. */
   limit?: number;
   /** How long a claimed delivery is this dispatcher's: longer than a delivery can take. */
   leaseSeconds?: number;
+  /** How long a receiver has to answer (DELIVERY_TIMEOUT_MS; tests shorten it). */
+  timeoutMs?: number;
 }
 
 interface Claimed {
@@ -116,7 +119,9 @@ async function deliver(delivery: Claimed, options: DispatchOptions): Promise<Att
       retryAfterSeconds: null,
     });
   }
-  const timestamp = Math.floor((options.clock?.() ?? new Date()).getTime() / 1000);
+  // The wall clock, whatever the database is told (a test's clock): receivers hold the signature
+  // to theirs, within a few minutes.
+  const timestamp = Math.floor(Date.now() / 1000);
   try {
     const res = await (options.fetch ?? fetch)(delivery.url, {
       method: "POST",
@@ -134,7 +139,7 @@ async function deliver(delivery: Claimed, options: DispatchOptions): Promise<Att
       },
       body: delivery.body,
       redirect: "manual",
-      signal: AbortSignal.timeout(DELIVERY_TIMEOUT_MS),
+      signal: AbortSignal.timeout(options.timeoutMs ?? DELIVERY_TIMEOUT_MS),
     });
     const status = res.status;
     return done({
