@@ -1,7 +1,7 @@
 -- Webhook history does not pile up: attempts older than 30 days go, and so do deliveries that
 -- ended (succeeded, failed or cancelled) more than 30 days ago, endpoints deleted more than 30
--- days ago, and events no delivery needs any more that are older than that. Returns how many attempts it deleted. Scheduled daily below where pg_cron
--- exists; elsewhere call `select public.purge_webhook_history();` from any scheduler.
+-- days ago, and events no delivery needs any more that are older than that. Returns how many
+-- attempts it deleted. Scheduled daily below where pg_cron exists; elsewhere call `select public.purge_webhook_history();` from any scheduler.
 create function public.purge_webhook_history(p_now timestamptz default null)
 returns integer
 language plpgsql

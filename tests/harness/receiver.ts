@@ -55,12 +55,19 @@ export function startReceiver(secrets: () => string[], answer: (n: number) => An
       return new Response(a.body ?? "ok", { status: a.status, headers: a.headers });
     },
   );
+  let closed: Promise<void> | undefined;
+  const release = () => {
+    for (const answerNow of hanging.splice(0)) answerNow();
+  };
   return {
     url: `http://127.0.0.1:${server.addr.port}/hooks`,
     received,
-    async close() {
-      for (const release of hanging.splice(0)) release();
-      await server.shutdown();
+    /** Answers every request left hanging (200, late). */
+    release,
+    close() {
+      release();
+      closed ??= server.shutdown();
+      return closed;
     },
   };
 }

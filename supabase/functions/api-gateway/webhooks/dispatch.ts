@@ -96,6 +96,25 @@ export async function dispatchDue(options: DispatchOptions): Promise<DispatchRep
   return { claimed: claimed.length, succeeded, failed: claimed.length - succeeded };
 }
 
+/** Rounds one after another while they find anything due, for up to `budgetMs`: the dispatch
+ * route's one call from pg_cron drains a backlog, not one claim's worth per 10 s. */
+export async function dispatchUntilIdle(
+  options: DispatchOptions,
+  budgetMs = 8_000,
+): Promise<DispatchReport & { rounds: number }> {
+  const started = performance.now();
+  const limit = options.limit ?? 50;
+  const total = { claimed: 0, succeeded: 0, failed: 0, rounds: 0 };
+  while (true) {
+    const round = await dispatchDue({ ...options, limit });
+    total.rounds++;
+    total.claimed += round.claimed;
+    total.succeeded += round.succeeded;
+    total.failed += round.failed;
+    if (round.claimed === 0 || performance.now() - started >= budgetMs) return total;
+  }
+}
+
 interface Attempt {
   status: number | null;
   durationMs: number;

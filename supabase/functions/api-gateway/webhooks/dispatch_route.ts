@@ -4,8 +4,8 @@ import { invalidKey, routeNotFound } from "../errors.ts";
 import { hashApiKey } from "../kit/key.ts";
 import { urlPolicyOf } from "./checks.ts";
 
-/** POST /api-gateway/internal/dispatch-webhooks: one dispatcher round (webhooks/dispatch.ts), for
- * pg_cron (through pg_net) to call every 10 seconds. `Authorization: Bearer
+/** POST /api-gateway/internal/dispatch-webhooks: dispatcher rounds (webhooks/dispatch.ts) until
+ * nothing more is due or 8 s have passed, for pg_cron (through pg_net) to call every 10 seconds. `Authorization: Bearer
  * <WEBHOOK_DISPATCH_SECRET>`; without a configured secret the route does not exist (404). Not an
  * API route: no key, no rate limit, not in the OpenAPI document. */
 export async function dispatchRoute(c: Context<AppEnv>): Promise<Response> {
@@ -22,8 +22,8 @@ export async function dispatchRoute(c: Context<AppEnv>): Promise<Response> {
   ) {
     throw invalidKey("Send the dispatch secret: `Authorization: Bearer <secret>`.", !!token);
   }
-  const { dispatchDue } = await import("./dispatch.ts");
-  const report = await dispatchDue({
+  const { dispatchUntilIdle } = await import("./dispatch.ts");
+  const report = await dispatchUntilIdle({
     db: deps.db,
     urlPolicy: urlPolicyOf(c),
     fetch: deps.webhooks?.fetch,
