@@ -1,11 +1,12 @@
 /**
- * The dev server's webhook dispatcher: a round every second (webhooks/dispatch.ts), whatever the
- * database. Rounds overlap when a receiver is slow (a delivery waits up to 10 s): the claim's lease
- * keeps two rounds off one delivery, and at most MAX_ROUNDS run at once.
+ * The dev server's webhook dispatcher: every second (webhooks/dispatch.ts), whatever the
+ * database, rounds until nothing is due. Rounds overlap when a receiver is slow (a delivery waits
+ * up to 10 s): the claim's lease keeps two rounds off one delivery, and at most MAX_ROUNDS run at
+ * once.
  */
 import type { Logger } from "../supabase/functions/api-gateway/context.ts";
 import type { GatewayDb } from "../supabase/functions/api-gateway/db/port.ts";
-import { dispatchDue } from "../supabase/functions/api-gateway/webhooks/dispatch.ts";
+import { dispatchUntilIdle } from "../supabase/functions/api-gateway/webhooks/dispatch.ts";
 import type { UrlPolicy } from "../supabase/functions/api-gateway/webhooks/url_policy.ts";
 
 const MAX_ROUNDS = 4;
@@ -19,7 +20,10 @@ export function startDispatcher(options: {
   const running = new Set<Promise<void>>();
   const round = () => {
     if (running.size >= MAX_ROUNDS) return;
-    const work = dispatchDue({ db: options.db, urlPolicy: options.urlPolicy, log: options.log })
+    const work = dispatchUntilIdle(
+      { db: options.db, urlPolicy: options.urlPolicy, log: options.log },
+      30_000,
+    )
       .then(() => {}, (err) => {
         // The database is down or restarting: the next round tries again.
         options.log({

@@ -89,9 +89,12 @@ create table public.webhook_deliveries (
   foreign key (org_id, endpoint_id) references public.webhook_endpoints (org_id, id)
     on delete cascade
 );
--- The dispatcher's question: what is due now.
-create index webhook_deliveries_due_idx on public.webhook_deliveries (next_attempt_at, id)
-  where status = 'pending';
+-- The dispatcher's question: each endpoint's oldest pending deliveries (and whether any is due).
+create index webhook_deliveries_pending_idx on public.webhook_deliveries
+  (endpoint_id, next_attempt_at, id) where status = 'pending';
+-- ... and how many of an endpoint's are in flight (leased): a handful, however long the backlog.
+create index webhook_deliveries_leased_idx on public.webhook_deliveries (endpoint_id, locked_until)
+  where status = 'pending' and locked_until is not null;
 create index webhook_deliveries_endpoint_idx on public.webhook_deliveries
   (org_id, endpoint_id, created_at desc, id);
 create index webhook_deliveries_event_idx on public.webhook_deliveries (org_id, event_id);

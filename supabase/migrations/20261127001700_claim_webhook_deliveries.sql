@@ -24,23 +24,28 @@ declare
   v_now constant timestamptz := coalesce(p_now, now());
   v_claimed jsonb;
 begin
+  -- Per active endpoint (an index probe each, however long the backlog): its oldest due
+  -- deliveries, as many as its free slots of 5 in flight.
   with candidates as (
-    select d.id, d.next_attempt_at
-    from (
+    select c.id, c.next_attempt_at
+    from public.webhook_endpoints e
+    cross join lateral (
+      select count(*)::integer as n
+      from public.webhook_deliveries f
+      where f.endpoint_id = e.id and f.status = 'pending' and f.locked_until > v_now
+    ) in_flight
+    cross join lateral (
       select d.id, d.next_attempt_at,
-             row_number() over (partition by d.endpoint_id order by d.next_attempt_at, d.id) as rank,
-             (select count(*) from public.webhook_deliveries f
-              where f.endpoint_id = d.endpoint_id and f.status = 'pending'
-                and f.locked_until > v_now) as in_flight
+             row_number() over (order by d.next_attempt_at, d.id) as rank
       from public.webhook_deliveries d
-      join public.webhook_endpoints e on e.org_id = d.org_id and e.id = d.endpoint_id
-      where d.status = 'pending' and d.next_attempt_at <= v_now
+      where d.endpoint_id = e.id and d.status = 'pending' and d.next_attempt_at <= v_now
         and (d.locked_until is null or d.locked_until <= v_now)
-        and e.active
-    ) d
-    where d.rank + d.in_flight <= 5
+      order by d.next_attempt_at, d.id
+      limit greatest(5 - in_flight.n, 0)
+    ) c
+    where e.active
     -- Round robin: every endpoint's first due delivery before any endpoint's second.
-    order by d.rank, d.next_attempt_at, d.id
+    order by c.rank, c.next_attempt_at, c.id
     limit greatest(p_limit, 0)
   ), locked as (
     select d.id

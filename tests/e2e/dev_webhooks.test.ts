@@ -1,0 +1,62 @@
+// The dev server delivers webhooks by itself: an endpoint at a local receiver (http to 127.0.0.1,
+// which only the dev server allows), a link through its HTTP port, and within a few of its
+// one-second dispatcher rounds the receiver has the event, verified by `standardwebhooks`.
+import assert from "node:assert/strict";
+import { freePort } from "../../local/net.ts";
+import { spawnDev } from "../harness/dev_server.ts";
+import { startReceiver } from "../harness/receiver.ts";
+import { explained } from "../harness/server_output.ts";
+
+Deno.test("e2e: `deno task dev` delivers a link's webhook to a local receiver", async () => {
+  const port = freePort();
+  const dev = spawnDev(port);
+  const secrets: string[] = [];
+  const receiver = startReceiver(() => secrets);
+  try {
+    await explained([dev], async () => {
+      const printed = await dev.ready();
+      const gateway = `http://127.0.0.1:${port}/functions/v1/api-gateway`;
+      const headers = {
+        authorization: `Bearer ${dev.key()}`,
+        "content-type": "application/json",
+      };
+      const company = printed.match(/\/v1\/companies\/([0-9a-f-]{36})\/contacts\/link/)![1];
+      const contacts: string[] = JSON.parse(printed.match(/-d '(.*)'/)![1]).contact_ids;
+
+      const created = await fetch(`${gateway}/v1/webhooks`, {
+        method: "POST",
+        headers,
+        body: JSON.stringify({ url: receiver.url, events: ["company.contacts_linked"] }),
+      });
+      const body = await created.json();
+      assert.equal(created.status, 201, JSON.stringify(body));
+      secrets.push(body.data.webhook.secret);
+
+      // Unlinked first, so the link changes both contacts (the unlink is not subscribed).
+      for (const action of ["unlink", "link"]) {
+        const res = await fetch(`${gateway}/v1/companies/${company}/contacts/${action}`, {
+          method: "POST",
+          headers,
+          body: JSON.stringify({ contact_ids: contacts }),
+        });
+        assert.equal(res.status, 200, await res.text());
+      }
+
+      for (let waited = 0; receiver.received.length === 0; waited += 50) {
+        if (waited > 30_000) throw new Error("no delivery within 30 s");
+        await new Promise((resolve) => setTimeout(resolve, 50));
+      }
+      const [got] = receiver.received;
+      assert.deepEqual(got.verifiedBy, secrets, "verified by standardwebhooks");
+      const event = JSON.parse(got.body);
+      assert.equal(event.type, "company.contacts_linked");
+      assert.equal(event.data.company_id, company);
+      assert.deepEqual(event.data.contact_ids, [...contacts].sort());
+      assert.equal(event.data.count, contacts.length);
+      assert.ok(!dev.stdout.text.includes(secrets[0]) && !dev.stderr.text.includes(secrets[0]));
+    });
+  } finally {
+    await dev.stop();
+    await receiver.close();
+  }
+});
