@@ -1,6 +1,6 @@
 /** The gateway as a user runs it: `deno task dev` with DATABASE_URL, in its own process tree.
- * Relies only on the dev server's documented surface: PORT, HOST, DATABASE_URL, and the OpenAPI
- * document answering once it is ready. */
+ * Relies only on the dev server's documented surface: PORT, HOST, DATABASE_URL, WEBHOOK_DISPATCH
+ * and the OpenAPI document answering once it is ready. */
 import { freePort } from "../local/net.ts";
 import { commandLine, processTree, treeCpuSeconds } from "./proc.ts";
 import { sleep } from "./load.ts";
@@ -30,7 +30,13 @@ export async function startGateway(databaseUrl: string): Promise<Gateway> {
   const child = new Deno.Command(Deno.execPath(), {
     args: ARGS,
     cwd: REPO,
-    env: { PORT: String(port), HOST: "127.0.0.1", DATABASE_URL: databaseUrl },
+    // No webhook dispatcher: its claim every second would be counted as the requests' commits.
+    env: {
+      PORT: String(port),
+      HOST: "127.0.0.1",
+      DATABASE_URL: databaseUrl,
+      WEBHOOK_DISPATCH: "off",
+    },
     stdin: "null",
     // One access-log line per request: discarded, as a platform's log shipper would take it off
     // the process's hands (BENCH_GATEWAY_LOG=<file> keeps it, for debugging).

@@ -96,7 +96,8 @@ if (args.help) {
     `usage: ${TASK} dev [--data-dir <dir>]\n` +
       "  --data-dir <dir>  keep the embedded database in <dir> (default: in memory)\n" +
       "environment: PORT (54321), HOST (127.0.0.1), DB_PORT (54322: the embedded database, on " +
-      "127.0.0.1; 0 for any free port), DATABASE_URL, DATABASE_ROLE",
+      "127.0.0.1; 0 for any free port), DATABASE_URL, DATABASE_ROLE, WEBHOOK_DISPATCH (on; off: " +
+      "no webhook is delivered)",
   );
   Deno.exit(0);
 }
@@ -332,8 +333,11 @@ const app = createApp({
   webhooks: { urlPolicy },
 });
 resolveApp(app.fetch);
-const dispatcher = startDispatcher({ db, urlPolicy, log: jsonLineLogger });
-cleanups.push(() => dispatcher.stop());
+// WEBHOOK_DISPATCH=off: nothing delivered (the bench's request-serving runs count every commit).
+if (Deno.env.get("WEBHOOK_DISPATCH") !== "off") {
+  const dispatcher = startDispatcher({ db, urlPolicy, log: jsonLineLogger });
+  cleanups.push(() => dispatcher.stop());
+}
 
 /** The URL as the banner may print it: never a password (terminals and CI logs keep it). */
 function printable(url: string): { text: string; secret: boolean } {

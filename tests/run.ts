@@ -15,6 +15,7 @@
  */
 import { buildArchive, cachedArchive } from "../local/pglite.ts";
 import { warmSupabaseCli } from "../local/supabase_cli.ts";
+import { recordDurations, slowestFirst } from "./test_order.ts";
 import {
   cachedGolden,
   cachedOrBuiltGolden,
@@ -26,6 +27,7 @@ const started = performance.now();
 const elapsed = () => `${((performance.now() - started) / 1000).toFixed(1)}s`;
 const work = await Deno.makeTempDir({ prefix: "gateway-test-run-" });
 const env: Record<string, string> = { GATEWAY_TEST_RUN: "1" };
+const JUNIT = `${work}/junit.xml`;
 const cleanups: (() => Promise<void> | void)[] = [];
 
 /** The static checks, one after another (they are CPU-bound), while the databases build. */
@@ -77,41 +79,6 @@ if (!(Deno.env.get("SUPABASE_URL") && Deno.env.get("SUPABASE_DB_URL"))) {
   );
 }
 
-/** Every test file, the slowest of the last run first (files start in the order given, so a long
- * one started last would finish alone); new files first of all. The durations come from the
- * JUnit report of the last full run, kept under .cache/. */
-const DURATIONS = new URL("../.cache/test-durations.json", import.meta.url);
-const JUNIT = `${work}/junit.xml`;
-
-async function slowestFirst(): Promise<string[]> {
-  const files: string[] = [];
-  const walk = async (dir: string) => {
-    for await (const e of Deno.readDir(dir)) {
-      if (e.isDirectory) await walk(`${dir}/${e.name}`);
-      else if (e.name.endsWith(".test.ts")) files.push(`${dir}/${e.name}`);
-    }
-  };
-  await walk("tests");
-  let last: Record<string, number> = {};
-  try {
-    last = JSON.parse(await Deno.readTextFile(DURATIONS));
-  } catch { /* first run */ }
-  const cost = (f: string) => last[f] ?? Infinity;
-  return [...files.sort()].sort((a, b) => cost(b) - cost(a));
-}
-
-/** Seconds per test file: the sum of its tests' times in Deno's JUnit report. */
-async function recordDurations(): Promise<void> {
-  const xml = await Deno.readTextFile(JUNIT).catch(() => "");
-  const durations: Record<string, number> = {};
-  for (const m of xml.matchAll(/<testcase [^>]*?classname="(?:\.\/)?([^"]+)" time="([\d.]+)"/g)) {
-    durations[m[1]] = (durations[m[1]] ?? 0) + Number(m[2]);
-  }
-  if (Object.keys(durations).length === 0) return;
-  await Deno.mkdir(new URL(".", DURATIONS), { recursive: true });
-  await Deno.writeTextFile(DURATIONS, JSON.stringify(durations, null, 2));
-}
-
 let code = 1;
 try {
   // Settled, not raced: a failed check must not leave a half-built server behind.
@@ -121,7 +88,7 @@ try {
     console.error(`[test run] ${failure.reason?.message ?? failure.reason}`);
   }
   if (failures.length === 0) {
-    const args = Deno.args.length ? Deno.args : await slowestFirst();
+    const args = Deno.args.length ? Deno.args : await slowestFirst(() => true);
     const child = new Deno.Command(Deno.execPath(), {
       args: ["test", "--allow-all", "--parallel", `--junit-path=${JUNIT}`, ...args],
       // Most files spend their time waiting on servers and child processes, not on a core: twice
@@ -134,7 +101,7 @@ try {
     }).spawn();
     // Ctrl-C reaches the child too (same process group); clean up after it either way.
     code = (await child.status).code;
-    if (Deno.args.length === 0) await recordDurations();
+    if (Deno.args.length === 0) await recordDurations(JUNIT);
   }
   console.error(`[test run] done in ${elapsed()}`);
 } finally {

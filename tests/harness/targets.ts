@@ -27,7 +27,10 @@ export interface DbTarget {
 /** "supabase": the deployed adapter (postgrest-js → PostgREST) against a real Supabase stack,
  * when SUPABASE_URL, its service key and SUPABASE_DB_URL (for fixtures) are set. */
 export type TargetKind = "pglite" | "postgres" | "supabase";
-export const TARGET_KINDS: TargetKind[] = ["pglite", "postgres", "supabase"];
+/** Every target, or those GATEWAY_TEST_TARGETS names (the quick loop: "pglite"). */
+export const TARGET_KINDS: TargetKind[] = (["pglite", "postgres", "supabase"] as const).filter(
+  (kind) => (Deno.env.get("GATEWAY_TEST_TARGETS")?.split(",") ?? [kind]).includes(kind),
+);
 
 export const postgresSkip = postgresUnavailableReason();
 const supabaseSkip = Deno.env.get("SUPABASE_URL") && Deno.env.get("SUPABASE_DB_URL")
@@ -48,10 +51,11 @@ if (!Deno.env.get("GATEWAY_TEST_RUN")) {
   }
 }
 
-/** Deno.test options for a target: ignored, loudly, when it cannot run here. */
+/** Deno.test options for a target: ignored, loudly, when it cannot run here, and when the run
+ * leaves it out (GATEWAY_TEST_TARGETS: the quick loop says so as it starts). */
 export function targetTestOptions(kind: TargetKind) {
   return {
-    ignore: (kind === "postgres" && postgresSkip !== null) ||
+    ignore: !TARGET_KINDS.includes(kind) || (kind === "postgres" && postgresSkip !== null) ||
       (kind === "supabase" && supabaseSkip !== null),
     // Pools and embedded databases outlive single steps by design.
     sanitizeResources: false,

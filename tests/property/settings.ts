@@ -1,12 +1,17 @@
 /**
  * How many requests a run generates, from which seed, and how to replay one: FC_RUNS (may raise
- * the count, never lower it below MIN_REQUESTS), FC_SEED, FC_PATH (fast-check's path to a shrunk
+ * the count, never lower it below MIN_REQUESTS, or 300 in the quick loop), FC_SEED, FC_PATH (fast-check's path to a shrunk
  * counterexample, with the same seed).
  */
 import fc from "fast-check";
 
 export const MIN_REQUESTS = 2_000;
-export const NUM_RUNS = Math.max(MIN_REQUESTS, Number(Deno.env.get("FC_RUNS") ?? 0) || 0);
+/** The quick loop's (`deno task test:quick`) count: a smoke run; the full run keeps the floor. */
+const QUICK_REQUESTS = 300;
+export const NUM_RUNS = Math.max(
+  Deno.env.get("GATEWAY_TEST_QUICK") ? QUICK_REQUESTS : MIN_REQUESTS,
+  Number(Deno.env.get("FC_RUNS") ?? 0) || 0,
+);
 export const SEED = seedFromEnv();
 export const REPLAY_PATH = Deno.env.get("FC_PATH") || undefined;
 
