@@ -24,18 +24,26 @@ export interface Gateway {
   stop(): Promise<void>;
 }
 
-export async function startGateway(databaseUrl: string): Promise<Gateway> {
+export interface GatewayOptions {
+  /** Run the dev server's webhook dispatcher (off for the request-serving runs, whose figures
+   * count every commit: its claim every second would be counted as the requests'). */
+  webhooks?: boolean;
+}
+
+export async function startGateway(
+  databaseUrl: string,
+  options: GatewayOptions = {},
+): Promise<Gateway> {
   const port = freePort();
   const base = `http://127.0.0.1:${port}`;
   const child = new Deno.Command(Deno.execPath(), {
     args: ARGS,
     cwd: REPO,
-    // No webhook dispatcher: its claim every second would be counted as the requests' commits.
     env: {
       PORT: String(port),
       HOST: "127.0.0.1",
       DATABASE_URL: databaseUrl,
-      WEBHOOK_DISPATCH: "off",
+      WEBHOOK_DISPATCH: options.webhooks ? "on" : "off",
     },
     stdin: "null",
     // One access-log line per request: discarded, as a platform's log shipper would take it off

@@ -1,0 +1,149 @@
+/**
+ * The docs' webhook receivers (examples/webhook_receiver.ts and .py), run as a reader runs them:
+ * each gets a real delivery from the gateway's dispatcher, then requests signed by the
+ * `standardwebhooks` reference library: a retry (handled once), a tampered body, an old timestamp,
+ * and a rotation's two signatures of which only one is theirs.
+ */
+import assert from "node:assert/strict";
+import { Webhook } from "standardwebhooks";
+import { freePort } from "../../local/net.ts";
+import { newWebhookSecret } from "../../supabase/functions/api-gateway/webhooks/secret.ts";
+import { subscribedOrg, testDispatcher } from "../harness/dispatching.ts";
+import { explained } from "../harness/server_output.ts";
+import { getTarget } from "../harness/targets.ts";
+
+const REPO = new URL("../../", import.meta.url).pathname;
+
+function hasPython(): boolean {
+  try {
+    return new Deno.Command("python3", { args: ["--version"], stdout: "null", stderr: "null" })
+      .outputSync().success;
+  } catch {
+    console.error("\n!!! The Python webhook receiver is IGNORED: no python3 on PATH. !!!\n");
+    return false;
+  }
+}
+
+const RECEIVERS = [
+  {
+    name: "Deno (standardwebhooks)",
+    argv: [Deno.execPath(), "run", "--allow-env", "--allow-net", "examples/webhook_receiver.ts"],
+    ignore: false,
+  },
+  {
+    name: "Python (standard library)",
+    argv: ["python3", "examples/webhook_receiver.py"],
+    ignore: !hasPython(),
+  },
+];
+
+for (const receiver of RECEIVERS) {
+  Deno.test({
+    name: `e2e: the docs' webhook receiver, ${receiver.name}`,
+    ignore: receiver.ignore,
+    sanitizeResources: false,
+    sanitizeOps: false,
+  }, async (t) => {
+    const target = await getTarget("pglite");
+    // An org whose endpoint is the receiver: its port, and a secret the receiver is given.
+    const port = freePort();
+    const s = await subscribedOrg(target.db, target.owner);
+    const secret = newWebhookSecret();
+    await target.owner(
+      "update public.webhook_endpoints set url = $1, secret = $2 where id = $3",
+      [`http://127.0.0.1:${port}/`, secret, s.webhookId],
+    );
+    const child = new Deno.Command(receiver.argv[0], {
+      args: receiver.argv.slice(1),
+      cwd: REPO,
+      env: { WEBHOOK_SECRET: secret, PORT: String(port), NO_COLOR: "1" },
+      stdin: "null",
+      stdout: "piped",
+      stderr: "piped",
+    }).spawn();
+    let printed = "";
+    const reading = (async () => {
+      for await (const chunk of child.stdout.pipeThrough(new TextDecoderStream())) printed += chunk;
+    })();
+    let errors = "";
+    const readingErrors = (async () => {
+      for await (const chunk of child.stderr.pipeThrough(new TextDecoderStream())) errors += chunk;
+    })();
+    const shown = {
+      output: () => `--- receiver stdout ---\n${printed}\n--- stderr ---\n${errors}`,
+    };
+    const post = (headers: Record<string, string>, body: string) =>
+      fetch(`http://127.0.0.1:${port}/`, { method: "POST", headers, body })
+        .then(async (res) => (await res.body?.cancel(), res.status));
+    const signed = (id: string, body: string, at = new Date(), key = secret) => {
+      const signature = new Webhook(key).sign(id, at, body);
+      return {
+        "content-type": "application/json",
+        "webhook-id": id,
+        "webhook-timestamp": String(Math.floor(at.getTime() / 1000)),
+        "webhook-signature": signature,
+      };
+    };
+    try {
+      await explained([shown], async () => {
+        for (let waited = 0;; waited += 100) {
+          try {
+            await post({}, "");
+            break;
+          } catch {
+            if (waited > 60_000) throw new Error("the receiver never listened");
+            await new Promise((r) => setTimeout(r, 100));
+          }
+        }
+
+        await t.step("a real delivery from the dispatcher is verified and handled", async () => {
+          await s.link(0, [1, 2]);
+          const round = await testDispatcher(target.db).round();
+          assert.deepEqual(round, { claimed: 1, succeeded: 1, failed: 0 });
+          for (let i = 0; !printed.includes("\n") && i < 100; i++) {
+            await new Promise((r) => setTimeout(r, 50));
+          }
+          assert.match(
+            printed,
+            /^company\.contacts_linked: 2 contact\(s\), company [0-9a-f-]{36}$/m,
+          );
+        });
+
+        const body = JSON.stringify({
+          type: "company.contacts_unlinked",
+          timestamp: new Date().toISOString(),
+          data: { company_id: s.org.companyIds[0], contact_ids: [s.org.contactIds[1]], count: 1 },
+        });
+        await t.step("a retry of one event is handled once", async () => {
+          const id = crypto.randomUUID();
+          assert.equal(await post(signed(id, body), body), 204);
+          assert.equal(await post(signed(id, body), body), 204);
+          await new Promise((r) => setTimeout(r, 200));
+          assert.equal(printed.match(/company\.contacts_unlinked/g)?.length, 1);
+        });
+
+        await t.step("a tampered body, an old timestamp, another secret: 400", async () => {
+          const id = crypto.randomUUID();
+          assert.equal(await post(signed(id, body), body.replace('"count":1', '"count":9')), 400);
+          assert.equal(await post(signed(id, body, new Date(Date.now() - 600_000)), body), 400);
+          assert.equal(await post(signed(id, body, new Date(), newWebhookSecret()), body), 400);
+          assert.equal(await post({ "content-type": "application/json" }, body), 400);
+        });
+
+        await t.step("during a rotation: one of two signatures is enough", async () => {
+          const id = crypto.randomUUID();
+          const mine = signed(id, body);
+          const other = signed(id, body, new Date(), newWebhookSecret());
+          const both = `${other["webhook-signature"]} ${mine["webhook-signature"]}`;
+          assert.equal(await post({ ...mine, "webhook-signature": both }, body), 204);
+        });
+      });
+    } finally {
+      child.kill("SIGTERM");
+      await child.status;
+      await Promise.all([reading, readingErrors]);
+      await s.close();
+      await target.close();
+    }
+  });
+}
