@@ -2,6 +2,13 @@
 -- cross-org links impossible at the storage level, whatever the code above does. Rate limits are
 -- data: a plan row per LeadLex plan, per-org overrides on orgs, and one usage row per org and UTC day.
 
+-- Functions that take an org id as an argument live in schema `internal`, which PostgREST does not
+-- expose (supabase/config.toml, [api] schemas): only the endpoint functions, which take the org
+-- from the caller's key, reach them. Tenancy then rests on more than each function's WHERE.
+create schema if not exists internal;
+revoke all on schema internal from public;
+grant usage on schema internal to service_role;
+
 create table public.plans (
   name text primary key,
   requests_per_day integer not null check (requests_per_day >= 0),

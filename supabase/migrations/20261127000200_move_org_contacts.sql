@@ -14,10 +14,11 @@
 -- this call rewrote, by id, each with the company it pointed at before: [{"id", "from"}] (what the
 -- caller's webhook event says).
 --
--- The caller authorizes and locks the company first: the lock order of every write is the org's
+-- In schema internal: it trusts p_org_id, so only the endpoint functions may call it (PostgREST
+-- does not expose the schema). The caller authorizes and locks the company first: the lock order of every write is the org's
 -- usage row, the company, then the contacts by id, so overlapping requests queue instead of
 -- deadlocking.
-create function public.move_org_contacts(
+create function internal.move_org_contacts(
   p_org_id uuid,
   p_contact_ids uuid[],
   p_to uuid,
@@ -82,5 +83,5 @@ begin
 end;
 $$;
 
-revoke execute on function public.move_org_contacts(uuid, uuid[], uuid, uuid) from public, anon, authenticated;
-grant execute on function public.move_org_contacts(uuid, uuid[], uuid, uuid) to service_role;
+revoke execute on function internal.move_org_contacts(uuid, uuid[], uuid, uuid) from public, anon, authenticated;
+grant execute on function internal.move_org_contacts(uuid, uuid[], uuid, uuid) to service_role;

@@ -40,7 +40,7 @@ begin
   end if;
 
   -- link: every one of the org's contacts among the ids ends up at the company.
-  v_moved := public.move_org_contacts(v_org, p_contact_ids, p_to => p_company_id, p_from => null);
+  v_moved := internal.move_org_contacts(v_org, p_contact_ids, p_to => p_company_id, p_from => null);
 
   -- The event, in this transaction: written when this call changed a contact and the org has an
   -- endpoint subscribed (internal.record_webhook_event decides; nothing otherwise).

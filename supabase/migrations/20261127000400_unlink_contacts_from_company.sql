@@ -38,7 +38,7 @@ begin
   end if;
 
   -- unlink: those at this company end up at none; those at another stay.
-  v_moved := public.move_org_contacts(v_org, p_contact_ids, p_to => null, p_from => p_company_id);
+  v_moved := internal.move_org_contacts(v_org, p_contact_ids, p_to => null, p_from => p_company_id);
 
   -- The event, in this transaction, as link writes its own.
   if jsonb_array_length(v_moved->'changed') > 0 then

@@ -3,13 +3,7 @@
 -- endpoint, and each delivery's attempts. Delivery is at-least-once: a dispatcher claims due
 -- deliveries (claim_webhook_deliveries), POSTs them signed per Standard Webhooks, and records each
 -- attempt (record_webhook_attempt), which schedules the retry.
---
--- Functions that take an org id as an argument live in schema `internal`, which PostgREST does not
--- expose (supabase/config.toml, [api] schemas): only the endpoint functions, which take the org
--- from the caller's key, reach them.
-create schema if not exists internal;
-revoke all on schema internal from public;
-grant usage on schema internal to service_role;
+-- The functions that take an org id live in schema `internal` (see the schema migration).
 
 -- The event types, one home in SQL (the gateway's list, supabase/functions/api-gateway/webhooks/
 -- events.ts, is held to it by pgTAP).

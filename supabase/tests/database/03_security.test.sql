@@ -5,7 +5,7 @@ create schema if not exists tap;
 create extension if not exists pgtap with schema tap;
 set local search_path = tap, public;
 
-select plan(41);
+select plan(44);
 
 -- The API roles call pgTAP's functions when an assertion runs under `set local role`.
 grant usage on schema tap to anon, authenticated, service_role;
@@ -346,19 +346,19 @@ select is_empty(
   $$select r.rolname || ' can execute ' || p.oid::regprocedure
     from pg_proc p
     cross join (values ('anon'), ('authenticated'), ('public')) r (rolname)
-    where p.pronamespace = 'public'::regnamespace
+    where p.pronamespace in ('public'::regnamespace, 'internal'::regnamespace)
       and has_function_privilege(r.rolname, p.oid, 'EXECUTE')$$,
-  'no function in public is executable by anon, authenticated or PUBLIC (offenders listed)'
+  'no function in public or internal is executable by anon, authenticated or PUBLIC (offenders listed)'
 );
 select is_empty(
   $$select p.oid::regprocedure || ' is executable by '
            || case a.grantee when 0 then 'PUBLIC' else a.grantee::regrole::text end
     from pg_proc p
     cross join aclexplode(coalesce(p.proacl, acldefault('f', p.proowner))) a
-    where p.pronamespace = 'public'::regnamespace
+    where p.pronamespace in ('public'::regnamespace, 'internal'::regnamespace)
       and a.privilege_type = 'EXECUTE'
       and a.grantee not in (p.proowner, 'service_role'::regrole)$$,
-  'the EXECUTE grants of every function in public name only its owner and service_role (offenders listed)'
+  'the EXECUTE grants of every function in public or internal name only its owner and service_role (offenders listed)'
 );
 select is_empty(
   $$select p.oid::regprocedure::text
@@ -370,15 +370,36 @@ select is_empty(
 );
 select is_empty(
   $$select p.oid::regprocedure::text from pg_proc p
-    where p.pronamespace = 'public'::regnamespace and p.prosecdef$$,
-  'every function in public is security invoker (security definer offenders listed)'
+    where p.pronamespace in ('public'::regnamespace, 'internal'::regnamespace) and p.prosecdef$$,
+  'every function in public and internal is security invoker (security definer offenders listed)'
 );
 select is_empty(
   $$select p.oid::regprocedure || ' proconfig=' || coalesce(p.proconfig::text, 'null')
     from pg_proc p
-    where p.pronamespace = 'public'::regnamespace
+    where p.pronamespace in ('public'::regnamespace, 'internal'::regnamespace)
       and not coalesce('search_path=""' = any (p.proconfig), false)$$,
-  'every function in public pins search_path="" (offenders listed with their proconfig)'
+  'every function in public and internal pins search_path="" (offenders listed with their proconfig)'
+);
+
+-- Tenancy in depth: a function that trusts an org id given as an argument is not reachable through
+-- PostgREST (which exposes public and graphql_public: supabase/config.toml); it lives in internal,
+-- a schema no client role may use, and only the endpoint functions (which take the org from the
+-- key) call it.
+select is_empty(
+  $$select p.oid::regprocedure::text
+    from pg_proc p join pg_namespace n on n.oid = p.pronamespace
+    where n.nspname in ('public', 'graphql_public') and 'p_org_id' = any (p.proargnames)$$,
+  'no function in an exposed schema takes an org id (p_org_id): those live in internal (offenders listed)'
+);
+select ok(
+  exists (select 1 from pg_proc p where p.pronamespace = 'internal'::regnamespace
+          and 'p_org_id' = any (p.proargnames)),
+  'the functions that take an org id are there, in internal'
+);
+select is_empty(
+  $$select r.rolname from (values ('anon'), ('authenticated'), ('public')) r (rolname)
+    where has_schema_privilege(r.rolname, 'internal', 'USAGE')$$,
+  'no client role may use schema internal (offenders listed)'
 );
 
 select is_empty(
