@@ -41,14 +41,7 @@ import { getTarget, TARGET_KINDS, type TargetKind, targetTestOptions } from "../
 import { requestChecker } from "./check.ts";
 import { routeModel } from "./model.ts";
 import { hostileRequests } from "./requests.ts";
-import {
-  assertProperty,
-  MIN_REQUESTS,
-  NUM_RUNS,
-  REPLAY_PATH,
-  replayCommand,
-  SEED,
-} from "./settings.ts";
+import { assertProperty, NUM_RUNS, REPLAY_PATH, replayCommand, SEED } from "./settings.ts";
 
 const ROUTES = await loadRouteTests();
 
