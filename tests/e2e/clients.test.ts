@@ -1,5 +1,5 @@
 /**
- * The README's client examples (examples/), run as a reader runs them, against `deno task dev`
+ * The client examples (examples/, linked from docs/using-the-api.md), run as a reader runs them, against `deno task dev`
  * on a clone of the run's migrated Postgres: configured by LEADLEX_API_URL and LEADLEX_API_KEY,
  * through a proxy that refuses each program's first request with 429 and Retry-After: 1 (and
  * keeps refusing until that second has passed, as the gateway would), so the retry is proven
@@ -13,6 +13,7 @@ import { connectPostgres } from "../../local/postgres.ts";
 import { postgresJsQuery, type Query } from "../../local/sql_db.ts";
 import { freePort } from "../../local/net.ts";
 import { clonePostgres, postgresSkip } from "../harness/targets.ts";
+import { linkTargets, resolveLink } from "../docs/markdown.ts";
 
 const REPO = new URL("../../", import.meta.url).pathname;
 const DEMO_ORG = (await demoOrgId())!;
@@ -179,7 +180,7 @@ function curlAnswers(stdout: string) {
 const RATE_LIMIT_LINE = /RateLimit: "(minute|day)";r=\d+;t=\d+, \d+ of 1000 left today/g;
 
 Deno.test({
-  name: "e2e: the README's client examples (curl, fetch, openapi-fetch, Python requests) " +
+  name: "e2e: the client examples (curl, fetch, openapi-fetch, Python requests) " +
     "against `deno task dev`",
   ignore: postgresSkip !== null,
   sanitizeResources: false,
@@ -300,44 +301,54 @@ Deno.test({
   }
 });
 
-Deno.test("README: 'Using the API' shows every example file verbatim, and the pinned tools", async () => {
-  const readme = await Deno.readTextFile(`${REPO}README.md`);
-  const section = readme.slice(
-    readme.indexOf("## Using the API"),
-    readme.indexOf("## Rate limits"),
-  );
-  const fence = { sh: "sh", ts: "ts", py: "python" } as Record<string, string>;
-  const files: string[] = [];
-  const walk = async (dir: string) => {
+Deno.test("docs: every example is linked where its reader looks, with the pinned tools", async () => {
+  const walk = async (dir: string): Promise<string[]> => {
+    const found: string[] = [];
     for await (const entry of Deno.readDir(`${REPO}${dir}`)) {
       if (entry.name.startsWith(".") || entry.name === "__pycache__") continue;
-      if (entry.isDirectory) await walk(`${dir}${entry.name}/`);
-      else if (!entry.name.endsWith(".d.ts") && !entry.name.endsWith(".json")) {
-        files.push(`${dir}${entry.name}`);
-      }
+      if (entry.isDirectory) found.push(...await walk(`${dir}${entry.name}/`));
+      // Generated types and import maps are read by the programs, not run.
+      else if (!/\.(d\.ts|json)$/.test(entry.name)) found.push(`${dir}${entry.name}`);
     }
+    return found;
   };
-  await walk("examples/");
-  assert.ok(files.length >= 6, files.join(" "));
-  for (const file of files.sort()) {
-    const lang = fence[file.split(".").pop()!];
-    assert.ok(lang, `${file}: no fence language for it`);
-    const text = await Deno.readTextFile(`${REPO}${file}`);
-    assert.ok(
-      section.includes("```" + lang + "\n" + text + "```\n"),
-      `README's "Using the API" must hold ${file} verbatim in a \`\`\`${lang} block: paste it`,
-    );
+  const examples = (await walk("examples/")).sort();
+  const clients = examples.filter((f) => !f.startsWith("examples/webhook_receiver."));
+  assert.ok(clients.length >= 6, clients.join(" "));
+  /** The repository files a doc links to. */
+  const linkedFrom = async (doc: string) => {
+    const md = await Deno.readTextFile(`${REPO}${doc}`);
+    return new Set(linkTargets(md).map((l) => resolveLink(doc, l.text)?.path));
+  };
+  const usage = await linkedFrom("docs/using-the-api.md");
+  const hooks = await linkedFrom("docs/webhooks.md");
+  for (const file of examples) {
+    const doc = clients.includes(file) ? "docs/using-the-api.md" : "docs/webhooks.md";
+    assert.ok((clients.includes(file) ? usage : hooks).has(file), `${doc} must link ${file}`);
   }
-  // Commands name the versions the tests run.
-  const pins = { "@redocly/cli": REDOCLY_CLI, "openapi-typescript": OPENAPI_TYPESCRIPT };
-  for (const [name, pinned] of Object.entries(pins)) {
-    const named = [...readme.matchAll(new RegExp(`(?<![\\w-])${name}@[0-9][\\w.-]*`, "g"))];
-    assert.ok(named.length > 0, `README never names ${pinned}`);
-    for (const [mention] of named) assert.equal(mention, pinned);
-  }
+
+  // The tool versions these tests run, named in the docs exactly.
   const examplesConfig = JSON.parse(await Deno.readTextFile(`${REPO}examples/deno.json`));
-  const openapiFetch = examplesConfig.imports["openapi-fetch"].replace(/^npm:/, "");
-  for (const [mention] of readme.matchAll(/openapi-fetch@[0-9][\w.-]*/g)) {
-    assert.equal(mention, openapiFetch);
+  const npm = (name: string) => examplesConfig.imports[name].replace(/^npm:/, "");
+  const pins: [string, string, string][] = [
+    ["@redocly/cli", REDOCLY_CLI, "docs/using-the-api.md"],
+    ["openapi-typescript", OPENAPI_TYPESCRIPT, "docs/using-the-api.md"],
+    ["openapi-fetch", npm("openapi-fetch"), "docs/using-the-api.md"],
+    ["standardwebhooks", npm("standardwebhooks"), "docs/webhooks.md"],
+  ];
+  const docs = await Promise.all(
+    ["README.md", "docs/using-the-api.md", "docs/webhooks.md", "docs/development.md"].map(
+      async (doc) => [doc, await Deno.readTextFile(`${REPO}${doc}`)] as const,
+    ),
+  );
+  for (const [name, pinned, home] of pins) {
+    const mention = new RegExp(`(?<![\\w@/-])${name}@[0-9][\\w.-]*`, "g");
+    assert.ok(
+      docs.find(([doc]) => doc === home)![1].includes(pinned),
+      `${home} never names ${pinned}`,
+    );
+    for (const [doc, text] of docs) {
+      for (const [named] of text.matchAll(mention)) assert.equal(named, pinned, `${doc}: ${named}`);
+    }
   }
 });

@@ -23,7 +23,7 @@ export default defineRouteTest({
   writes: true,
   crossOrg: crossOrgBatch,
   property: {
-    // The published limit (README: 1 to 100 ids), written out on purpose: see maxItems.
+    // The published limit (docs/using-the-api.md: 1 to 100 ids), written out on purpose: see maxItems.
     maxItems: { contact_ids: 100 },
     // Afterwards each of the org's contacts among the ids is linked to the company.
     check200: checkBatch200((company, now) => now === company),
