@@ -1504,7 +1504,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description `webhook_limit_reached`: the workspace has 20 webhook endpoints already */
+            /** @description `webhook_limit_reached`: the workspace has as many webhook endpoints as it may (20 unless raised for it) */
             409: {
                 headers: {
                     /** @description The workspace's daily quota. */

@@ -6,7 +6,7 @@
 -- The functions that take an org id live in schema `internal` (see the schema migration).
 
 -- The event types, one home in SQL (the gateway's list, supabase/functions/api-gateway/webhooks/
--- events.ts, is held to it by pgTAP).
+-- events.ts, is held to it by tests/webhooks/events.test.ts).
 create function internal.webhook_event_types()
 returns text[]
 language sql

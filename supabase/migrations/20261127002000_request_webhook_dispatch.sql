@@ -53,6 +53,18 @@ revoke all on function internal.request_webhook_dispatch() from public;
 
 -- Every 10 seconds where pg_cron takes seconds (1.5 and later: Supabase's); an older pg_cron gets
 -- every minute, and says so. Guarded: a database without pg_cron still migrates.
+-- pg_net carries the request: Supabase ships it (enabled here), a plain Postgres has none.
+do $$
+begin
+  if exists (select 1 from pg_catalog.pg_available_extensions where name = 'pg_net') then
+    create extension if not exists pg_net;
+  end if;
+exception
+  when others then
+    raise notice 'pg_net could not be enabled (%): enable it, or call the dispatch route yourself', sqlerrm;
+end;
+$$;
+
 do $$
 begin
   if exists (select 1 from pg_catalog.pg_available_extensions where name = 'pg_cron') then

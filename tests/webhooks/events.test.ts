@@ -7,6 +7,7 @@ import { buildApp } from "../harness/app.ts";
 import { companyOf, createTenant, type Tenant } from "../harness/fixtures.ts";
 import { send } from "../harness/http.ts";
 import { getTarget, TARGET_KINDS, targetTestOptions } from "../harness/targets.ts";
+import { WEBHOOK_EVENT_TYPES } from "../../supabase/functions/api-gateway/webhooks/events.ts";
 
 type Event = {
   id: string;
@@ -46,6 +47,14 @@ for (const kind of TARGET_KINDS) {
         const b = await createTenant(target.owner, { companies: 1, contacts: 2 });
         const [c1, c2] = a.companyIds;
         const [x1, x2, x3, x4, x5] = a.contactIds;
+
+        await t.step("the gateway's event types are the database's", async () => {
+          const [{ types }] = await target.owner<{ types: string[] }>(
+            "select internal.webhook_event_types() as types",
+            [],
+          );
+          assert.deepEqual([...types].sort(), [...WEBHOOK_EVENT_TYPES].sort());
+        });
 
         await t.step(
           "a link that changes contacts: one event, one delivery per endpoint",

@@ -37,7 +37,10 @@ export const ERRORS = {
     status: 409,
     means: "the webhook endpoint is turned off: turn it back on (PATCH active) first",
   },
-  webhook_limit_reached: { status: 409, means: "the workspace has 20 webhook endpoints already" },
+  webhook_limit_reached: {
+    status: 409,
+    means: "the workspace has as many webhook endpoints as it may (20 unless raised for it)",
+  },
   payload_too_large: { status: 413, means: `body over ${MAX_BODY_BYTES / 1024} KiB` },
   unsupported_media_type: { status: 415, means: "the body is not declared application/json" },
   rate_limited: {
@@ -122,7 +125,7 @@ export const webhookInactive = () =>
 export const webhookLimitReached = () =>
   new ApiError(
     "webhook_limit_reached",
-    "This workspace has 20 webhook endpoints already: delete one first.",
+    "This workspace has as many webhook endpoints as it may (20 unless raised for it): delete one first.",
   );
 
 /** 400 for a webhook URL the gateway will not send to; `why` is fixed text, never the URL. */

@@ -2705,7 +2705,7 @@ export default {
             }
           },
           "409": {
-            "description": "`webhook_limit_reached`: the workspace has 20 webhook endpoints already",
+            "description": "`webhook_limit_reached`: the workspace has as many webhook endpoints as it may (20 unless raised for it)",
             "headers": {
               "X-RateLimit-Limit": {
                 "description": "The workspace's daily quota.",
@@ -2746,7 +2746,7 @@ export default {
                     "value": {
                       "error": {
                         "code": "webhook_limit_reached",
-                        "message": "This workspace has 20 webhook endpoints already: delete one first."
+                        "message": "This workspace has as many webhook endpoints as it may (20 unless raised for it): delete one first."
                       }
                     }
                   }
