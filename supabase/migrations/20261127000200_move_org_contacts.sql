@@ -13,8 +13,8 @@
 -- org's contacts (another org's look missing), in the order first given.
 --
 -- The caller authorizes and locks the company first: the lock order of every write is the org's
--- usage row, the company, then the contacts by id, so overlapping requests queue instead of
--- deadlocking.
+-- usage slot (api_authorize), the company, then the contacts by id, so overlapping requests queue
+-- instead of deadlocking.
 create function public.move_org_contacts(
   p_org_id uuid,
   p_contact_ids uuid[],
