@@ -314,7 +314,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description `rate_limited`: the workspace's minute or day quota is spent; nothing was done (see Retry-After) */
+            /** @description `rate_limited`: the workspace's minute or day quota is spent, or too many of its requests are in flight at once; nothing was done (see Retry-After) */
             429: {
                 headers: {
                     /** @description The workspace's daily quota. */
@@ -515,7 +515,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description `rate_limited`: the workspace's minute or day quota is spent; nothing was done (see Retry-After) */
+            /** @description `rate_limited`: the workspace's minute or day quota is spent, or too many of its requests are in flight at once; nothing was done (see Retry-After) */
             429: {
                 headers: {
                     /** @description The workspace's daily quota. */
@@ -720,7 +720,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description `rate_limited`: the workspace's minute or day quota is spent; nothing was done (see Retry-After) */
+            /** @description `rate_limited`: the workspace's minute or day quota is spent, or too many of its requests are in flight at once; nothing was done (see Retry-After) */
             429: {
                 headers: {
                     /** @description The workspace's daily quota. */
