@@ -66,6 +66,16 @@ the (shared) machine, the ratios much less.
     (s.smallOrgs * s.smallContactsPerOrg).toLocaleString("en-US")
   }
   contacts (${s.smallOrgs} orgs × ${s.smallContactsPerOrg}) against the main one.
+- **Hot org**: a second throwaway server, with Postgres's default durability (fsync,
+  synchronous_commit and full_page_writes on, as production runs), ${
+    s.hotOrgs.toLocaleString("en-US")
+  } orgs × ${s.hotContactsPerOrg.toLocaleString("en-US")} contacts; pgbench, ${s.clients} clients,
+  batches of ${s.hotBatchSizes.join(" and ")}: the link function with every request from one
+  org, against the same load spread over all orgs, divided by the same ratio for the least SQL
+  (the hot penalty: 1 when one org is served as well as many). The link function, the one before
+  the usage counters were split into slots (commit 30b07e5, loaded as \`bench_before.*\` from
+  \`bench/sql/hot_org_before.sql\`: its figure is these rows' "ratio before") and the least SQL,
+  each one org and spread, alternate in ${s.hotRounds} rounds of ${s.hotSeconds} s per load.
 - **Cold start**: \`deno run --allow-net --allow-env --cached-only\` of
   \`supabase/functions/api-gateway/index.ts\` (SUPABASE_URL at a local fake, a service key set) and of
   \`bench/bare_server.ts\` (Deno + Hono, nothing else), alternately, ${s.spawns} times each, from spawn
