@@ -22,19 +22,23 @@
 -- row per org and day, the upsert that takes the token locks that row from the start of the call
 -- to the end of its commit (the WAL flush included), so one org's requests ran one at a time
 -- however many connections it had, and a refused request queued behind the accepted ones.
--- Measured with pgbench (8 clients, batches of 10, 100 orgs x 10,000 contacts, fsync,
--- synchronous_commit and full_page_writes on; hot penalty = (one org / spread over all orgs for the
--- link function) / (the same for the least SQL), 1 = no penalty), on prototypes of both designs the
--- issue names, in one run:
---   one row, token first (before)                          0.42-0.98 at batch 10, 0.76 at batch 100
---   one row, token last (early unlocked read, the work,
---     the conditional upsert last, an exception block
---     rolling the work back when it refuses)               0.66-0.74 at batch 10, 1.00 at batch 100
---   16 slots (this function)                               1.20-1.88 at batch 10, 1.25 at batch 100
--- Taking the token last only shortens the locked part to the upsert and the commit: the commits of
--- one org still follow each other, and a request refused at the end has done and undone its work.
--- With slots, an org's concurrent requests lock different rows and commit side by side.
--- (docs/benchmarks.md has the figures of the current code, measured by `deno task bench`.)
+-- Measured with pgbench (8 clients, 100 orgs x 10,000 contacts, fsync, synchronous_commit and
+-- full_page_writes on; hot penalty = (one org / spread over all orgs, for the link function) /
+-- (the same for the least SQL, one UPDATE); 1 = one org is served as well as many; target 0.8):
+--                                                            batch 10     batch 100
+--   one row, token first (before)                            0.42-1.07    0.56-0.76
+--   one row, token last (prototype: an unlocked early read
+--     refuses a spent org, the work, the conditional upsert
+--     last, an exception block undoing the work on refusal)  0.66-0.74    1.00
+--   16 slots (prototype)                                     1.20-1.88    1.25
+--   16 slots (this function, `deno task bench`)              0.99-1.09    0.99-1.09
+-- (ranges over runs on two shared cores; `deno task bench` measures it with the old function
+-- beside it, see docs/benchmarks.md). Taking the token last only shortens the locked part to the
+-- upsert and the commit: one org's commits still follow each other, and a request refused at
+-- the end has done and undone its work. With slots, an org's concurrent requests lock different
+-- rows and commit side by side. 8 slots measured like 16, 32 no better; 16 leaves room for
+-- PostgREST's pool. The price: about 60 us more database CPU per call (0.39 against 0.33 ms at
+-- batch 10, one client), for the slots' reads, the subtransaction and the timeouts' settings.
 --
 -- How a token is taken, and why the limits stay exact:
 --   1. One statement: lock a slot that has quota left in both windows, skipping slots other
@@ -92,7 +96,7 @@ declare
   v_key record;
   v_attempt integer;
   v_took record;
-  -- The org's slots for the day as last counted (null: none was tried).
+  -- How many of the day's slots exist, as last counted.
   v_slots integer;
   v_day_used integer;
   v_minute_used integer;
@@ -119,8 +123,8 @@ begin
     return jsonb_build_object('outcome', 'invalid_key');
   end if;
 
-  if v_key.per_day > 0 and v_key.per_minute > 0 then
-    for v_attempt in 1 .. 2 loop
+  for v_attempt in 1 .. 2 loop
+    if v_key.per_day > 0 and v_key.per_minute > 0 then
       -- 1. A slot with quota left in both windows that no other transaction holds, the session's
       -- own first; the totals add the other slots as this statement saw them. Undone when it
       -- finds none, so that no lock on a slot found spent is kept while waiting below.
@@ -167,50 +171,50 @@ begin
       exception when sqlstate 'GW000' then
         null;
       end;
-      exit when v_taken or v_attempt = 2;
+    end if;
+    exit when v_taken or v_attempt = 2;
 
-      -- 2. The committed totals: a spent org is refused at once, without waiting for anything.
-      select count(t.slot)::integer, coalesce(sum(t.day_used), 0)::integer,
-             coalesce(sum(t.minute_used) filter (where t.minute = t.latest and t.minute >= v_minute), 0)::integer,
-             greatest(max(t.minute), v_minute)
-      into v_slots, v_day_used, v_minute_used, v_counted_minute
-      from (select u.*, max(u.minute) over () as latest from public.api_usage u
-            where u.org_id = v_key.org_id and u.day = v_day) t;
-      exit when v_day_used >= v_key.per_day or v_minute_used >= v_key.per_minute;
+    -- 2. The committed totals: a spent org (or a limit of 0) is refused at once, waiting for
+    -- nothing.
+    select count(t.slot)::integer, coalesce(sum(t.day_used), 0)::integer,
+           coalesce(sum(t.minute_used) filter (where t.minute = t.latest and t.minute >= v_minute), 0)::integer,
+           greatest(max(t.minute), v_minute)
+    into v_slots, v_day_used, v_minute_used, v_counted_minute
+    from (select u.*, max(u.minute) over () as latest from public.api_usage u
+          where u.org_id = v_key.org_id and u.day = v_day) t;
+    exit when v_day_used >= v_key.per_day or v_minute_used >= v_key.per_minute;
 
-      -- Then, before one more try: the day's slots are created (each with its share of both
-      -- limits: limit / 16, the remainder to the first slots), or the transactions holding them
-      -- now are waited for (an undone lock of them all).
-      begin
-        if v_slots < c_slots then
-          insert into public.api_usage as u (org_id, day, slot, day_used, minute, minute_used,
-                                             day_quota, minute_quota, day_limit, minute_limit)
-          select v_key.org_id, v_day, s, 0, v_minute, 0,
-                 v_key.per_day / c_slots + (s < v_key.per_day % c_slots)::integer,
-                 v_key.per_minute / c_slots + (s < v_key.per_minute % c_slots)::integer,
-                 v_key.per_day, v_key.per_minute
-          from generate_series(0, c_slots - 1) s
-          on conflict do nothing;
-        else
-          begin
-            perform 1 from public.api_usage u
-            where u.org_id = v_key.org_id and u.day = v_day
-            order by u.slot
-            for update;
-            raise exception using errcode = 'GW000';
-          exception when sqlstate 'GW000' then
-            null;
-          end;
-        end if;
-      exception when lock_not_available then
-        v_busy := true;
-      end;
-      exit when v_busy;
-    end loop;
-  end if;
+    -- Then, before one more try: the day's slots are created (each with its share of both
+    -- limits: limit / 16, the remainder to the first slots), or the transactions holding them
+    -- now are waited for (an undone lock of them all).
+    begin
+      if v_slots < c_slots then
+        insert into public.api_usage (org_id, day, slot, day_used, minute, minute_used,
+                                      day_quota, minute_quota, day_limit, minute_limit)
+        select v_key.org_id, v_day, s, 0, v_minute, 0,
+               v_key.per_day / c_slots + (s < v_key.per_day % c_slots)::integer,
+               v_key.per_minute / c_slots + (s < v_key.per_minute % c_slots)::integer,
+               v_key.per_day, v_key.per_minute
+        from generate_series(0, c_slots - 1) s
+        on conflict do nothing;
+      else
+        begin
+          perform 1 from public.api_usage u
+          where u.org_id = v_key.org_id and u.day = v_day
+          order by u.slot
+          for update;
+          raise exception using errcode = 'GW000';
+        exception when sqlstate 'GW000' then
+          null;
+        end;
+      end if;
+    exception when lock_not_available then
+      v_busy := true;
+    end;
+    exit when v_busy;
+  end loop;
 
-  if not v_taken and not v_busy and v_slots is not null
-     and v_day_used < v_key.per_day and v_minute_used < v_key.per_minute then
+  if not v_taken and not v_busy and v_day_used < v_key.per_day and v_minute_used < v_key.per_minute then
     -- 3. Every slot of the org's day, locked in slot order, then the exact totals: refused when a
     -- window is spent; else the token goes to this session's slot and what is left of each limit
     -- is split again over all slots, on top of what each has counted (the remainder to the
@@ -248,15 +252,6 @@ begin
     end;
   end if;
 
-  if not v_taken and v_slots is null then
-    -- A limit of 0 (nothing was tried): the state as it is, for the headers.
-    select coalesce(sum(t.day_used), 0)::integer,
-           coalesce(sum(t.minute_used) filter (where t.minute = t.latest and t.minute >= v_minute), 0)::integer,
-           greatest(max(t.minute), v_minute)
-    into v_day_used, v_minute_used, v_counted_minute
-    from (select u.*, max(u.minute) over () as latest from public.api_usage u
-          where u.org_id = v_key.org_id and u.day = v_day) t;
-  end if;
 
   if not v_taken and not v_busy then
     -- The day outlasts the minute: when it is spent, it is what the client must wait for.
