@@ -26,19 +26,21 @@
 -- full_page_writes on; hot penalty = (one org / spread over all orgs, for the link function) /
 -- (the same for the least SQL, one UPDATE); 1 = one org is served as well as many; target 0.8):
 --                                                            batch 10     batch 100
---   one row, token first (before)                            0.42-1.07    0.56-0.76
+--   one row, token first (before)                            0.42-1.07    0.49-0.76
 --   one row, token last (prototype: an unlocked early read
 --     refuses a spent org, the work, the conditional upsert
 --     last, an exception block undoing the work on refusal)  0.66-0.74    1.00
 --   16 slots (prototype)                                     1.20-1.88    1.25
---   16 slots (this function, `deno task bench`)              0.99-1.09    0.99-1.09
+--   16 slots (this function, `deno task bench`)              0.99-1.20    0.99-1.21
 -- (ranges over runs on two shared cores; `deno task bench` measures it with the old function
 -- beside it, see docs/benchmarks.md). Taking the token last only shortens the locked part to the
 -- upsert and the commit: one org's commits still follow each other, and a request refused at
 -- the end has done and undone its work. With slots, an org's concurrent requests lock different
 -- rows and commit side by side. 8 slots measured like 16, 32 no better; 16 leaves room for
--- PostgREST's pool. The price: about 60 us more database CPU per call (0.39 against 0.33 ms at
--- batch 10, one client), for the slots' reads, the subtransaction and the timeouts' settings.
+-- PostgREST's pool. The price: about 60 us more database CPU per call with one client (0.39
+-- against 0.33 ms at batch 10), ~100 us with eight, mostly reading the org's 16 slots for the
+-- headers' totals and locking one before counting in it (an upsert locks and writes one row);
+-- the link function's throughput spread over many orgs is ~20% lower for it.
 --
 -- How a token is taken, and why the limits stay exact:
 --   1. One statement: lock a slot that has quota left in both windows, skipping slots other
