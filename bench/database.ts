@@ -45,8 +45,18 @@ export const CONTROL_APP = "bench-control";
  * in the measured database's transactions. */
 const MONITOR_DB = "bench_monitor";
 
-export async function startBenchDb(): Promise<BenchDb> {
-  const server = await startServerFrom(await goldenDataDir(), { settings: SERVER_SETTINGS });
+/** Postgres's default durability, as production runs it (the hot-org figures). */
+export const DURABLE_SETTINGS: Record<string, string> = {
+  fsync: "on",
+  synchronous_commit: "on",
+  full_page_writes: "on",
+};
+
+/** `settings` are added to SERVER_SETTINGS (and beat the harness's durability-off ones). */
+export async function startBenchDb(settings: Record<string, string> = {}): Promise<BenchDb> {
+  const server = await startServerFrom(await goldenDataDir(), {
+    settings: { ...SERVER_SETTINGS, ...settings },
+  });
   const base = new URL(server.url);
   const url = (database = "postgres") => {
     const u = new URL(base);

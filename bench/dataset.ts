@@ -70,29 +70,35 @@ export async function loadDataset(sql: postgres.Sql, shape: DataShape): Promise<
 
     // The batches pgbench and wrk pick from: a random org, one of its companies, `size` distinct
     // random contacts of it in random order. The plaintext key is kept for wrk's requests.
-    await tx.unsafe(`
-      create table bench.batches (
-        size int, n int, key text, key_hash text, org_id uuid, company_id uuid, contact_ids uuid[],
-        primary key (size, n));
-      grant usage on schema bench to service_role;
-      grant select on bench.batches to service_role`);
-    await tx.unsafe(`
-      with drawn as materialized (
-        select s.size, b.n, 1 + floor(random() * ${orgs})::int as org,
-               1 + floor(random() * ${companies})::int as company
-        from unnest('{${shape.batchSizes.join(",")}}'::int[]) s (size),
-             generate_series(1, ${shape.batchesPerSize}) b (n)
-      )
-      insert into bench.batches
-      select d.size, d.n, k.key, encode(sha256(convert_to(k.key, 'UTF8')), 'hex'),
-             ${ORG_ID("d.org")}, ${COMPANY_ID("d.org", "d.company")},
-             (select array_agg(${CONTACT_ID("d.org", "t.i")})
-              from (select i from generate_series(1, ${contacts}) i
-                    order by random() limit d.size) t)
-      from drawn d join bench.keys k on k.n = d.org`);
+    await tx.unsafe(drawBatches("bench.batches", shape));
   });
   await sql.unsafe("vacuum (analyze)");
   await sql.unsafe("checkpoint");
+}
+
+/** SQL creating `table` and drawing batches into it (every size, `batchesPerSize` each): `org`
+ * when given, else a random org per batch; one of its companies; `size` distinct random contacts
+ * of it, in random order. Its key, plaintext and hash, rides along. */
+export function drawBatches(table: string, shape: DataShape, org?: number): string {
+  return `
+    create table ${table} (
+      size int, n int, key text, key_hash text, org_id uuid, company_id uuid, contact_ids uuid[],
+      primary key (size, n));
+    grant usage on schema bench to service_role;
+    grant select on ${table} to service_role;
+    with drawn as materialized (
+      select s.size, b.n, ${org ?? `1 + floor(random() * ${shape.orgs})::int`} as org,
+             1 + floor(random() * ${shape.companiesPerOrg})::int as company
+      from unnest('{${shape.batchSizes.join(",")}}'::int[]) s (size),
+           generate_series(1, ${shape.batchesPerSize}) b (n)
+    )
+    insert into ${table}
+    select d.size, d.n, k.key, encode(sha256(convert_to(k.key, 'UTF8')), 'hex'),
+           ${ORG_ID("d.org")}, ${COMPANY_ID("d.org", "d.company")},
+           (select array_agg(${CONTACT_ID("d.org", "t.i")})
+            from (select i from generate_series(1, ${shape.contactsPerOrg}) i
+                  order by random() limit d.size) t)
+    from drawn d join bench.keys k on k.n = d.org`;
 }
 
 export interface BatchRow {

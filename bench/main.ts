@@ -13,6 +13,7 @@ import { SMALL_DB, startBenchDb } from "./database.ts";
 import { batches } from "./dataset.ts";
 import { benchmarksMarkdown } from "./docs.ts";
 import { explainLink } from "./explain.ts";
+import { measureHotOrg } from "./hot_org.ts";
 import { describeMachine } from "./machine.ts";
 import { measureLoads } from "./measure.ts";
 import { buildRows, markdownTable, type Results, type Row } from "./report.ts";
@@ -63,6 +64,8 @@ try {
 } finally {
   await db.destroy();
 }
+say("hot org: a server of its own, with Postgres's default durability");
+results.hot = await measureHotOrg(size, say);
 
 const rows = buildRows(results);
 const previous = before

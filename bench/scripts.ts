@@ -3,19 +3,24 @@
  * gateway's call; the lookup costs the same in both variants. */
 import { COMPANY_ID, CONTACT_ID, ORG_ID } from "./dataset.ts";
 
-/** The link function, exactly as the gateway calls it. Variables: size, batches. */
-export const FUNCTION_SCRIPT = `\\set n random(1, :batches)
-select public.link_contacts_to_company(p_key_hash => b.key_hash, p_company_id => b.company_id,
+/** The link function `fn`, exactly as the gateway calls it, on the batches of `table`.
+ * Variables: size, batches. */
+export const linkScript = (fn = "public.link_contacts_to_company", table = "bench.batches") =>
+  `\\set n random(1, :batches)
+select ${fn}(p_key_hash => b.key_hash, p_company_id => b.company_id,
   p_contact_ids => b.contact_ids)
-from bench.batches b where b.size = :size and b.n = :n;
+from ${table} b where b.size = :size and b.n = :n;
 `;
+export const FUNCTION_SCRIPT = linkScript();
 
 /** The least SQL that does the job: no key, no limiter, no counts. Variables: size, batches. */
-export const LEAST_SQL_SCRIPT = `\\set n random(1, :batches)
+export const leastSqlScript = (table = "bench.batches") =>
+  `\\set n random(1, :batches)
 update public.contacts c set company_id = b.company_id, updated_at = now()
-from bench.batches b
+from ${table} b
 where b.size = :size and b.n = :n and c.org_id = b.org_id and c.id = any (b.contact_ids);
 `;
+export const LEAST_SQL_SCRIPT = leastSqlScript();
 
 /** A client without the endpoint: one contact per UPDATE, one transaction each; ids computed
  * from random numbers (no lookup). Variables: orgs, contacts, companies. */

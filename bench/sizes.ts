@@ -23,6 +23,13 @@ export interface Size {
   pgbenchTransactions?: number;
   /** Cold starts per server (the median is reported). */
   spawns: number;
+  /** The hot-org figures (bench/hot_org.ts): their own data set, batch sizes, and rounds of
+   * `hotSeconds` per load. */
+  hotOrgs: number;
+  hotContactsPerOrg: number;
+  hotBatchSizes: number[];
+  hotRounds: number;
+  hotSeconds: number;
 }
 
 export const DEFAULT: Size = {
@@ -39,6 +46,11 @@ export const DEFAULT: Size = {
   seconds: 10,
   rounds: 2,
   spawns: 11,
+  hotOrgs: 100,
+  hotContactsPerOrg: 10_000,
+  hotBatchSizes: [10, 100],
+  hotRounds: 3,
+  hotSeconds: 4,
 };
 
 export const QUICK: Size = {
@@ -56,6 +68,11 @@ export const QUICK: Size = {
   rounds: 1,
   pgbenchTransactions: 25,
   spawns: 2,
+  hotOrgs: 5,
+  hotContactsPerOrg: 10_000,
+  hotBatchSizes: [10, 100],
+  hotRounds: 1,
+  hotSeconds: 1,
 };
 
 /** The biggest batch: the one the targets are stated for. */

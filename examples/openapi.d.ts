@@ -699,7 +699,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description `rate_limited`: the workspace's minute or day quota is spent; nothing was done (see Retry-After) */
+            /** @description `rate_limited`: the workspace's minute or day quota is spent, or too many of its requests are in flight at once; nothing was done (see Retry-After) */
             429: {
                 headers: {
                     /** @description The workspace's daily quota. */
@@ -900,7 +900,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description `rate_limited`: the workspace's minute or day quota is spent; nothing was done (see Retry-After) */
+            /** @description `rate_limited`: the workspace's minute or day quota is spent, or too many of its requests are in flight at once; nothing was done (see Retry-After) */
             429: {
                 headers: {
                     /** @description The workspace's daily quota. */
@@ -1105,7 +1105,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description `rate_limited`: the workspace's minute or day quota is spent; nothing was done (see Retry-After) */
+            /** @description `rate_limited`: the workspace's minute or day quota is spent, or too many of its requests are in flight at once; nothing was done (see Retry-After) */
             429: {
                 headers: {
                     /** @description The workspace's daily quota. */
@@ -1314,7 +1314,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description `rate_limited`: the workspace's minute or day quota is spent; nothing was done (see Retry-After) */
+            /** @description `rate_limited`: the workspace's minute or day quota is spent, or too many of its requests are in flight at once; nothing was done (see Retry-After) */
             429: {
                 headers: {
                     /** @description The workspace's daily quota. */
@@ -1551,7 +1551,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description `rate_limited`: the workspace's minute or day quota is spent; nothing was done (see Retry-After) */
+            /** @description `rate_limited`: the workspace's minute or day quota is spent, or too many of its requests are in flight at once; nothing was done (see Retry-After) */
             429: {
                 headers: {
                     /** @description The workspace's daily quota. */
@@ -1730,7 +1730,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description `rate_limited`: the workspace's minute or day quota is spent; nothing was done (see Retry-After) */
+            /** @description `rate_limited`: the workspace's minute or day quota is spent, or too many of its requests are in flight at once; nothing was done (see Retry-After) */
             429: {
                 headers: {
                     /** @description The workspace's daily quota. */
@@ -1945,7 +1945,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description `rate_limited`: the workspace's minute or day quota is spent; nothing was done (see Retry-After) */
+            /** @description `rate_limited`: the workspace's minute or day quota is spent, or too many of its requests are in flight at once; nothing was done (see Retry-After) */
             429: {
                 headers: {
                     /** @description The workspace's daily quota. */
@@ -2146,7 +2146,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description `rate_limited`: the workspace's minute or day quota is spent; nothing was done (see Retry-After) */
+            /** @description `rate_limited`: the workspace's minute or day quota is spent, or too many of its requests are in flight at once; nothing was done (see Retry-After) */
             429: {
                 headers: {
                     /** @description The workspace's daily quota. */
@@ -2361,7 +2361,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description `rate_limited`: the workspace's minute or day quota is spent; nothing was done (see Retry-After) */
+            /** @description `rate_limited`: the workspace's minute or day quota is spent, or too many of its requests are in flight at once; nothing was done (see Retry-After) */
             429: {
                 headers: {
                     /** @description The workspace's daily quota. */
@@ -2582,7 +2582,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description `rate_limited`: the workspace's minute or day quota is spent; nothing was done (see Retry-After) */
+            /** @description `rate_limited`: the workspace's minute or day quota is spent, or too many of its requests are in flight at once; nothing was done (see Retry-After) */
             429: {
                 headers: {
                     /** @description The workspace's daily quota. */

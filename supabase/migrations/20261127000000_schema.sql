@@ -1,6 +1,6 @@
 -- Tenancy model: every row belongs to one org (a LeadLex "workspace"). The composite keys make
 -- cross-org links impossible at the storage level, whatever the code above does. Rate limits are
--- data: a plan row per LeadLex plan, per-org overrides on orgs, and one usage row per org and UTC day.
+-- data: a plan row per LeadLex plan, per-org overrides on orgs, and the usage of each org and UTC day.
 
 -- Functions that take an org id as an argument live in schema `internal`, which PostgREST does not
 -- expose (supabase/config.toml, [api] schemas): only the endpoint functions, which take the org
@@ -79,16 +79,28 @@ create table public.contacts (
 );
 create index contacts_org_id_company_id_idx on public.contacts (org_id, company_id);
 
--- One row per org and UTC day: the day's count and the count of the latest minute seen. Both
--- windows live in one row so that one upsert takes (or refuses) both tokens atomically under one
--- row lock: a request refused by either window consumes nothing in the other.
+-- The org's usage of one UTC day, split into 16 slots (rows) so that an org's concurrent requests
+-- each take a token from a slot of their own instead of queueing on one row (api_authorize says
+-- how, and why the limits stay exact). Each slot holds its share of the day's count and of the
+-- latest minute's it has seen, and the quotas it may take alone: the day's and the minute's limit
+-- split over the slots, re-split under a lock of all 16 when one runs out. The org's usage is the
+-- sum over its slots. Both windows live in each row so that one update takes (or refuses) both
+-- tokens atomically: a request refused by either window consumes nothing in the other.
 create table public.api_usage (
   org_id uuid not null references public.orgs (id) on delete cascade,
   day date not null,
+  slot smallint not null default 0 check (slot >= 0 and slot < 16),
   day_used integer not null check (day_used >= 0),
   minute timestamptz not null,
   minute_used integer not null check (minute_used >= 0),
-  primary key (org_id, day)
+  -- What this slot may count alone, and the limits those quotas were split from: a row whose
+  -- limits are not the org's current ones (or a row written without quotas) is only ever counted
+  -- in under the lock of all slots, which splits the quotas again.
+  day_quota integer not null default 0 check (day_quota >= 0),
+  minute_quota integer not null default 0 check (minute_quota >= 0),
+  day_limit integer not null default 0 check (day_limit >= 0),
+  minute_limit integer not null default 0 check (minute_limit >= 0),
+  primary key (org_id, day, slot)
 );
 -- For the retention function's range delete.
 create index api_usage_day_idx on public.api_usage (day);

@@ -15,9 +15,9 @@
 -- caller's webhook event says).
 --
 -- In schema internal: it trusts p_org_id, so only the endpoint functions may call it (PostgREST
--- does not expose the schema). The caller authorizes and locks the company first: the lock order of every write is the org's
--- usage row, the company, then the contacts by id, so overlapping requests queue instead of
--- deadlocking.
+-- does not expose the schema). The caller authorizes and locks the company first: the lock order
+-- of every write is the org's usage slot (api_authorize), the company, then the contacts by id, so
+-- overlapping requests queue instead of deadlocking.
 create function internal.move_org_contacts(
   p_org_id uuid,
   p_contact_ids uuid[],

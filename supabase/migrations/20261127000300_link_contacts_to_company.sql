@@ -17,6 +17,11 @@ language plpgsql
 volatile
 security invoker
 set search_path = ''
+-- Every wait bounded where production runs it (see api_authorize): a lock held by another
+-- transaction for a second, or the whole call past 5 s (under the gateway's 8 s), ends the call
+-- with an error the gateway answers 503; nothing is written.
+set lock_timeout = '1s'
+set statement_timeout = '5s'
 as $$
 declare
   v_auth jsonb := public.api_authorize(p_key_hash, 'contacts:write', p_now);
@@ -28,8 +33,8 @@ begin
   end if;
   v_org := (v_auth->>'org_id')::uuid;
 
-  -- Lock order, the same for every caller: the org's usage row (in api_authorize), the company (KEY
-  -- SHARE, so links to one company run side by side while a delete of it waits), then the
+  -- Lock order, the same for every caller: the org's usage slot (in api_authorize), the company
+  -- (KEY SHARE, so links to one company run side by side while a delete of it waits), then the
   -- contacts by ascending id. Overlapping requests therefore queue instead of deadlocking.
   perform 1
   from public.companies c

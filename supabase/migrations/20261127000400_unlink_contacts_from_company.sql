@@ -16,6 +16,11 @@ language plpgsql
 volatile
 security invoker
 set search_path = ''
+-- Every wait bounded where production runs it (see api_authorize): a lock held by another
+-- transaction for a second, or the whole call past 5 s (under the gateway's 8 s), ends the call
+-- with an error the gateway answers 503; nothing is written.
+set lock_timeout = '1s'
+set statement_timeout = '5s'
 as $$
 declare
   v_auth jsonb := public.api_authorize(p_key_hash, 'contacts:write', p_now);
@@ -27,7 +32,7 @@ begin
   end if;
   v_org := (v_auth->>'org_id')::uuid;
 
-  -- The same lock order as link (usage row, company KEY SHARE, contacts by ascending id), so a
+  -- The same lock order as link (usage slot, company KEY SHARE, contacts by ascending id), so a
   -- link and an unlink over the same rows queue instead of deadlocking.
   perform 1
   from public.companies c

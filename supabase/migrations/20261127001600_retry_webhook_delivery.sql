@@ -15,6 +15,8 @@ language plpgsql
 volatile
 security invoker
 set search_path = ''
+set lock_timeout = '1s'
+set statement_timeout = '5s'
 as $$
 declare
   v_auth jsonb := public.api_authorize(p_key_hash, 'webhooks:write', p_now);

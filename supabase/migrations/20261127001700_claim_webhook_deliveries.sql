@@ -19,6 +19,8 @@ language plpgsql
 volatile
 security invoker
 set search_path = ''
+set lock_timeout = '1s'
+set statement_timeout = '5s'
 as $$
 declare
   v_now constant timestamptz := coalesce(p_now, now());

@@ -6,6 +6,7 @@ import { Hono } from "hono";
 import type { AppEnv } from "../../supabase/functions/api-gateway/context.ts";
 import type { GatewayDb } from "../../supabase/functions/api-gateway/db/port.ts";
 import { errorResponse } from "../../supabase/functions/api-gateway/errors.ts";
+import { createRefusals } from "../../supabase/functions/api-gateway/kit/refusals.ts";
 import {
   defineEndpoint,
   registerEndpoint,
@@ -34,7 +35,7 @@ for (const name of ["p_key_hash", "p_now"]) {
     };
     const app = new Hono<AppEnv>();
     app.use("*", async (c, next) => {
-      c.set("deps", { db, log: (entry) => logged.push(entry) });
+      c.set("deps", { db, log: (entry) => logged.push(entry), refusals: createRefusals() });
       await next();
     });
     registerEndpoint(app, endpoint);

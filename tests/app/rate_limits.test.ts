@@ -6,7 +6,7 @@ import { buildApp, manualClock } from "../harness/app.ts";
 import { createTenant, type Tenant, usageOf } from "../harness/fixtures.ts";
 import { type Answer, sendRoute } from "../harness/http.ts";
 import { getTarget, TARGET_KINDS, targetTestOptions } from "../harness/targets.ts";
-import { generateApiKey } from "../../supabase/functions/api-gateway/kit/key.ts";
+import { generateApiKey, hashApiKey } from "../../supabase/functions/api-gateway/kit/key.ts";
 
 const LINK = ENDPOINTS.find((e) => e.sql.fn === "link_contacts_to_company")!;
 const LIST = ENDPOINTS.find((e) => e.sql.fn === "list_company_contacts")!;
@@ -160,6 +160,47 @@ for (const kind of TARGET_KINDS) {
       assert.equal((await link(org)).status, 429);
       assert.equal((await link(org, { body: { contact_ids: [] } })).status, 429, "429 before 400");
       assert.equal(await day(), 5);
+    });
+
+    await t.step("reset_in: whole seconds, rounded up, at least 1", async () => {
+      const org = await plain("starter", { perMinute: 1 });
+      // 39.4 s to the minute's end: 40 rounded up (39 rounded or cut).
+      clock.set("2031-05-06T07:08:20.600Z");
+      const first = await link(org);
+      assert.equal(headersOf(first).now, '"minute";r=0;t=40');
+      clock.set("2031-05-06T07:08:59.999Z");
+      const refused = await link(org);
+      assert.equal(refused.status, 429);
+      assert.equal(refused.headers.get("retry-after"), "1", "a millisecond left: 1 second");
+      assert.equal(headersOf(refused).now, '"minute";r=0;t=1');
+      clock.set(NOW);
+    });
+
+    await t.step("last_used_at: written at most once a minute, never moved back", async () => {
+      const org = await plain("org");
+      const lastUsed = async () => {
+        const [row] = await target.owner<{ at: Date | string | null }>(
+          "select last_used_at as at from public.api_keys where key_hash = $1",
+          [await hashApiKey(org.keys.write)],
+        );
+        return row.at === null ? null : new Date(row.at).toISOString();
+      };
+      const at = Date.parse(NOW);
+      const use = async (offsetMs: number) => {
+        clock.set(new Date(at + offsetMs));
+        assert.equal((await link(org)).status, 200);
+        return await lastUsed();
+      };
+      assert.equal(await use(0), NOW.replace("Z", ".000Z"), "the first use is recorded");
+      assert.equal(await use(30_000), NOW.replace("Z", ".000Z"), "30 s later: not again");
+      assert.equal(await use(60_000), NOW.replace("Z", ".000Z"), "a minute later: not again");
+      assert.equal(
+        await use(60_001),
+        new Date(at + 60_001).toISOString(),
+        "past a minute: written",
+      );
+      assert.equal(await use(-3_600_000), new Date(at + 60_001).toISOString(), "never back");
+      clock.set(NOW);
     });
 
     await t.step("CORS exposes every rate-limit header", async () => {

@@ -50,7 +50,15 @@ Deno.test({
       ["naive", loads.naive],
       ["big floor", loads.bigFloor],
       ["small floor", loads.smallFloor],
+      // The hot-org loads: the link function now and before, the least SQL; one org and spread.
+      ...Object.entries(results.hot.bySize as Record<string, Record<string, Record<string, Load>>>)
+        .flatMap(([b, byLoad]) =>
+          Object.entries(byLoad).flatMap(([name, modes]) =>
+            Object.entries(modes).map(([mode, l]) => [`hot ${b} ${name} ${mode}`, l])
+          )
+        ),
     ] as [string, Load][];
+    assert.deepEqual(Object.keys(results.hot.bySize), ["10", "100"]);
     assert.deepEqual(Object.keys(loads.gateway), ["1", "10", "100"]);
     for (const [name, load] of all) {
       assert.equal(load.errors, 0, `${name}: errors`);

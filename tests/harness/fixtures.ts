@@ -134,19 +134,18 @@ export async function companyOf(owner: Query, contactIds: string[]) {
   return Object.fromEntries(rows.map((r) => [r.id, r.company_id]));
 }
 
-/** The org's usage today (UTC) as the limiter counts it. */
+/** The org's usage today (UTC) as the limiter counts it: the sum over its slots, and of the
+ * current minute's counts. */
 export async function usageOf(owner: Query, orgId: string, now = new Date()) {
-  const rows = await owner<{ day_used: number; minute_used: number; minute: Date }>(
-    `select day_used, minute_used, minute from public.api_usage
+  const [row] = await owner<{ day: number; minute: number }>(
+    `select coalesce(sum(day_used), 0)::int as day,
+            coalesce(sum(minute_used) filter (where minute = date_trunc('minute', $2::timestamptz, 'UTC')), 0)::int
+              as minute
+     from public.api_usage
      where org_id = $1 and day = ($2::timestamptz at time zone 'UTC')::date`,
     [orgId, now.toISOString()],
   );
-  const row = rows[0];
-  const minuteStart = new Date(Math.floor(now.getTime() / 60_000) * 60_000);
-  return {
-    day: row?.day_used ?? 0,
-    minute: row && new Date(row.minute).getTime() === minuteStart.getTime() ? row.minute_used : 0,
-  };
+  return { day: row.day, minute: row.minute };
 }
 
 /** A digest of the business data, every row of every table in public except the metering (the

@@ -5,6 +5,7 @@ import type { AppDeps, AppEnv, Logger, ResolvedDeps } from "./context.ts";
 import { errorResponse, payloadTooLarge } from "./errors.ts";
 import { registerEndpoint } from "./kit/endpoint.ts";
 import { RATE_LIMIT_HEADER_NAMES } from "./kit/outcome.ts";
+import { createRefusals } from "./kit/refusals.ts";
 import { MAX_BODY_BYTES } from "./limits.ts";
 import { accessLog } from "./middleware/access_log.ts";
 import { bodyLimit } from "./middleware/body_limit.ts";
@@ -22,7 +23,11 @@ export const jsonLineLogger: Logger = (entry) => console.log(JSON.stringify(entr
  * limit), then every endpoint of routes/index.ts through the route kit (kit/endpoint.ts says the
  * order of its checks), the OpenAPI document, 404/405, and the one place errors become responses. */
 export function createApp(deps: AppDeps) {
-  const resolved: ResolvedDeps = { ...deps, log: deps.log ?? jsonLineLogger };
+  const resolved: ResolvedDeps = {
+    ...deps,
+    log: deps.log ?? jsonLineLogger,
+    refusals: createRefusals(),
+  };
 
   const prefix = deps.servedUnder;
   const app = new Hono<AppEnv>(

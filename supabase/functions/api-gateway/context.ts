@@ -1,6 +1,7 @@
 import type { GatewayDb } from "./db/port.ts";
 import type { Outcome } from "./kit/outcome.ts";
 import type { UrlPolicy } from "./webhooks/url_policy.ts";
+import type { Refusals } from "./kit/refusals.ts";
 
 /** One JSON object per line. */
 export type Logger = (entry: Record<string, unknown>) => void;
@@ -36,7 +37,9 @@ export interface WebhookDeps {
   dispatchSecret?: string;
 }
 
-export type ResolvedDeps = AppDeps & { log: Logger };
+/** The deps as the app holds them: the log resolved, and the app instance's own memory of keys
+ * refused for their window (bounded: kit/refusals.ts). */
+export type ResolvedDeps = AppDeps & { log: Logger; refusals: Refusals };
 
 /** What a request carries through the app, besides Hono's own. */
 export type AppEnv = {

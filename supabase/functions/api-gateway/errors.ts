@@ -45,7 +45,8 @@ export const ERRORS = {
   unsupported_media_type: { status: 415, means: "the body is not declared application/json" },
   rate_limited: {
     status: 429,
-    means: "the workspace's minute or day quota is spent; nothing was done (see Retry-After)",
+    means: "the workspace's minute or day quota is spent, or too many of its requests are in " +
+      "flight at once; nothing was done (see Retry-After)",
   },
   internal_error: { status: 500, means: "unexpected; quote X-Request-ID" },
   service_unavailable: {
@@ -105,6 +106,17 @@ export const rateLimited = (window: "minute" | "day", limit: number, resetIn: nu
       `quota of ${limit} requests is spent. Retry after ${resetIn} seconds.`,
     undefined,
     { "Retry-After": String(Math.max(1, resetIn)) },
+  );
+
+/** 429 for the workspace's own queue: its concurrent requests held its usage counters longer than
+ * the database waits for them (api_authorize's lock_timeout). Nothing was done; a second later
+ * the queue has moved on. */
+export const workspaceBusy = () =>
+  new ApiError(
+    "rate_limited",
+    "Too many of this workspace's requests are in flight at once. Retry after 1 second.",
+    undefined,
+    { "Retry-After": "1" },
   );
 
 export const companyNotFound = (id: string) =>

@@ -1206,7 +1206,7 @@ export default {
             }
           },
           "429": {
-            "description": "`rate_limited`: the workspace's minute or day quota is spent; nothing was done (see Retry-After)",
+            "description": "`rate_limited`: the workspace's minute or day quota is spent, or too many of its requests are in flight at once; nothing was done (see Retry-After)",
             "headers": {
               "X-RateLimit-Limit": {
                 "description": "The workspace's daily quota.",
@@ -1720,7 +1720,7 @@ export default {
             }
           },
           "429": {
-            "description": "`rate_limited`: the workspace's minute or day quota is spent; nothing was done (see Retry-After)",
+            "description": "`rate_limited`: the workspace's minute or day quota is spent, or too many of its requests are in flight at once; nothing was done (see Retry-After)",
             "headers": {
               "X-RateLimit-Limit": {
                 "description": "The workspace's daily quota.",
@@ -2257,7 +2257,7 @@ export default {
             }
           },
           "429": {
-            "description": "`rate_limited`: the workspace's minute or day quota is spent; nothing was done (see Retry-After)",
+            "description": "`rate_limited`: the workspace's minute or day quota is spent, or too many of its requests are in flight at once; nothing was done (see Retry-After)",
             "headers": {
               "X-RateLimit-Limit": {
                 "description": "The workspace's daily quota.",
@@ -2833,7 +2833,7 @@ export default {
             }
           },
           "429": {
-            "description": "`rate_limited`: the workspace's minute or day quota is spent; nothing was done (see Retry-After)",
+            "description": "`rate_limited`: the workspace's minute or day quota is spent, or too many of its requests are in flight at once; nothing was done (see Retry-After)",
             "headers": {
               "X-RateLimit-Limit": {
                 "description": "The workspace's daily quota.",
@@ -3354,7 +3354,7 @@ export default {
             }
           },
           "429": {
-            "description": "`rate_limited`: the workspace's minute or day quota is spent; nothing was done (see Retry-After)",
+            "description": "`rate_limited`: the workspace's minute or day quota is spent, or too many of its requests are in flight at once; nothing was done (see Retry-After)",
             "headers": {
               "X-RateLimit-Limit": {
                 "description": "The workspace's daily quota.",
@@ -3894,7 +3894,7 @@ export default {
             }
           },
           "429": {
-            "description": "`rate_limited`: the workspace's minute or day quota is spent; nothing was done (see Retry-After)",
+            "description": "`rate_limited`: the workspace's minute or day quota is spent, or too many of its requests are in flight at once; nothing was done (see Retry-After)",
             "headers": {
               "X-RateLimit-Limit": {
                 "description": "The workspace's daily quota.",
@@ -4377,7 +4377,7 @@ export default {
             }
           },
           "429": {
-            "description": "`rate_limited`: the workspace's minute or day quota is spent; nothing was done (see Retry-After)",
+            "description": "`rate_limited`: the workspace's minute or day quota is spent, or too many of its requests are in flight at once; nothing was done (see Retry-After)",
             "headers": {
               "X-RateLimit-Limit": {
                 "description": "The workspace's daily quota.",
@@ -4911,7 +4911,7 @@ export default {
             }
           },
           "429": {
-            "description": "`rate_limited`: the workspace's minute or day quota is spent; nothing was done (see Retry-After)",
+            "description": "`rate_limited`: the workspace's minute or day quota is spent, or too many of its requests are in flight at once; nothing was done (see Retry-After)",
             "headers": {
               "X-RateLimit-Limit": {
                 "description": "The workspace's daily quota.",
@@ -5458,7 +5458,7 @@ export default {
             }
           },
           "429": {
-            "description": "`rate_limited`: the workspace's minute or day quota is spent; nothing was done (see Retry-After)",
+            "description": "`rate_limited`: the workspace's minute or day quota is spent, or too many of its requests are in flight at once; nothing was done (see Retry-After)",
             "headers": {
               "X-RateLimit-Limit": {
                 "description": "The workspace's daily quota.",
@@ -6053,7 +6053,7 @@ export default {
             }
           },
           "429": {
-            "description": "`rate_limited`: the workspace's minute or day quota is spent; nothing was done (see Retry-After)",
+            "description": "`rate_limited`: the workspace's minute or day quota is spent, or too many of its requests are in flight at once; nothing was done (see Retry-After)",
             "headers": {
               "X-RateLimit-Limit": {
                 "description": "The workspace's daily quota.",

@@ -5,7 +5,7 @@ create schema if not exists tap;
 create extension if not exists pgtap with schema tap;
 set local search_path = tap, public;
 
-select plan(97);
+select plan(100);
 
 -- Tables -------------------------------------------------------------------------------------------
 select has_table('public', 'orgs', 'table public.orgs exists');
@@ -56,8 +56,10 @@ select col_type_is('public', 'contacts', 'updated_at', 'timestamp with time zone
 -- api_usage is the implementation's own table (DESIGN.md: "usage counters ... are the
 -- implementation's own table"), checked here because api_authorize and the retention function
 -- depend on its shape.
-select columns_are('public', 'api_usage', array['org_id', 'day', 'day_used', 'minute', 'minute_used'],
-  'api_usage has exactly org_id, day, day_used, minute, minute_used');
+select columns_are('public', 'api_usage',
+  array['org_id', 'day', 'slot', 'day_used', 'minute', 'minute_used', 'day_quota', 'minute_quota', 'day_limit', 'minute_limit'],
+  'api_usage has exactly org_id, day, slot, the two windows'' counts (day_used, minute, minute_used), quotas and the limits they were split from');
+select col_type_is('public', 'api_usage', 'slot', 'smallint', 'api_usage.slot is smallint');
 select col_type_is('public', 'api_usage', 'org_id', 'uuid', 'api_usage.org_id is uuid');
 select col_type_is('public', 'api_usage', 'day', 'date', 'api_usage.day is date (the UTC day)');
 select col_type_is('public', 'api_usage', 'day_used', 'integer', 'api_usage.day_used is integer');
@@ -70,7 +72,7 @@ select col_is_pk('public', 'api_keys', 'id', 'api_keys.id is the primary key');
 select col_is_pk('public', 'companies', 'id', 'companies.id is the primary key');
 select col_is_pk('public', 'contacts', 'id', 'contacts.id is the primary key');
 select col_is_pk('public', 'plans', 'name', 'plans.name is the primary key');
-select col_is_pk('public', 'api_usage', array['org_id', 'day'], 'api_usage has one row per org and day: primary key (org_id, day)');
+select col_is_pk('public', 'api_usage', array['org_id', 'day', 'slot'], 'api_usage has a row per org, day and slot: primary key (org_id, day, slot)');
 
 select col_default_is('public', 'orgs', 'id', 'gen_random_uuid()', 'orgs.id defaults to gen_random_uuid()');
 select col_default_is('public', 'api_keys', 'id', 'gen_random_uuid()', 'api_keys.id defaults to gen_random_uuid()');
@@ -118,6 +120,21 @@ select col_hasnt_default('public', 'orgs', 'rate_limit_per_minute', 'orgs.rate_l
 select col_not_null('public', 'api_usage', 'day_used', 'api_usage.day_used is not null');
 select col_not_null('public', 'api_usage', 'minute', 'api_usage.minute is not null');
 select col_not_null('public', 'api_usage', 'minute_used', 'api_usage.minute_used is not null');
+select results_eq(
+  $$select c.column_name::text collate "default", c.is_nullable::text collate "default",
+           c.column_default::text collate "default"
+    from information_schema.columns c
+    where c.table_schema = 'public' and c.table_name = 'api_usage'
+      and c.column_name in ('slot', 'day_quota', 'minute_quota', 'day_limit', 'minute_limit') order by c.ordinal_position$$,
+  $$values ('slot', 'NO', '0'), ('day_quota', 'NO', '0'), ('minute_quota', 'NO', '0'), ('day_limit', 'NO', '0'), ('minute_limit', 'NO', '0')$$,
+  'slot and the quota columns are not null and default to 0 (a row written without quotas is only counted in under the lock of all slots)'
+);
+select throws_ok(
+  $$with o as (insert into public.orgs (name) values ('Slots') returning id)
+    insert into public.api_usage (org_id, day, slot, day_used, minute, minute_used)
+    select o.id, '2030-01-01', 16, 0, '2030-01-01', 0 from o$$,
+  '23514', null, 'an org''s day has 16 slots, 0 to 15'
+);
 select fk_ok('public', 'api_usage', array['org_id'], 'public', 'orgs', array['id'], 'api_usage.org_id references orgs(id)');
 select is(
   (select confdeltype from pg_constraint

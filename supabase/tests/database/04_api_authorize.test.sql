@@ -10,7 +10,7 @@ create schema if not exists tap;
 create extension if not exists pgtap with schema tap;
 set local search_path = tap, public;
 
-select plan(94);
+select plan(98);
 
 grant usage on schema tap to service_role;
 
@@ -69,9 +69,18 @@ as $$
   )
 $$;
 
+-- The org's usage per day as the limiter counts it: the sum over its slots, and the latest minute's.
 create function tap.usage(p_org uuid) returns table (day date, day_used int, minute timestamptz, minute_used int)
 language sql
-as $$ select u.day, u.day_used, u.minute, u.minute_used from public.api_usage u where u.org_id = p_org order by u.day $$;
+as $$
+  select u.day, sum(u.day_used)::int, l.minute, (sum(u.minute_used) filter (where u.minute = l.minute))::int
+  from public.api_usage u
+  join (select x.day, max(x.minute) as minute from public.api_usage x where x.org_id = p_org group by x.day) l
+    on l.day = u.day
+  where u.org_id = p_org
+  group by u.day, l.minute
+  order by u.day
+$$;
 
 create function tap.last_used(p_key text) returns timestamptz
 language sql
@@ -245,7 +254,7 @@ select results_eq(
 -- The rest of each day's quota, minute after minute from 13:01; then one more request.
 select results_eq(
   $$select v.plan, b.outcomes, r.answer
-    from (values (1, 'starter', 'wbk_s', 10, 9), (2, 'pro', 'wbk_p', 50, 19), (3, 'org', 'wbk_o', 200, 49)) v (ord, plan, k, n, minutes)
+    from (values (1, 'starter', 'wbk_s', 10, 9), (2, 'pro', 'wbk_p', 50, 19)) v (ord, plan, k, n, minutes)
     cross join lateral (select tap.spread(v.k, '2030-01-15 13:01:00+00', v.minutes, v.n) as outcomes) b
     cross join lateral (select tap.auth(v.k, '2030-01-15 13:01:00+00'::timestamptz + v.minutes * interval '1 minute') as answer) r
     order by v.ord$$,
@@ -253,10 +262,27 @@ select results_eq(
     ('starter', '{"ok": 90}'::jsonb,
      tap.expected('rate_limited', 'wbk_s', '{10, 10, 1894713060, 60}', '{100, 0, 1894752000, 39000}', 'day')),
     ('pro', '{"ok": 950}',
-     tap.expected('rate_limited', 'wbk_p', '{50, 50, 1894713660, 60}', '{1000, 0, 1894752000, 38400}', 'day')),
-    ('org', '{"ok": 9800}',
-     tap.expected('rate_limited', 'wbk_o', '{200, 200, 1894715460, 60}', '{10000, 0, 1894752000, 36600}', 'day'))$$,
-  'each plan''s day limit: the rest of the day (90, 950, 9,800) is ok; the next request (at 13:10, 13:20, 13:50) is rate_limited by the day window, its minute untouched'
+     tap.expected('rate_limited', 'wbk_p', '{50, 50, 1894713660, 60}', '{1000, 0, 1894752000, 38400}', 'day'))$$,
+  'each plan''s day limit: the rest of the day (90, 950) is ok; the next request (at 13:10, 13:20) is rate_limited by the day window, its minute untouched'
+);
+-- The org plan's day the same way, but its next 9,799 requests are written into its slots: each
+-- call here is a subtransaction of this one test transaction, and ten thousand of them make the
+-- file take minutes (one call per transaction, as in production, costs the same whatever came
+-- before). Limits of 0 on the rows send the next request through the lock of all slots.
+reset role;
+update public.api_usage
+set day_used = case slot when 0 then 9999 else 0 end, day_quota = case slot when 0 then 9999 else 0 end,
+    minute = '2030-01-15 13:49:00+00', minute_used = case slot when 0 then 199 else 0 end,
+    minute_quota = case slot when 0 then 199 else 0 end, day_limit = 0, minute_limit = 0
+where org_id = '0f400000-0000-4000-8000-000000000053';
+set local role service_role;
+select results_eq(
+  $$select tap.auth('wbk_o', '2030-01-15 13:49:00+00') ->> 'outcome'
+    union all select tap.auth('wbk_o', '2030-01-15 13:49:00+00') -> 'rate_limit' ->> 'window'
+    union all select tap.auth('wbk_o', '2030-01-15 13:50:00+00')::text$$,
+  $$values ('ok'), ('day'),
+           (tap.expected('rate_limited', 'wbk_o', '{200, 200, 1894715460, 60}', '{10000, 0, 1894752000, 36600}', 'day')::text)$$,
+  'the org plan''s day limit: with 9,999 used, the 10,000th request is ok; the next is rate_limited by the day window, at 13:50 too, its minute untouched'
 );
 select is(
   tap.auth('wbk_s', '2030-01-15 13:09:30+00'),
@@ -526,6 +552,31 @@ select results_eq(
   $$select u.day, u.day_used, u.minute, u.minute_used, tap.last_used('wbk_n') from tap.usage('0f400000-0000-4000-8000-0000000000c4') u$$,
   $$values ((now() at time zone 'UTC')::date, 2, date_trunc('minute', now(), 'UTC'), 2, now())$$,
   'without p_now, the row is today''s UTC day and minute and last_used_at is now()'
+);
+
+-- The slots: an org's day is 16 rows whose quotas add up to its limits -------------------------------
+select results_eq(
+  $$select count(*)::int, sum(day_quota)::int, sum(minute_quota)::int, min(day_limit), min(minute_limit),
+           sum(day_used)::int, sum(minute_used)::int
+    from public.api_usage where org_id = '0f400000-0000-4000-8000-0000000000c4'$$,
+  $$values (16, 100, 10, 100, 10, 2, 2)$$,
+  'the first request of a day created the org''s 16 slots, each with its share: the quotas add up to the limits (100, 10)'
+);
+select is_empty(
+  $$select u.org_id, u.day from public.api_usage u
+    where u.day_limit > 0 and u.minute_limit > 0
+    group by u.org_id, u.day
+    having sum(u.day_quota) > min(u.day_limit) or bool_or(u.day_used > u.day_quota)
+        or min(u.day_limit) <> max(u.day_limit) or min(u.minute_limit) <> max(u.minute_limit)
+        or count(*) <> 16$$,
+  'after every request above, each org''s day holds 16 slots split from one limit, none counted past its day quota, the quotas adding up to at most the limit'
+);
+select is_empty(
+  $$select u.org_id, u.day, u.minute from public.api_usage u
+    where u.day_limit > 0 and u.minute_limit > 0
+    group by u.org_id, u.day, u.minute
+    having sum(u.minute_quota) > min(u.minute_limit) or bool_or(u.minute_used > u.minute_quota)$$,
+  'and of each minute: no slot counted past its minute quota, the quotas of a minute adding up to at most the minute limit'
 );
 
 reset role;

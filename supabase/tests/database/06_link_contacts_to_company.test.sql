@@ -46,9 +46,18 @@ as $$
   ) || case when p_data is null then '{}' else jsonb_build_object('data', p_data) end
 $$;
 
+-- The org's usage per day as the limiter counts it: the sum over its slots, and the latest minute's.
 create function tap.usage(p_org uuid) returns table (day date, day_used int, minute timestamptz, minute_used int)
 language sql
-as $$ select u.day, u.day_used, u.minute, u.minute_used from public.api_usage u where u.org_id = p_org order by u.day $$;
+as $$
+  select u.day, sum(u.day_used)::int, l.minute, (sum(u.minute_used) filter (where u.minute = l.minute))::int
+  from public.api_usage u
+  join (select x.day, max(x.minute) as minute from public.api_usage x where x.org_id = p_org group by x.day) l
+    on l.day = u.day
+  where u.org_id = p_org
+  group by u.day, l.minute
+  order by u.day
+$$;
 
 -- Fixture -----------------------------------------------------------------------------------------------
 -- org A 0f6a..01 (plan org: 200 requests a minute) with companies A1 c06a..01, A2 c06a..02 and

@@ -75,7 +75,7 @@ select ok(
 );
 reset role;
 
-select is((select day_used from public.api_usage where org_id = '0f8a0000-0000-4000-8000-000000000001'), 7,
+select is((select sum(day_used)::int from public.api_usage where org_id = '0f8a0000-0000-4000-8000-000000000001'), 7,
   'every call with a valid key counts');
 select is((select count(*)::int from public.contacts where updated_at = now()), 0, 'reading writes no contact');
 select isnt_empty($$select 1 from pg_indexes where indexname = 'contacts_company_page_idx'$$, 'pages are served by an index');

@@ -19,7 +19,8 @@ export function assertIdentifier(name: string): void {
 
 // SQLSTATEs that mean "the database is not there right now", whichever adapter saw them:
 // connection exceptions (08), shutdown and restart (57P01-57P03), too many connections,
-// statement and lock timeouts.
+// statement and lock timeouts (the SQL functions bound both; a wait in the org's own queue is
+// not one of these: api_authorize answers it as the outcome "busy", a 429).
 const OUTAGE_SQLSTATE = /^(08[0-9A-Z]{3}|57P0[1-3]|53300|57014|55P03)$/;
 
 export function isOutageSqlstate(code: string): boolean {

@@ -4,7 +4,9 @@
  *
  *   1. key      `Authorization: Bearer wbk_...`: shape and checksum, then hashed (kit/key.ts).
  *               Missing or malformed is 401 with no database call (and no zod: the route's
- *               schemas are built on the first request that gets past this step, kit/zod.ts).
+ *               schemas are built on the first request that gets past this step, kit/zod.ts);
+ *               a key the database refused for its window is refused again until the window
+ *               resets, with no database call either (kit/refusals.ts).
  *   2. body     declared JSON and parseable (kit/body.ts): else 415 / 400.
  *   3. input    zod over the query, the path, the body (kit/validate.ts): else 400.
  *               A refusal of step 2 or 3 is answered only after an authorize-only call
@@ -23,6 +25,7 @@ import {
   callAuthorized,
   type Caller,
   KIT_ARGUMENTS,
+  refuseIfStillLimited,
   UnexpectedResult,
 } from "./authorize.ts";
 import { readJsonBody } from "./body.ts";
@@ -123,6 +126,7 @@ export function endpointHandler(endpoint: AnyEndpoint) {
       keyHash: await presentedKeyHash(c.req.header("authorization")),
       permission: endpoint.permission,
     };
+    refuseIfStillLimited(c, caller);
 
     // 2. body, 3. input (and the route's own check); refused after the key check
     const schemas = requestSchemas(endpoint, await loadZod());
