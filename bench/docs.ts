@@ -76,6 +76,13 @@ the (shared) machine, the ratios much less.
   the usage counters were split into slots (commit 30b07e5, loaded as \`bench_before.*\` from
   \`bench/sql/hot_org_before.sql\`: its figure is these rows' "ratio before") and the least SQL,
   each one org and spread, alternate in ${s.hotRounds} rounds of ${s.hotSeconds} s per load.
+- **Webhooks**: on the main database, pgbench runs the link function at batch ${s.webhookBatch} with every org
+  subscribed to \`company.contacts_linked\` by one active endpoint (a link that changes a contact
+  writes its event and a delivery in its transaction) against no endpoint, alternating in rounds
+  after the outbox is emptied; nothing is delivered meanwhile. Delivery latency: \`deno task dev\`
+  on the same database with its dispatcher (a round every second), a loopback receiver subscribed
+  for one org, ${s.latencyEvents} links 20 ms apart each moving one contact; from each link's 200
+  (its transaction committed) to its delivery's arrival.
 - **Cold start**: \`deno run --allow-net --allow-env --cached-only\` of
   \`supabase/functions/api-gateway/index.ts\` (SUPABASE_URL at a local fake, a service key set) and of
   \`bench/bare_server.ts\` (Deno + Hono, nothing else), alternately, ${s.spawns} times each, from spawn

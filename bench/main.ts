@@ -14,6 +14,8 @@ import { batches } from "./dataset.ts";
 import { benchmarksMarkdown } from "./docs.ts";
 import { explainLink } from "./explain.ts";
 import { measureHotOrg } from "./hot_org.ts";
+import { measureDeliveryLatency } from "./webhook_latency.ts";
+import { measureWebhookThroughput } from "./webhook_throughput.ts";
 import { describeMachine } from "./machine.ts";
 import { measureLoads } from "./measure.ts";
 import { buildRows, markdownTable, type Results, type Row } from "./report.ts";
@@ -60,7 +62,11 @@ try {
     url: db.url(),
     link: { key: link.key, companyId: link.company_id, contactIds: link.contact_ids },
   });
-  results = { loads, cold, smallContacts: small, bigContacts: big };
+  const webhooks = {
+    throughput: await measureWebhookThroughput(db, size, size.webhookBatch, say),
+    latency: await measureDeliveryLatency(db, size.latencyEvents, 20, say),
+  };
+  results = { loads, cold, smallContacts: small, bigContacts: big, webhooks };
 } finally {
   await db.destroy();
 }

@@ -25,6 +25,8 @@ export interface PgbenchOptions {
 export interface PgbenchRun {
   result: LoadResult;
   latencies: number[];
+  /** Every transaction of the run, warm-up included. */
+  transactions: number;
 }
 
 export async function runPgbench(db: BenchDb, opts: PgbenchOptions): Promise<PgbenchRun> {
@@ -130,7 +132,7 @@ export async function runPgbench(db: BenchDb, opts: PgbenchOptions): Promise<Pgb
       pgCpuMs: ((cpu1 - cpu0) / requests) * 1000,
       gatewayCpuMs: 0,
     };
-    return { result, latencies };
+    return { result, latencies, transactions: all };
   } finally {
     await Deno.remove(dir, { recursive: true });
   }

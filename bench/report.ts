@@ -4,6 +4,8 @@ import { type ColdStarts, median, MODES } from "./cold_start.ts";
 import { type HotOrg, type OneAndSpread, oneOverSpread } from "./hot_org.ts";
 import type { LoadResult } from "./load.ts";
 import type { Measurements } from "./measure.ts";
+import type { DeliveryLatency } from "./webhook_latency.ts";
+import type { WebhookThroughput } from "./webhook_throughput.ts";
 import { TARGET_BATCH } from "./sizes.ts";
 
 export interface Results {
@@ -12,6 +14,7 @@ export interface Results {
   smallContacts: number;
   bigContacts: number;
   hot?: HotOrg;
+  webhooks?: { throughput: WebhookThroughput; latency: DeliveryLatency };
 }
 
 export interface Row {
@@ -155,6 +158,7 @@ export function buildRows(res: Results): Row[] {
     target: "≤ 128 MB",
     met: loads.gatewayPeakRssMb <= 128,
   });
+  if (res.webhooks) rows.push(...webhookRows(res.webhooks));
   return rows;
 }
 
@@ -236,4 +240,28 @@ function coldRows(cold: ColdStarts): Row[] {
     ratio: cold.bundleBytes.gateway / cold.bundleBytes.bare,
   });
   return rows;
+}
+
+/** What webhooks cost a link, and how long a delivery takes in the dev server. */
+function webhookRows(
+  { throughput: t, latency: l }: { throughput: WebhookThroughput; latency: DeliveryLatency },
+): Row[] {
+  const ratio = t.subscribed.perSecond / t.none.perSecond;
+  return [{
+    id: "webhooks:throughput",
+    figure: `9. webhooks: link function (pgbench), batch ${t.batch}, every org with one ` +
+      "subscribed endpoint vs none",
+    measured: `${rate(t.subscribed, "tx")}, ${n2(t.eventsPerLink)} events per link`,
+    baseline: `no endpoint: ${rate(t.none, "tx")}`,
+    ratio,
+    target: "≥ 0.9",
+    met: ratio >= 0.9,
+  }, {
+    id: "webhooks:latency",
+    figure: `9. webhook delivery in the dev server, a link's 200 to the receiver (${l.events} ` +
+      "links), p99 vs the dispatcher's period",
+    measured: `p50 ${ms(l.p50Ms)}, p99 ${ms(l.p99Ms)}, max ${ms(l.maxMs)}`,
+    baseline: `a round every ${n0(l.periodMs)} ms`,
+    ratio: l.p99Ms / l.periodMs,
+  }];
 }

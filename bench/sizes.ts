@@ -30,6 +30,10 @@ export interface Size {
   hotBatchSizes: number[];
   hotRounds: number;
   hotSeconds: number;
+  /** Webhooks (bench/webhook_throughput.ts, bench/webhook_latency.ts): the link function's batch
+   * with and without a subscribed endpoint, and how many links the latency figure times. */
+  webhookBatch: number;
+  latencyEvents: number;
 }
 
 export const DEFAULT: Size = {
@@ -51,6 +55,8 @@ export const DEFAULT: Size = {
   hotBatchSizes: [10, 100],
   hotRounds: 3,
   hotSeconds: 4,
+  webhookBatch: 10,
+  latencyEvents: 300,
 };
 
 export const QUICK: Size = {
@@ -73,6 +79,8 @@ export const QUICK: Size = {
   hotBatchSizes: [10, 100],
   hotRounds: 1,
   hotSeconds: 1,
+  webhookBatch: 10,
+  latencyEvents: 20,
 };
 
 /** The biggest batch: the one the targets are stated for. */
