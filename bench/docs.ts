@@ -126,14 +126,14 @@ ${d.before ? `\n"ratio before": ${d.before.label}\n` : ""}
   HTTP server, postgres.js on Node-compat sockets, and garbage collection.
 - **Hot org** (met). Its "ratio before" is the link function from before the usage slots,
   measured beside the current one in the same run (not the first run's). On this machine that
-  figure varies far more between runs than the current one's (batch 10: 0.42-1.07 over five runs,
+  figure varies far more between runs than the current one's (batch 10: 0.35-1.07 over six runs,
   batch 100: 0.49-0.76; the current function: 0.99-1.20 and 0.99-1.21): two shared cores leave
   eight clients little to run side by side, so one org's requests waiting for each other cost
   less here than where the database has cores to spare, and what they cost moves with the
   background load. The slots are not free: each call reads the org's 16 slots (the headers'
   totals) and locks one before counting in it, about 60 µs more database CPU per call with one
-  client and ~100 µs with eight, in a subtransaction. That is why rows 1 fell from 0.42 / 0.79 /
-  0.89 in the previous full run (7381de2) to about 0.32 / 0.65 / 0.71; the least SQL is the same.
+  client and ~100 µs with eight, in a subtransaction. That is why rows 1 fell from 0.42 / 0.79 / 0.89 in the previous full run (7381de2) to
+  0.31-0.35 / 0.55-0.68 / 0.70-0.80 in the three runs since; the least SQL is the same.
 - **Memory** (met): \`deno task dev\` caps V8's young generation at 1 MB and its old generation
   at 64 MB (\`--v8-flags=--max-semi-space-size=1,--max-old-space-size=64\`; ~30-40 MB of the heap
   is live under this load). With V8's defaults the peak under load was 180-220 MB; with the

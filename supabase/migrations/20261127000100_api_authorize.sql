@@ -26,7 +26,7 @@
 -- full_page_writes on; hot penalty = (one org / spread over all orgs, for the link function) /
 -- (the same for the least SQL, one UPDATE); 1 = one org is served as well as many; target 0.8):
 --                                                            batch 10     batch 100
---   one row, token first (before)                            0.42-1.07    0.49-0.76
+--   one row, token first (before)                            0.35-1.07    0.49-0.76
 --   one row, token last (prototype: an unlocked early read
 --     refuses a spent org, the work, the conditional upsert
 --     last, an exception block undoing the work on refusal)  0.66-0.74    1.00
