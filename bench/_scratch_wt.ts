@@ -4,7 +4,12 @@ import { measureWebhookThroughput } from "./webhook_throughput.ts";
 import { DEFAULT } from "./sizes.ts";
 const db = await startBenchDb();
 try {
-  const size = { ...DEFAULT, orgs: 200, seconds: Number(Deno.args[0] ?? 10), rounds: 2 };
+  const size = {
+    ...DEFAULT,
+    orgs: 200,
+    seconds: Number(Deno.args[0] ?? 10),
+    rounds: Number(Deno.args[1] ?? 2),
+  };
   await loadDataset(db.control(), {
     orgs: 200,
     contactsPerOrg: 1000,
@@ -12,6 +17,9 @@ try {
     batchSizes: [10],
     batchesPerSize: 5000,
   });
+  if (Deno.env.get("EXTRA_SQL")) {
+    await db.control().unsafe(await Deno.readTextFile(Deno.env.get("EXTRA_SQL")!));
+  }
   const r = await measureWebhookThroughput(db, size, 10, (m) => console.error(m));
   console.log(
     r.none.perSecond,

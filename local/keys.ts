@@ -168,7 +168,8 @@ function open() {
   }
   let sql;
   try {
-    sql = connectPostgres(url, { role: null, max: 1 });
+    // A command a person waits for: a slow machine is not an unreachable database.
+    sql = connectPostgres(url, { role: null, max: 1, waits: "patient" });
   } catch (err) {
     throw new KeyError(`DATABASE_URL is not a connection URL: ${(err as Error).message}`);
   }

@@ -35,21 +35,36 @@ export interface ConnectOptions {
   /** Role the gateway's statements run as; null keeps the login role. */
   role?: string | null;
   max?: number;
+  /** "prompt" (the dev server's gateway): an unreachable or stuck database answers 503 within
+   * seconds. "patient" (the keys CLI, the test suites' pools): waits that a loaded machine can
+   * stretch (a busy core, an embedded PGlite computing on the caller's thread) are not failures;
+   * the functions still bound their own lock waits. */
+  waits?: "prompt" | "patient";
 }
 
-/** A postgres.js pool with bounded waits, so an unreachable database answers 503 promptly
- * instead of hanging a request. */
+const WAITS = {
+  prompt: { connect_timeout: 3, idle_timeout: 30, statement_timeout: 5_000, lock_timeout: 5_000 },
+  patient: {
+    connect_timeout: 30,
+    idle_timeout: 0,
+    statement_timeout: 60_000,
+    lock_timeout: 30_000,
+  },
+};
+
+/** A postgres.js pool with bounded waits. */
 export function connectPostgres(url: string, options: ConnectOptions = {}): postgres.Sql {
   const role = options.role === undefined ? "service_role" : options.role;
+  const waits = WAITS[options.waits ?? "prompt"];
   return pgClient(url, {
     max: options.max ?? 10,
-    connect_timeout: 3,
-    idle_timeout: 30,
+    connect_timeout: waits.connect_timeout,
+    idle_timeout: waits.idle_timeout,
     prepare: true,
     onnotice: () => {},
     connection: {
-      statement_timeout: 5_000,
-      lock_timeout: 5_000,
+      statement_timeout: waits.statement_timeout,
+      lock_timeout: waits.lock_timeout,
       ...(role ? { role } : {}),
     },
   });
