@@ -21,22 +21,26 @@ begin
     return null;
   end if;
 
-  insert into public.webhook_events (org_id, type, body)
-  values (
-    p_org_id,
-    p_type,
-    json_build_object(
-      'type', p_type,
-      'timestamp', to_char(now() at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'),
-      'data', p_data
-    )::text
+  -- One statement: the event and its deliveries.
+  with event as (
+    insert into public.webhook_events (org_id, type, body)
+    values (
+      p_org_id,
+      p_type,
+      json_build_object(
+        'type', p_type,
+        'timestamp', to_char(now() at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'),
+        'data', p_data
+      )::text
+    )
+    returning id
+  ), delivered as (
+    insert into public.webhook_deliveries (org_id, event_id, endpoint_id)
+    select p_org_id, event.id, e.id
+    from event, public.webhook_endpoints e
+    where e.org_id = p_org_id and e.active and e.deleted_at is null and p_type = any (e.events)
   )
-  returning id into v_event;
-
-  insert into public.webhook_deliveries (org_id, event_id, endpoint_id)
-  select p_org_id, v_event, e.id
-  from public.webhook_endpoints e
-  where e.org_id = p_org_id and e.active and e.deleted_at is null and p_type = any (e.events);
+  select event.id into v_event from event;
 
   return v_event;
 end;

@@ -1,7 +1,8 @@
 -- Webhook history does not pile up: attempts older than 30 days go, and so do deliveries that
 -- ended (succeeded, failed or cancelled) more than 30 days ago, endpoints deleted more than 30
--- days ago, and events no delivery needs any more that are older than that. Returns how many
--- attempts it deleted. Scheduled daily below where pg_cron exists; elsewhere call `select public.purge_webhook_history();` from any scheduler.
+-- days ago, events no delivery needs any more that are older than that, and a deleted org's
+-- events. Returns how many attempts it deleted. Scheduled daily below where pg_cron exists;
+-- elsewhere call `select public.purge_webhook_history();` from any scheduler.
 create function public.purge_webhook_history(p_now timestamptz default null)
 returns integer
 language plpgsql
@@ -29,6 +30,10 @@ begin
     and not exists (
       select 1 from public.webhook_deliveries d where d.org_id = v.org_id and d.event_id = v.id
     );
+
+  -- A deleted org's events (they keep no foreign key to orgs: see webhook_tables), at any age.
+  delete from public.webhook_events v
+  where not exists (select 1 from public.orgs o where o.id = v.org_id);
   return v_attempts;
 end;
 $$;

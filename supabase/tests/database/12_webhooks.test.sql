@@ -7,7 +7,7 @@ create schema if not exists tap;
 create extension if not exists pgtap with schema tap;
 set local search_path = tap, public;
 
-select plan(36);
+select plan(38);
 grant usage on schema tap to service_role;
 
 -- The internal schema is the functions' own: no client role may even look in it.
@@ -169,6 +169,15 @@ select is(public.purge_webhook_history(now() + interval '29 days'), 0, 'nothing 
 select ok(public.purge_webhook_history(now() + interval '31 days') >= 5, 'attempts 30 days old are purged');
 select is((select count(*)::int from public.webhook_attempts
            where org_id = '0fe10000-0000-4000-8000-00000000000a'), 0, 'none of A''s attempts is left');
+
+-- A deleted org's events go at the next purge, whatever their age (events keep no foreign key to
+-- orgs, so that a change's transaction does not lock its org's row).
+select isnt(internal.record_webhook_event('0fe10000-0000-4000-8000-00000000000b', 'company.contacts_linked', '{"n": 2}'),
+  null, 'org B gets an event');
+delete from public.orgs where id = '0fe10000-0000-4000-8000-00000000000b';
+select public.purge_webhook_history();
+select is((select count(*)::int from public.webhook_events where org_id = '0fe10000-0000-4000-8000-00000000000b'),
+  0, 'a deleted org''s events are purged');
 
 select * from finish();
 rollback;
