@@ -73,14 +73,14 @@ export const QUICK: Size = {
   seconds: 1,
   rounds: 1,
   pgbenchTransactions: 25,
-  spawns: 2,
+  spawns: 1,
   hotOrgs: 5,
-  hotContactsPerOrg: 10_000,
+  hotContactsPerOrg: 1_000,
   hotBatchSizes: [10, 100],
   hotRounds: 1,
   hotSeconds: 1,
   webhookBatch: 10,
-  latencyEvents: 20,
+  latencyEvents: 10,
 };
 
 /** The biggest batch: the one the targets are stated for. */

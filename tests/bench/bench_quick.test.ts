@@ -3,6 +3,7 @@
  * finite positive number, the plans captured. Nothing about durations or targets is asserted:
  * the machine is shared, and the real run is `deno task bench`. */
 import assert from "node:assert/strict";
+import { QUICK } from "../../bench/sizes.ts";
 import { postgresUnavailableReason } from "../../local/postgres_server.ts";
 
 const REPO = new URL("../../", import.meta.url).pathname;
@@ -57,7 +58,14 @@ Deno.test({
             Object.entries(modes).map(([mode, l]) => [`hot ${b} ${name} ${mode}`, l])
           )
         ),
+      // Webhooks: the link function with and without a subscribed endpoint.
+      ["webhooks none", results.webhooks.throughput.none],
+      ["webhooks subscribed", results.webhooks.throughput.subscribed],
     ] as [string, Load][];
+    const latency = results.webhooks.latency;
+    assert.equal(latency.events, QUICK.latencyEvents, "every link's delivery timed");
+    assert.ok(latency.p50Ms > 0 && latency.p50Ms <= latency.p99Ms);
+    assert.ok(results.webhooks.throughput.eventsPerLink > 0, "the subscribed links wrote events");
     assert.deepEqual(Object.keys(results.hot.bySize), ["10", "100"]);
     assert.deepEqual(Object.keys(loads.gateway), ["1", "10", "100"]);
     for (const [name, load] of all) {
@@ -80,7 +88,7 @@ Deno.test({
       for (const request of ["first answer", "first link"]) {
         for (const side of ["gateway", "bare"]) {
           const spawns = results.cold.times[mode][request][side];
-          assert.equal(spawns.ms.length, 2, `${mode} ${request} ${side}`);
+          assert.equal(spawns.ms.length, QUICK.spawns, `${mode} ${request} ${side}`);
           assert.ok(spawns.rssMb.every((mb: number) => mb > 0));
         }
       }
