@@ -15,6 +15,8 @@
  *                  real request.
  * Memory: VmRSS right after the first answer. What runs: the JavaScript V8 actually evaluated
  * before each first answer (its coverage: modules and bytes), not the npm graph's size.
+ * Beside them, when given a checkout of the code before the cold-start work (BEFORE_COMMIT), its
+ * entry point is spawned in the same rounds: the "before" of every figure, from the same run.
  */
 import { freePort } from "../local/net.ts";
 import { connectPostgres } from "../local/postgres.ts";
@@ -27,6 +29,9 @@ export const GATEWAY_ENTRY = "supabase/functions/api-gateway/index.ts";
 export const BARE_ENTRY = "bench/bare_server.ts";
 /** What the platform grants an edge function, for both. */
 const PERMISSIONS = ["--allow-net", "--allow-env", "--cached-only"];
+
+/** The code the cold-start issue measured (supabase-js, zod-openapi at start-up). */
+export const BEFORE_COMMIT = "882a485";
 
 export const MODES = ["run", "no-code-cache", "bundle"] as const;
 export type Mode = typeof MODES[number];
@@ -47,10 +52,12 @@ export interface Evaluated {
   byPackage: Record<string, number>;
 }
 
+type Side = "gateway" | "bare" | "before";
+
 export interface ColdStarts {
   spawns: number;
-  /** [mode][request][side] */
-  times: Record<Mode, Record<FirstRequest, { gateway: Spawns; bare: Spawns }>>;
+  /** [mode][request][side]; `before` when a checkout of BEFORE_COMMIT was given. */
+  times: Record<Mode, Record<FirstRequest, { gateway: Spawns; bare: Spawns; before?: Spawns }>>;
   /** What the gateway evaluated before each first answer (mode run), and the bare server. */
   evaluated: Record<FirstRequest, { gateway: Evaluated; bare: Evaluated }>;
   /** Bytes of each `deno bundle` output, all chunks, and of the gateway's entry chunk. */
@@ -89,6 +96,8 @@ function startPostgrestStandIn(databaseUrl: string) {
 export async function measureColdStarts(
   spawns: number,
   database: { url: string; link: LinkRequest },
+  /** A checkout of BEFORE_COMMIT (its own deno.json and lock), measured beside the others. */
+  beforeDir?: string,
 ): Promise<ColdStarts> {
   const standIn = startPostgrestStandIn(database.url);
   const { link } = database;
@@ -105,50 +114,54 @@ export async function measureColdStarts(
   };
   const bundles = await Deno.makeTempDir({ prefix: "bench-bundles-" });
   try {
-    const entries: Record<Mode, { gateway: string[]; bare: string[] }> = {
-      "run": { gateway: [GATEWAY_ENTRY], bare: [BARE_ENTRY] },
+    const entries: Record<Mode, Record<Side, string[]>> = {
+      "run": { gateway: [GATEWAY_ENTRY], bare: [BARE_ENTRY], before: [GATEWAY_ENTRY] },
       "no-code-cache": {
         gateway: ["--no-code-cache", GATEWAY_ENTRY],
         bare: ["--no-code-cache", BARE_ENTRY],
+        before: ["--no-code-cache", GATEWAY_ENTRY],
       },
       "bundle": {
         gateway: [`${bundles}/gateway/index.js`],
         bare: [`${bundles}/bare/bare_server.js`],
+        before: [`${bundles}/before/index.js`],
       },
     };
+    // The before side runs in its own checkout, with its own configuration and lock.
+    const cwd: Record<Side, string> = { gateway: REPO, bare: REPO, before: beforeDir ?? REPO };
+    const sides: Side[] = beforeDir ? ["gateway", "bare", "before"] : ["gateway", "bare"];
     await run(["cache", GATEWAY_ENTRY, BARE_ENTRY]);
-    await run([
-      "bundle",
-      "-q",
-      "--code-splitting",
-      "--outdir",
-      `${bundles}/gateway`,
-      GATEWAY_ENTRY,
-    ]);
-    await run(["bundle", "-q", "--code-splitting", "--outdir", `${bundles}/bare`, BARE_ENTRY]);
+    const bundle = (side: Side, entry: string) =>
+      run(["bundle", "-q", "--code-splitting", "--outdir", `${bundles}/${side}`, entry], cwd[side]);
+    await bundle("gateway", GATEWAY_ENTRY);
+    await bundle("bare", BARE_ENTRY);
+    if (beforeDir) {
+      await run(["cache", GATEWAY_ENTRY], beforeDir);
+      await bundle("before", GATEWAY_ENTRY);
+    }
 
-    const requests: Record<FirstRequest, { gateway: Probe; bare: Probe }> = {
-      "first answer": {
-        gateway: { path: "/api-gateway/v1/companies/x/contacts/link", method: "POST" },
-        bare: { path: "/", method: "GET" },
-      },
+    const gatewayLink: Probe = {
+      path: `/api-gateway/v1/companies/${link.companyId}/contacts/link`,
+      method: "POST",
+      headers: { authorization: `Bearer ${link.key}`, "content-type": "application/json" },
+      body: linkBody,
+      expect: 200,
+    };
+    const keyless: Probe = { path: "/api-gateway/v1/companies/x/contacts/link", method: "POST" };
+    const requests: Record<FirstRequest, Record<Side, Probe>> = {
+      "first answer": { gateway: keyless, bare: { path: "/", method: "GET" }, before: keyless },
       "first link": {
-        gateway: {
-          path: `/api-gateway/v1/companies/${link.companyId}/contacts/link`,
-          method: "POST",
-          headers: { authorization: `Bearer ${link.key}`, "content-type": "application/json" },
-          body: linkBody,
-          expect: 200,
-        },
+        gateway: gatewayLink,
         bare: { path: "/", method: "POST", body: linkBody, expect: 200 },
+        before: gatewayLink,
       },
     };
 
     // Fills the code caches (not measured), and proves each request is answered as it should.
     for (const mode of MODES) {
       for (const request of REQUESTS) {
-        for (const side of ["gateway", "bare"] as const) {
-          await spawnOnce(entries[mode][side], requests[request][side], env);
+        for (const side of sides) {
+          await spawnOnce(entries[mode][side], requests[request][side], env, cwd[side]);
         }
       }
     }
@@ -156,17 +169,24 @@ export async function measureColdStarts(
     const empty = (): Spawns => ({ ms: [], rssMb: [] });
     const times = Object.fromEntries(MODES.map((m) => [
       m,
-      Object.fromEntries(REQUESTS.map((r) => [r, { gateway: empty(), bare: empty() }])),
+      Object.fromEntries(
+        REQUESTS.map((r) => [r, Object.fromEntries(sides.map((side) => [side, empty()]))]),
+      ),
     ])) as ColdStarts["times"];
     for (let i = 0; i < spawns; i++) {
       for (const mode of MODES) {
         for (const request of REQUESTS) {
           // Alternating which side goes first, so a drift of the machine falls on both.
-          const order = i % 2 ? ["bare", "gateway"] as const : ["gateway", "bare"] as const;
+          const order = i % 2 ? [...sides].reverse() : sides;
           for (const side of order) {
-            const once = await spawnOnce(entries[mode][side], requests[request][side], env);
-            times[mode][request][side].ms.push(once.ms);
-            times[mode][request][side].rssMb.push(once.rssMb);
+            const once = await spawnOnce(
+              entries[mode][side],
+              requests[request][side],
+              env,
+              cwd[side],
+            );
+            times[mode][request][side]!.ms.push(once.ms);
+            times[mode][request][side]!.rssMb.push(once.rssMb);
           }
         }
       }
@@ -216,12 +236,13 @@ async function spawnOnce(
   args: string[],
   probe: Probe,
   env: Record<string, string>,
+  cwd = REPO,
 ): Promise<{ ms: number; rssMb: number }> {
   const port = freePort();
   const started = performance.now();
   const child = new Deno.Command(Deno.execPath(), {
     args: ["run", ...PERMISSIONS, ...args],
-    cwd: REPO,
+    cwd,
     env: { ...env, DENO_SERVE_ADDRESS: `tcp:127.0.0.1:${port}` },
     stdin: "null",
     stdout: "null",
@@ -321,10 +342,10 @@ async function evaluatedBefore(
   }
 }
 
-async function run(args: string[]): Promise<void> {
+async function run(args: string[], cwd = REPO): Promise<void> {
   const out = await new Deno.Command(Deno.execPath(), {
     args,
-    cwd: REPO,
+    cwd,
     stdout: "null",
     stderr: "piped",
   }).output();

@@ -8,7 +8,7 @@
  *   --before <file>  the results JSON of an earlier run: its ratios become a "before" column
  */
 import { chartSvg } from "./chart.ts";
-import { measureColdStarts } from "./cold_start.ts";
+import { BEFORE_COMMIT, measureColdStarts } from "./cold_start.ts";
 import { SMALL_DB, startBenchDb } from "./database.ts";
 import { batches } from "./dataset.ts";
 import { benchmarksMarkdown } from "./docs.ts";
@@ -58,10 +58,11 @@ try {
   [{ version: postgresVersion }] = await db.control()<{ version: string }[]>`select version()`;
   say(`cold starts (${size.spawns} spawns each, 3 modes, 2 first requests)`);
   const [link] = await batches(db.control(), Math.min(...size.batchSizes), 1);
+  const beforeCode = quick ? undefined : await beforeCheckout();
   const cold = await measureColdStarts(size.spawns, {
     url: db.url(),
     link: { key: link.key, companyId: link.company_id, contactIds: link.contact_ids },
-  });
+  }, beforeCode?.dir).finally(() => beforeCode?.remove());
   const webhooks = {
     throughput: await measureWebhookThroughput(db, size, size.webhookBatch, say),
     latency: await measureDeliveryLatency(db, size.latencyEvents, 20, say),
@@ -115,3 +116,32 @@ if (!quick) {
   say(`wrote docs/benchmarks.md, .svg, .json (batch ${biggest} is the one the targets name)`);
 }
 say("done");
+
+/** A checkout of the code before the cold-start work, for its figures beside today's (a git
+ * worktree of this clone); none, said loudly, where git or the commit is missing. */
+async function beforeCheckout(): Promise<{ dir: string; remove(): Promise<void> } | undefined> {
+  const dir = await Deno.makeTempDir({ prefix: "bench-before-" });
+  const git = (...args: string[]) =>
+    new Deno.Command("git", {
+      args,
+      cwd: new URL("../", import.meta.url).pathname,
+      stdout: "null",
+      stderr: "piped",
+    }).output();
+  try {
+    const out = await git("worktree", "add", "--detach", dir, BEFORE_COMMIT);
+    if (!out.success) throw new Error(new TextDecoder().decode(out.stderr).trim());
+  } catch (err) {
+    say(`!!! no "before" cold-start figures: cannot check out ${BEFORE_COMMIT} (${err}) !!!`);
+    await Deno.remove(dir, { recursive: true }).catch(() => {});
+    return undefined;
+  }
+  say(`cold starts: ${BEFORE_COMMIT} checked out beside, for the "before" figures`);
+  return {
+    dir,
+    async remove() {
+      await git("worktree", "remove", "--force", dir);
+      await Deno.remove(dir, { recursive: true }).catch(() => {});
+    },
+  };
+}
