@@ -10,7 +10,8 @@ import { BASE_PATH } from "../supabase/functions/api-gateway/paths.ts";
 import { runOrThrow } from "./command.ts";
 import { documentModule, documentText } from "./openapi/document.ts";
 
-/** The releases every command here runs; the README's commands name the same. */
+/** The releases every command here runs; the docs' commands name the same (held by
+ * tests/e2e/clients.test.ts). */
 export const REDOCLY_CLI = "@redocly/cli@2.77.0";
 export const OPENAPI_TYPESCRIPT = "openapi-typescript@7.13.0";
 

@@ -1,7 +1,7 @@
 import { runOrThrow } from "./command.ts";
 
 /** The Supabase CLI release every command here runs (newer ones break `npm ci` on some
- * machines). Its one home: the dev server, the tests and the README's commands use it. */
+ * machines). Its one home: the dev server, the tests and the docs' commands use it. */
 export const SUPABASE_CLI_VERSION = "2.117.0";
 
 const REPO = new URL("../", import.meta.url);

@@ -257,7 +257,7 @@ const MAX_MESSAGE = 200;
  * reported at its own path with a fixed message, not zod's (which lists every unknown key). The
  * work is linear in the issues: details stop being built once there are enough. */
 export function validationError(
-  issues: readonly { path: PropertyKey[]; code: string; message: string }[],
+  issues: readonly { path: PropertyKey[]; code: string; message: string; keys?: unknown[] }[],
   where: InputSource,
 ): ApiError {
   const details: IssueDetail[] = [];
@@ -274,7 +274,7 @@ export function validationError(
     }
   };
   for (const issue of issues) {
-    const keys = (issue as { keys?: unknown[] }).keys;
+    const keys = issue.keys;
     if (issue.code === "unrecognized_keys" && Array.isArray(keys) && keys.length > 0) {
       const shown = Math.max(0, Math.min(keys.length, MAX_DETAILS - details.length));
       for (const key of keys.slice(0, shown)) {

@@ -132,7 +132,7 @@ export function endpointHandler(endpoint: AnyEndpoint) {
     const schemas = requestSchemas(endpoint, await loadZod());
     let body: unknown;
     if (schemas.body) {
-      const read = await readJsonBody(c);
+      const read = await readJsonBody(c, topLevelFields(schemas.body));
       if ("error" in read) return await refuse(c, caller, read.error);
       body = read.body;
     }
@@ -158,6 +158,21 @@ export function endpointHandler(endpoint: AnyEndpoint) {
     if (status === 204) return c.body(null, 204);
     return c.json(response.from(outcome.data, input), status);
   };
+}
+
+/** The fields a body schema allows, when it is a strict object's (any other field refused), so
+ * kit/body.ts may refuse a large body's unknown fields before parsing it; built once per schema. */
+const fieldsOf = new WeakMap<object, ReadonlySet<string> | undefined>();
+function topLevelFields(schema: object): ReadonlySet<string> | undefined {
+  if (!fieldsOf.has(schema)) {
+    const s = schema as {
+      shape?: Record<string, unknown>;
+      _zod?: { def?: { catchall?: { _zod?: { def?: { type?: string } } } } };
+    };
+    const strict = s._zod?.def?.catchall?._zod?.def?.type === "never";
+    fieldsOf.set(schema, strict && s.shape ? new Set(Object.keys(s.shape)) : undefined);
+  }
+  return fieldsOf.get(schema);
 }
 
 async function refuse(c: Context<AppEnv>, caller: Caller, error: ApiError): Promise<never> {
