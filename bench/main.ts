@@ -64,7 +64,10 @@ try {
     link: { key: link.key, companyId: link.company_id, contactIds: link.contact_ids },
   }, beforeCode?.dir).finally(() => beforeCode?.remove());
   const webhooks = {
-    throughput: await measureWebhookThroughput(db, size, size.webhookBatch, say),
+    throughput: [
+      await measureWebhookThroughput(db, size, size.webhookBatch, "batches", say),
+      await measureWebhookThroughput(db, size, size.webhookBatch, "changing", say),
+    ],
     latency: await measureDeliveryLatency(db, size.latencyEvents, 20, say),
   };
   results = { loads, cold, smallContacts: small, bigContacts: big, webhooks };

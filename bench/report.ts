@@ -14,7 +14,7 @@ export interface Results {
   smallContacts: number;
   bigContacts: number;
   hot?: HotOrg;
-  webhooks?: { throughput: WebhookThroughput; latency: DeliveryLatency };
+  webhooks?: { throughput: WebhookThroughput[]; latency: DeliveryLatency };
 }
 
 export interface Row {
@@ -256,24 +256,30 @@ function coldRows(cold: ColdStarts): Row[] {
 
 /** What webhooks cost a link, and how long a delivery takes in the dev server. */
 function webhookRows(
-  { throughput: t, latency: l }: { throughput: WebhookThroughput; latency: DeliveryLatency },
+  { throughput, latency: l }: { throughput: WebhookThroughput[]; latency: DeliveryLatency },
 ): Row[] {
-  const ratio = t.subscribed.perSecond / t.none.perSecond;
-  return [{
-    id: "webhooks:throughput",
-    figure: `9. webhooks: link function (pgbench), batch ${t.batch}, every org with one ` +
-      "subscribed endpoint vs none",
-    measured: `${rate(t.subscribed, "tx")}, ${n2(t.eventsPerLink)} events per link`,
-    baseline: `no endpoint: ${rate(t.none, "tx")}`,
-    ratio,
-    target: "≥ 0.9",
-    met: ratio >= 0.9,
-  }, {
+  const rows: Row[] = throughput.map((t) => {
+    const ratio = t.subscribed.perSecond / t.none.perSecond;
+    // The target is held where nearly every link writes its event: the outbox's whole cost.
+    const held = t.workload === "changing";
+    return {
+      id: `webhooks:throughput:${t.workload}`,
+      figure: `9. webhooks: link function (pgbench), batch ${t.batch}, ` +
+        (held ? "each batch to a random company of its org" : "the bench's batches") +
+        ", every org with one subscribed endpoint vs none",
+      measured: `${rate(t.subscribed, "tx")}, ${n2(t.eventsPerLink)} events per link`,
+      baseline: `no endpoint: ${rate(t.none, "tx")}`,
+      ratio,
+      ...(held ? { target: "≥ 0.9", met: ratio >= 0.9 } : {}),
+    };
+  });
+  rows.push({
     id: "webhooks:latency",
     figure: `9. webhook delivery in the dev server, a link's 200 to the receiver (${l.events} ` +
       "links), p99 vs the dispatcher's period",
     measured: `p50 ${ms(l.p50Ms)}, p99 ${ms(l.p99Ms)}, max ${ms(l.maxMs)}`,
     baseline: `a round every ${n0(l.periodMs)} ms`,
     ratio: l.p99Ms / l.periodMs,
-  }];
+  });
+  return rows;
 }

@@ -13,6 +13,20 @@ from ${table} b where b.size = :size and b.n = :n;
 `;
 export const FUNCTION_SCRIPT = linkScript();
 
+/** The link function on the batches of bench.batches, each sent to one of its org's companies
+ * drawn at random (not the batch's own), so that a batch drawn again still moves its contacts.
+ * The company is looked up by the org's (org_id, id) index, in both variants a ratio compares.
+ * Variables: size, batches. */
+export const linkToAnyCompanyScript = (s: { companiesPerOrg: number }) =>
+  `\\set n random(1, :batches)
+\\set j random(0, ${s.companiesPerOrg - 1})
+select public.link_contacts_to_company(p_key_hash => b.key_hash,
+  p_company_id => (select c.id from public.companies c where c.org_id = b.org_id
+                   order by c.id offset :j limit 1),
+  p_contact_ids => b.contact_ids)
+from bench.batches b where b.size = :size and b.n = :n;
+`;
+
 /** The least SQL that does the job: no key, no limiter, no counts. Variables: size, batches. */
 export const leastSqlScript = (table = "bench.batches") =>
   `\\set n random(1, :batches)

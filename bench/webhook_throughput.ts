@@ -3,18 +3,24 @@
  * endpoint (each link that changes a contact writes its event and a delivery in its transaction)
  * against no endpoint at all (one index probe finds none, nothing is written). The two alternate
  * in rounds, each after the outbox is emptied and a vacuum; nothing is delivered meanwhile (the
- * dispatcher is not running), so the figure is the outbox write alone. */
+ * dispatcher is not running), so the figure is the outbox write alone.
+ * Two workloads: the bench's batches as they are (a batch drawn again links contacts already
+ * there, which changes nothing and writes no event), and the same batches each sent to a company
+ * of its org drawn at random, so that nearly every link changes a contact and writes its event. */
 import { newWebhookSecret } from "../supabase/functions/api-gateway/webhooks/secret.ts";
 import { betweenRuns } from "./dataset.ts";
 import type { BenchDb } from "./database.ts";
 import type { LoadResult } from "./load.ts";
 import type { Progress } from "./measure.ts";
 import { mergeRuns, type PgbenchRun, runPgbench } from "./pgbench.ts";
-import { FUNCTION_SCRIPT } from "./scripts.ts";
+import { FUNCTION_SCRIPT, linkToAnyCompanyScript } from "./scripts.ts";
 import type { Size } from "./sizes.ts";
+
+export type Workload = "batches" | "changing";
 
 export interface WebhookThroughput {
   batch: number;
+  workload: Workload;
   none: LoadResult;
   subscribed: LoadResult;
   /** Events written per link transaction in the subscribed runs (links that changed nothing
@@ -26,6 +32,7 @@ export async function measureWebhookThroughput(
   db: BenchDb,
   size: Size,
   batch: number,
+  workload: Workload,
   say: Progress,
 ): Promise<WebhookThroughput> {
   const sql = db.control();
@@ -49,9 +56,12 @@ export async function measureWebhookThroughput(
         );
         await sql.unsafe("vacuum (analyze) public.webhook_endpoints");
         await betweenRuns(sql);
-        say(`webhooks: link function, batch ${batch}, ${mode === "none" ? "no" : "one"} endpoint`);
+        say(
+          `webhooks (${workload}): link function, batch ${batch}, ` +
+            `${mode === "none" ? "no" : "one"} endpoint`,
+        );
         const run = await runPgbench(db, {
-          script: FUNCTION_SCRIPT,
+          script: workload === "batches" ? FUNCTION_SCRIPT : linkToAnyCompanyScript(size),
           vars: { size: batch, batches: size.batchesPerSize },
           database: "postgres",
           clients: size.clients,
@@ -78,6 +88,7 @@ export async function measureWebhookThroughput(
   const links = runs.subscribed.reduce((n, r) => n + r.transactions, 0);
   return {
     batch,
+    workload,
     none: mergeRuns(runs.none),
     subscribed,
     eventsPerLink: links > 0 ? events / links : NaN,
