@@ -30,18 +30,23 @@ const env: Record<string, string> = { GATEWAY_TEST_RUN: "1" };
 const JUNIT = `${work}/junit.xml`;
 const cleanups: (() => Promise<void> | void)[] = [];
 
-/** The static checks, one after another (they are CPU-bound), while the databases build. */
-const staticChecks = (async () => {
-  for (const args of [["fmt", "--check"], ["lint"], ["check"]]) {
-    const out = await new Deno.Command(Deno.execPath(), { args, stdin: "null" }).output();
-    const text = new TextDecoder().decode(out.stdout) + new TextDecoder().decode(out.stderr);
-    if (!out.success) throw new Error(`deno ${args.join(" ")} failed:\n${text}`);
-    console.error(`[test run] deno ${args.join(" ")}: ok (${elapsed()})`);
-  }
+/** One static check, as its own process. */
+async function staticCheck(args: string[]): Promise<void> {
+  const out = await new Deno.Command(Deno.execPath(), { args, stdin: "null" }).output();
+  const text = new TextDecoder().decode(out.stdout) + new TextDecoder().decode(out.stderr);
+  if (!out.success) throw new Error(`deno ${args.join(" ")} failed:\n${text}`);
+  console.error(`[test run] deno ${args.join(" ")}: ok (${elapsed()})`);
+}
+/** fmt and lint (quick) while the databases build; the type check of every file (tests included)
+ * runs beside the tests, which therefore skip their own (`deno test --no-check`), and is judged
+ * with them. */
+const quickChecks = (async () => {
+  await staticCheck(["fmt", "--check"]);
+  await staticCheck(["lint"]);
 })();
 // Handled now, judged once everything has settled (below): an early failure must not end the
 // run while a server is still starting.
-staticChecks.catch(() => {});
+quickChecks.catch(() => {});
 
 const pgSkip = postgresUnavailableReason();
 const pgliteCached = await cachedArchive();
@@ -82,15 +87,17 @@ if (!(Deno.env.get("SUPABASE_URL") && Deno.env.get("SUPABASE_DB_URL"))) {
 let code = 1;
 try {
   // Settled, not raced: a failed check must not leave a half-built server behind.
-  const prepared = await Promise.allSettled([staticChecks, postgresReady, pgliteReady]);
+  const prepared = await Promise.allSettled([quickChecks, postgresReady, pgliteReady]);
   const failures = prepared.filter((r) => r.status === "rejected");
   for (const failure of failures) {
     console.error(`[test run] ${failure.reason?.message ?? failure.reason}`);
   }
   if (failures.length === 0) {
+    const typeCheck = staticCheck(["check"]);
+    typeCheck.catch(() => {});
     const args = Deno.args.length ? Deno.args : await slowestFirst(() => true);
     const child = new Deno.Command(Deno.execPath(), {
-      args: ["test", "--allow-all", "--parallel", `--junit-path=${JUNIT}`, ...args],
+      args: ["test", "--allow-all", "--no-check", "--parallel", `--junit-path=${JUNIT}`, ...args],
       // Most files spend their time waiting on servers and child processes, not on a core: twice
       // as many at once as there are cores finishes sooner (DENO_JOBS, when set, decides).
       env: {
@@ -102,6 +109,12 @@ try {
     // Ctrl-C reaches the child too (same process group); clean up after it either way.
     code = (await child.status).code;
     if (Deno.args.length === 0) await recordDurations(JUNIT);
+    try {
+      await typeCheck;
+    } catch (err) {
+      console.error(`[test run] ${(err as Error).message}`);
+      code = 1;
+    }
   }
   console.error(`[test run] done in ${elapsed()}`);
 } finally {
