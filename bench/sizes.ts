@@ -75,7 +75,7 @@ export const QUICK: Size = {
   pgbenchTransactions: 25,
   spawns: 1,
   hotOrgs: 5,
-  hotContactsPerOrg: 1_000,
+  hotContactsPerOrg: 10_000,
   hotBatchSizes: [10, 100],
   hotRounds: 1,
   hotSeconds: 1,
