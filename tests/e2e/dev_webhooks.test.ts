@@ -6,6 +6,7 @@ import { freePort } from "../../local/net.ts";
 import { spawnDev } from "../harness/dev_server.ts";
 import { startReceiver } from "../harness/receiver.ts";
 import { explained } from "../harness/server_output.ts";
+import { until } from "../harness/until.ts";
 
 Deno.test("e2e: `deno task dev` delivers a link's webhook to a local receiver", async () => {
   const port = freePort();
@@ -42,10 +43,7 @@ Deno.test("e2e: `deno task dev` delivers a link's webhook to a local receiver", 
         assert.equal(res.status, 200, await res.text());
       }
 
-      for (let waited = 0; receiver.received.length === 0; waited += 50) {
-        if (waited > 30_000) throw new Error("no delivery within 30 s");
-        await new Promise((resolve) => setTimeout(resolve, 50));
-      }
+      await until(() => receiver.received.length > 0, "a delivery within 30 s");
       const [got] = receiver.received;
       assert.deepEqual(got.verifiedBy, secrets, "verified by standardwebhooks");
       const event = JSON.parse(got.body);

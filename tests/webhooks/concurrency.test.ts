@@ -12,6 +12,7 @@ import { deliveriesOf, subscribedOrg, testDispatcher } from "../harness/dispatch
 import { send } from "../harness/http.ts";
 import { explained } from "../harness/server_output.ts";
 import { getTarget, TARGET_KINDS, targetTestOptions } from "../harness/targets.ts";
+import { until } from "../harness/until.ts";
 
 /** The issue's 1,000; 200 in the quick loop (`deno task test:quick`). */
 const REQUESTS = Deno.env.get("GATEWAY_TEST_QUICK") ? 200 : 1_000;
@@ -45,14 +46,6 @@ const AUDIT = [
   `grant execute on function public.test_audit_contact(), public.test_audit_event()
      to service_role`,
 ];
-
-/** Waits for a condition the test is sure of, failing after 30 s. */
-async function until(condition: () => boolean, what: string) {
-  for (let waited = 0; !condition(); waited += 20) {
-    if (waited > 30_000) throw new Error(`never happened: ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-}
 
 /** Every attempt the org's deliveries had: [delivery id, attempt] pairs. */
 async function attemptPairs(owner: Query, orgId: string) {

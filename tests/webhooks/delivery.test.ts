@@ -12,14 +12,7 @@ import { USER_AGENT } from "../../supabase/functions/api-gateway/webhooks/dispat
 import type { Resolver } from "../../supabase/functions/api-gateway/webhooks/url_policy.ts";
 import { PUBLIC_TEST_ADDRESS } from "../harness/resolver.ts";
 import { newWebhookSecret } from "../../supabase/functions/api-gateway/webhooks/secret.ts";
-
-/** Waits for a condition the test is sure of (a delivery arriving), failing after 15 s. */
-async function until(condition: () => boolean) {
-  for (let waited = 0; !condition(); waited += 20) {
-    if (waited > 15_000) throw new Error("the condition never held");
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-}
+import { until } from "../harness/until.ts";
 
 const SECOND = 1_000;
 const MINUTE = 60 * SECOND;
@@ -387,7 +380,11 @@ for (const kind of TARGET_KINDS) {
             const first = dispatcher.round({ limit: 2, timeoutMs: 60_000 });
             let firstSettled = false;
             first.finally(() => firstSettled = true).catch(() => {});
-            await until(() => alive.receiver.received.length === 1);
+            await until(
+              () => alive.receiver.received.length === 1,
+              "the live endpoint's delivery",
+              15_000,
+            );
             // A round that starts while the dead endpoint hangs still delivers the live org's
             // next change; the dead endpoint gets at most 5 deliveries in flight.
             await alive.link(1, [0]);

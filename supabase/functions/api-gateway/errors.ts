@@ -255,9 +255,17 @@ const MAX_MESSAGE = 200;
  * summary of fixed size, so the answer is small whatever the input (8,000 unknown fields give
  * 20 details and a count, not 8,000 copies of an 8,000-name message). An unknown field is
  * reported at its own path with a fixed message, not zod's (which lists every unknown key). The
- * work is linear in the issues: details stop being built once there are enough. */
+ * work is linear in the issues: details stop being built once there are enough. An
+ * unrecognized_keys issue may carry only its first keys and the `count` of all of them (a body
+ * whose fields were counted without being parsed, kit/body.ts). */
 export function validationError(
-  issues: readonly { path: PropertyKey[]; code: string; message: string; keys?: unknown[] }[],
+  issues: readonly {
+    path: PropertyKey[];
+    code: string;
+    message: string;
+    keys?: unknown[];
+    count?: number;
+  }[],
   where: InputSource,
 ): ApiError {
   const details: IssueDetail[] = [];
@@ -280,7 +288,7 @@ export function validationError(
       for (const key of keys.slice(0, shown)) {
         add([...issue.path, String(key)], issue.code, "Unknown field");
       }
-      total += keys.length - shown;
+      total += (issue.count ?? keys.length) - shown;
     } else {
       add(issue.path, issue.code, issue.message);
     }

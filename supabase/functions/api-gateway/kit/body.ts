@@ -34,10 +34,10 @@ export async function readJsonBody(
   if (known && text.length > SCAN_ABOVE_BYTES) {
     const unknown = unknownTopLevelFields(text, known, MAX_DETAILS);
     if (unknown && unknown.count > 0) {
-      const keys = [...unknown.first, ...Array(unknown.count - unknown.first.length).fill("")];
+      const { first: keys, count } = unknown;
       return {
         error: validationError(
-          [{ code: "unrecognized_keys", path: [], keys, message: "" }],
+          [{ code: "unrecognized_keys", path: [], keys, count, message: "" }],
           "body",
         ),
       };

@@ -21,9 +21,16 @@ export function routeMiss(app: RouteTable) {
   };
 }
 
+/** Each route pattern's regex, compiled on the first miss that needs it, not on every one. */
+const compiled = new Map<string, RegExp>();
 function matches(pattern: string, path: string): boolean {
-  const regex = pattern.split("/").map((part) =>
-    part.startsWith(":") ? "[^/]+" : part.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")
-  ).join("/");
-  return new RegExp(`^${regex}$`).test(path);
+  let regex = compiled.get(pattern);
+  if (!regex) {
+    const source = pattern.split("/").map((part) =>
+      part.startsWith(":") ? "[^/]+" : part.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")
+    ).join("/");
+    regex = new RegExp(`^${source}$`);
+    compiled.set(pattern, regex);
+  }
+  return regex.test(path);
 }

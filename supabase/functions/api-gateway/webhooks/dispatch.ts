@@ -103,10 +103,9 @@ export async function dispatchUntilIdle(
   budgetMs = 8_000,
 ): Promise<DispatchReport & { rounds: number }> {
   const started = performance.now();
-  const limit = options.limit ?? 50;
   const total = { claimed: 0, succeeded: 0, failed: 0, rounds: 0 };
   while (true) {
-    const round = await dispatchDue({ ...options, limit });
+    const round = await dispatchDue(options);
     total.rounds++;
     total.claimed += round.claimed;
     total.succeeded += round.succeeded;
