@@ -8,9 +8,13 @@ import { freshPglite } from "../harness/targets.ts";
 
 const OPTIONS = { sanitizeResources: false, sanitizeOps: false };
 
-/** A shared session on a fresh PGlite; the gateway gives up waiting after `waitMs`. */
+/** One PGlite for the file (half a second of CPU each, in a CPU-bound test run): each test
+ * serves it anew, and what a test writes it counts from what was there before. */
+let pglite: ReturnType<typeof freshPglite> | undefined;
+
+/** A shared session on the file's PGlite; the gateway gives up waiting after `waitMs`. */
 async function served(waitMs = 5_000) {
-  const pg = await freshPglite();
+  const pg = await (pglite ??= freshPglite());
   const session = shareSession(pg, { waitMs });
   const socket = await session.listen(0);
   const clients: postgres.Sql[] = [];
@@ -26,7 +30,6 @@ async function served(waitMs = 5_000) {
     async close() {
       await Promise.all(clients.map((c) => c.end({ timeout: 0.1 })));
       await socket.stop();
-      await pg.close();
     },
   };
 }
