@@ -29,7 +29,9 @@ export type Progress = (message: string) => void;
 
 export async function measureLoads(db: BenchDb, size: Size, say: Progress): Promise<Measurements> {
   const main = db.control();
-  const shape = { ...size, orgs: size.orgs, contactsPerOrg: size.contactsPerOrg };
+  // The webhook figures draw their batches from this set too.
+  const drawn = [...new Set([...size.batchSizes, size.webhookBatch])].sort((a, b) => a - b);
+  const shape = { ...size, batchSizes: drawn };
   say(`loading ${size.orgs} orgs × ${size.contactsPerOrg} contacts`);
   await loadDataset(main, shape);
   say(`loading the small set: ${size.smallOrgs} orgs × ${size.smallContactsPerOrg} contacts`);
