@@ -150,29 +150,46 @@ export async function usageOf(owner: Query, orgId: string, now = new Date()) {
 
 /** A digest of the business data, every row of every table in public except the metering (the
  * usage counters and api_keys.last_used_at, which every counted request may write): equal
- * digests mean the request changed nothing a client can see or rely on. */
-export async function databaseDigest(owner: Query): Promise<string> {
+ * digests mean the request changed nothing a client can see or rely on.
+ *
+ * One statement for every table, rebuilt whenever the tables change (it returns the table list
+ * it was built for). The property suite digests after each of thousands of requests, and most
+ * of a digest's cost is planning that statement: with `oneSession` (the owner is a single
+ * session, as PGlite is) it is prepared in the session once and only executed after. A pool's
+ * connections would each need their own, so a pool plans it every time. */
+export async function databaseDigest(
+  owner: Query,
+  { oneSession = false }: { oneSession?: boolean } = {},
+): Promise<string> {
   const cached = digestStatements.get(owner);
   if (cached) {
-    const [r] = await owner<{ tables: string; digest: string }>(cached.sql, []);
+    const [r] = await owner<{ tables: string; digest: string }>(cached.run, []);
     if (r.tables === cached.tables) return r.digest;
+    if (cached.run !== cached.sql) {
+      await owner(`deallocate ${cached.run.slice("execute ".length)}`, []);
+    }
   }
   const [{ tables }] = await owner<{ tables: string }>(`select ${DIGESTED_TABLES} as tables`, []);
-  // One statement for every table (the property suite digests after each of thousands of
-  // requests), rebuilt whenever the tables change.
   const parts = tables.split(",").map((name) => {
     const row = name === "api_keys" ? "(to_jsonb(t) - 'last_used_at')::text" : "t::text";
     return `(select '${name}:' || count(*) || ':' ||
                md5(coalesce(string_agg(${row}, E'\\n' order by ${row}), '')) from public.${name} t)`;
   });
   const sql = `select ${DIGESTED_TABLES} as tables, concat_ws(' ', ${parts.join(", ")}) as digest`;
-  digestStatements.set(owner, { tables, sql });
-  const [r] = await owner<{ digest: string }>(sql, []);
+  let run = sql;
+  if (oneSession) {
+    const name = `test_digest_${crypto.randomUUID().replaceAll("-", "")}`;
+    await owner(`prepare ${name} as ${sql}`, []);
+    run = `execute ${name}`;
+  }
+  digestStatements.set(owner, { tables, sql, run });
+  const [r] = await owner<{ digest: string }>(run, []);
   return r.digest;
 }
 const DIGESTED_TABLES = `(select string_agg(c.relname, ',' order by c.relname) from pg_class c
   where c.relnamespace = 'public'::regnamespace and c.relkind = 'r' and c.relname <> 'api_usage')`;
-const digestStatements = new WeakMap<Query, { tables: string; sql: string }>();
+/** Per owner: the table list, the statement, and how to run it (the statement, or `execute`). */
+const digestStatements = new WeakMap<Query, { tables: string; sql: string; run: string }>();
 
 /** The metering state of the whole database: usage rows and every key's last use. */
 export async function meteringDigest(owner: Query): Promise<string> {

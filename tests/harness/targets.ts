@@ -18,6 +18,8 @@ export interface DbTarget {
   db: GatewayDb;
   /** Table-owner access for fixtures and assertions about the stored state. */
   owner: Query;
+  /** The owner is a single session (PGlite's one), so statements prepared through it stay. */
+  oneSession: boolean;
   /** Postgres: the owner URL of this target's own database (a clone). */
   url?: string;
   /** Closes the target's connections (its database is dropped with the run's server). */
@@ -92,6 +94,7 @@ async function pgliteTarget(): Promise<DbTarget> {
   const pg = await freshPglite();
   return {
     kind: "pglite",
+    oneSession: true,
     db: createSqlDb(pgliteQuery(pg)),
     owner: pgliteQuery(pg, null),
     close: () => pg.close(),
@@ -133,6 +136,7 @@ async function postgresTarget(): Promise<DbTarget> {
   const owner = connectPostgres(url, { role: null, max: 3, waits: "patient" });
   return {
     kind: "postgres",
+    oneSession: false,
     db: createSqlDb(postgresJsQuery(api)),
     owner: postgresJsQuery(owner),
     url,
@@ -147,6 +151,7 @@ function supabaseTarget(): Promise<DbTarget> {
   const admin = connectPostgres(Deno.env.get("SUPABASE_DB_URL")!, { role: null, max: 5 });
   return Promise.resolve({
     kind: "supabase",
+    oneSession: false,
     db: createSupabaseDb({ url: config.supabaseUrl, serviceKey: config.serviceKey }),
     owner: postgresJsQuery(admin),
     close: () => admin.end(),

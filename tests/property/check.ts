@@ -315,14 +315,14 @@ export function requestChecker(run: Run) {
    * of a route that writes. A request that made no database call cannot have written (the app
    * reaches the database through `calls` only), so only the others are digested. */
   async function check(h: Hostile): Promise<void> {
-    baseline ??= await databaseDigest(run.target.owner);
+    baseline ??= await databaseDigest(run.target.owner, run.target);
     let x: Exchange | undefined;
     let changed = false;
     try {
       x = await answer(h);
     } finally {
       if (calls.length > 0) {
-        const now = await databaseDigest(run.target.owner);
+        const now = await databaseDigest(run.target.owner, run.target);
         changed = now !== baseline;
         baseline = now;
       }
@@ -336,7 +336,7 @@ export function requestChecker(run: Run) {
       const restore = endpoint?.test.property?.restore;
       if (restore) {
         await restore({ target: run.target, tenants: [a, b] });
-        baseline = await databaseDigest(run.target.owner);
+        baseline = await databaseDigest(run.target.owner, run.target);
       }
     }
   }
