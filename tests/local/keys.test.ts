@@ -542,3 +542,47 @@ Deno.test({
     await target.close();
   }
 });
+
+Deno.test({
+  name: "keys: a password in DATABASE_URL is never printed, connected or refused",
+  ...targetTestOptions("postgres"),
+}, async (t) => {
+  const target = await getTarget("postgres");
+  // The test servers trust loopback connections, so any password connects.
+  const secret = `pw-${crypto.randomUUID()}`;
+  const withPassword = target.url!.replace("://postgres@", `://postgres:${secret}@`);
+  assert.ok(withPassword.includes(secret));
+  try {
+    await t.step("connected: the banner shows the URL with *** for it", async () => {
+      const port = freePort();
+      const dev = spawnDev(port, { env: { DATABASE_URL: withPassword } });
+      await explained([dev], async () => {
+        const printed = await dev.ready();
+        assert.equal(await linkOn(port)(dev.key(), demoTenant(dev)), 200, "it connected");
+        await dev.stop("SIGTERM");
+        assert.ok(!dev.output().includes(secret), "the password is printed nowhere");
+        assert.match(printed, /^database: postgresql:\/\/postgres:\*\*\*@127\.0\.0\.1:/m);
+        assert.match(printed, /keys list --org \S+ {3}\(with the DATABASE_URL given here\)$/m);
+        assert.match(printed, /^psql "\$DATABASE_URL"$/m);
+      }).finally(() => dev.stop());
+    });
+    await t.step("refused: one line, without it", async () => {
+      // A server that is not there, and a parameter postgres.js does not take (libpq's
+      // password=): each is refused before anything is served.
+      const refused = [
+        withPassword.replace(/:(\d+)\//, `:${freePort()}/`),
+        `${target.url!}&password=${secret}`,
+      ];
+      for (const url of refused) {
+        const dev = spawnDev(freePort(), { env: { DATABASE_URL: url } });
+        const status = await dev.status;
+        await dev.stop();
+        assert.equal(status.code, 1, dev.output());
+        assert.ok(!dev.output().includes(secret), dev.output());
+        assert.match(dev.stderr.text, /cannot reach DATABASE_URL \(127\.0\.0\.1:\d+\)/);
+      }
+    });
+  } finally {
+    await target.close();
+  }
+});
