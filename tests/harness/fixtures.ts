@@ -148,6 +148,17 @@ export async function usageOf(owner: Query, orgId: string, now = new Date()) {
   return { day: row.day, minute: row.minute };
 }
 
+/** Every rate-limit token the org ever took: its day counters summed over every day and slot. No
+ * clock window, unlike usageOf: a minute or a day that turns between two reads cannot change it,
+ * so tests on the real clock compare this. */
+export async function tokensTaken(owner: Query, orgId: string): Promise<number> {
+  const [row] = await owner<{ n: number }>(
+    "select coalesce(sum(day_used), 0)::int as n from public.api_usage where org_id = $1",
+    [orgId],
+  );
+  return row.n;
+}
+
 /** A digest of the business data, every row of every table in public except the metering (the
  * usage counters and api_keys.last_used_at, which every counted request may write): equal
  * digests mean the request changed nothing a client can see or rely on.

@@ -9,6 +9,7 @@ import {
   databaseDigest,
   meteringDigest,
   type Tenant,
+  tokensTaken,
   usageOf,
 } from "../harness/fixtures.ts";
 import { type Answer, send, sendRoute } from "../harness/http.ts";
@@ -226,15 +227,15 @@ for (const kind of TARGET_KINDS) {
           ];
           for (const [name, key, status, code] of cases) {
             calls.length = 0;
-            const before = await usageOf(target.owner, self.orgId);
+            const before = await tokensTaken(target.owner, self.orgId);
             const res = record(await sendRoute(app, endpoint, invalid, { key }));
             assert.equal(res.status, status, `${name}: ${res.text}`);
             assert.equal(res.json.error.code, code, name);
             assert.deepEqual(calls.map((c) => c.fn), ["api_authorize"], `${name}: one call`);
             assert.equal(calls[0].args.p_permission, permission);
             assertRateHeaders(res, status !== 401);
-            const after = await usageOf(target.owner, self.orgId);
-            assert.equal(after.day - before.day, status === 401 ? 0 : 1, `${name} counts`);
+            const after = await tokensTaken(target.owner, self.orgId);
+            assert.equal(after - before, status === 401 ? 0 : 1, `${name} counts`);
             if (status === 400) assert.ok(res.json.error.details.length > 0);
           }
         });
