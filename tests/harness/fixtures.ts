@@ -176,9 +176,7 @@ export async function databaseDigest(
   if (cached) {
     const [r] = await owner<{ tables: string; digest: string }>(cached.run, []);
     if (r.tables === cached.tables) return r.digest;
-    if (cached.run !== cached.sql) {
-      await owner(`deallocate ${cached.run.slice("execute ".length)}`, []);
-    }
+    if (cached.prepared) await owner(`deallocate ${cached.prepared}`, []);
   }
   const [{ tables }] = await owner<{ tables: string }>(`select ${DIGESTED_TABLES} as tables`, []);
   const parts = tables.split(",").map((name) => {
@@ -187,20 +185,22 @@ export async function databaseDigest(
                md5(coalesce(string_agg(${row}, E'\\n' order by ${row}), '')) from public.${name} t)`;
   });
   const sql = `select ${DIGESTED_TABLES} as tables, concat_ws(' ', ${parts.join(", ")}) as digest`;
-  let run = sql;
-  if (oneSession) {
-    const name = `test_digest_${crypto.randomUUID().replaceAll("-", "")}`;
-    await owner(`prepare ${name} as ${sql}`, []);
-    run = `execute ${name}`;
-  }
-  digestStatements.set(owner, { tables, sql, run });
+  const prepared = oneSession
+    ? `test_digest_${crypto.randomUUID().replaceAll("-", "")}`
+    : undefined;
+  if (prepared) await owner(`prepare ${prepared} as ${sql}`, []);
+  const run = prepared ? `execute ${prepared}` : sql;
+  digestStatements.set(owner, { tables, run, prepared });
   const [r] = await owner<{ digest: string }>(run, []);
   return r.digest;
 }
 const DIGESTED_TABLES = `(select string_agg(c.relname, ',' order by c.relname) from pg_class c
   where c.relnamespace = 'public'::regnamespace and c.relkind = 'r' and c.relname <> 'api_usage')`;
-/** Per owner: the table list, the statement, and how to run it (the statement, or `execute`). */
-const digestStatements = new WeakMap<Query, { tables: string; sql: string; run: string }>();
+/** Per owner: the table list, what runs the statement, and its prepared name, if prepared. */
+const digestStatements = new WeakMap<
+  Query,
+  { tables: string; run: string; prepared?: string }
+>();
 
 /** The metering state of the whole database: usage rows and every key's last use. */
 export async function meteringDigest(owner: Query): Promise<string> {

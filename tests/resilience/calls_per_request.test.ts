@@ -62,21 +62,18 @@ Deno.test(
   },
   async (t) => {
     const server = await startPostgres({ settings: { autovacuum: "off" } });
-    let sql: ReturnType<typeof connectPostgres> | undefined;
+    // The gateway's pool: one connection, so one backend holds every count (postgres.js opens it
+    // at the first query, after the setup's connection is gone).
+    const pool = connectPostgres(server.url, { max: 1 });
     try {
       const org = await explained([server], async () => {
         const owner = connectPostgres(server.url, { role: null, max: 1 });
-        try {
-          return await createTenant(postgresJsQuery(owner), { contacts: 10 });
-        } finally {
-          await owner.end();
-        }
+        const tenant = await createTenant(postgresJsQuery(owner), { contacts: 10 })
+          .finally(() => owner.end());
+        // Nothing else may be connected while counting.
+        await waitForDatabaseIdle(server.url);
+        return tenant;
       });
-      // Nothing else may be connected while counting.
-      await explained([server], () => waitForDatabaseIdle(server.url));
-
-      // The gateway's pool: one connection, so one backend holds every count.
-      const pool = sql = connectPostgres(server.url, { max: 1 });
       const { app } = buildApp(createSqlDb(postgresJsQuery(pool)));
       /** Runs `n` requests, then has the backend publish its counters (a backend flushes them
        * lazily; forced, they are out at the end of its next transaction) and reads the total.
@@ -110,7 +107,7 @@ Deno.test(
         });
       }
     } finally {
-      await sql?.end();
+      await pool.end();
       await server.destroy();
     }
   },
