@@ -1,15 +1,12 @@
 /**
- * The dev server's webhook dispatcher: every second (webhooks/dispatch.ts), whatever the
- * database, rounds until nothing is due. Rounds overlap when a receiver is slow (a delivery waits
- * up to 10 s): the claim's lease keeps two rounds off one delivery, and at most MAX_ROUNDS run at
- * once.
+ * The dev server's webhook dispatcher: every second, unless one is still running, the pool of
+ * webhooks/dispatch.ts until nothing is due (or 30 s of claiming), whatever the database. The pool
+ * claims as its sends finish, so a slow receiver (up to 10 s) holds only its own slots.
  */
 import type { Logger } from "../supabase/functions/api-gateway/context.ts";
 import type { GatewayDb } from "../supabase/functions/api-gateway/db/port.ts";
 import { dispatchUntilIdle } from "../supabase/functions/api-gateway/webhooks/dispatch.ts";
 import type { UrlPolicy } from "../supabase/functions/api-gateway/webhooks/url_policy.ts";
-
-const MAX_ROUNDS = 4;
 
 export function startDispatcher(options: {
   db: GatewayDb;
@@ -17,29 +14,28 @@ export function startDispatcher(options: {
   log: Logger;
   everyMs?: number;
 }): { stop(): Promise<void> } {
-  const running = new Set<Promise<void>>();
+  let running: Promise<void> | undefined;
   const round = () => {
-    if (running.size >= MAX_ROUNDS) return;
-    const work = dispatchUntilIdle(
+    if (running) return;
+    running = dispatchUntilIdle(
       { db: options.db, urlPolicy: options.urlPolicy, log: options.log },
       30_000,
     )
       .then(() => {}, (err) => {
-        // The database is down or restarting: the next round tries again.
+        // The database is down or restarting: the next second tries again.
         options.log({
           level: "warn",
-          msg: "webhook dispatch round failed",
+          msg: "webhook dispatch failed",
           error: (err as Error)?.name ?? String(err),
         });
       })
-      .finally(() => running.delete(work));
-    running.add(work);
+      .finally(() => running = undefined);
   };
   const timer = setInterval(round, options.everyMs ?? 1_000);
   return {
     async stop() {
       clearInterval(timer);
-      await Promise.all(running);
+      await running;
     },
   };
 }

@@ -97,7 +97,8 @@ if (args.help) {
       "  --data-dir <dir>  keep the embedded database in <dir> (default: in memory)\n" +
       "environment: PORT (54321), HOST (127.0.0.1), DB_PORT (54322: the embedded database, on " +
       "127.0.0.1; 0 for any free port), DATABASE_URL, DATABASE_ROLE, WEBHOOK_DISPATCH (on; off: " +
-      "no webhook is delivered)",
+      "no webhook is delivered), WEBHOOK_DISPATCH_SECRET (serve the dispatch route with it, " +
+      "the dispatcher off)",
   );
   Deno.exit(0);
 }
@@ -326,15 +327,18 @@ if (database.embedded) {
 // Local receivers (http://localhost, 127.0.0.1) are allowed here, and only here.
 const urlPolicy = { allowLocalHttp: true, resolve: runtimeResolver() };
 const db = createSqlDb(database.query);
+// WEBHOOK_DISPATCH_SECRET: the deployed function's trigger path, here: the dispatch route is
+// served (for pg_cron, or a curl, to call) and the dev server's own dispatcher stays off.
+const dispatchSecret = Deno.env.get("WEBHOOK_DISPATCH_SECRET") || undefined;
 const app = createApp({
   db,
   servedUnder: PLATFORM_PREFIX,
   servers: [{ url: base, description: "this dev server (deno task dev)" }],
-  webhooks: { urlPolicy },
+  webhooks: { urlPolicy, dispatchSecret },
 });
 resolveApp(app.fetch);
 // WEBHOOK_DISPATCH=off: nothing delivered (the bench's request-serving runs count every commit).
-if (Deno.env.get("WEBHOOK_DISPATCH") !== "off") {
+if (Deno.env.get("WEBHOOK_DISPATCH") !== "off" && !dispatchSecret) {
   const dispatcher = startDispatcher({ db, urlPolicy, log: jsonLineLogger });
   cleanups.push(() => dispatcher.stop());
 }

@@ -2,6 +2,7 @@ import { z } from "@hono/zod-openapi";
 import {
   companyNotFound,
   deliveryNotFound,
+  deliveryRetryLimited,
   ERROR_CODES,
   type ErrorCode,
   ERRORS,
@@ -21,6 +22,7 @@ import {
   webhookInactive,
   webhookLimitReached,
   webhookNotFound,
+  webhookUrlTaken,
 } from "../../supabase/functions/api-gateway/errors.ts";
 import type { Permission } from "../../supabase/functions/api-gateway/permissions.ts";
 import { WEBHOOK_EVENT_TYPES } from "../../supabase/functions/api-gateway/webhooks/events.ts";
@@ -85,6 +87,8 @@ function errorExample(code: ErrorCode, permission: Permission) {
     delivery_not_found: deliveryNotFound("d0000000-0000-4000-8000-000000000009").message,
     webhook_inactive: webhookInactive().message,
     webhook_limit_reached: webhookLimitReached().message,
+    webhook_url_taken: webhookUrlTaken().message,
+    delivery_retry_limited: deliveryRetryLimited(3600).message,
     not_found: routeNotFound("GET", "/api-gateway/v1/companies").message,
     method_not_allowed: methodNotAllowed("PUT", "OPTIONS, POST").message,
     payload_too_large: payloadTooLarge().message,

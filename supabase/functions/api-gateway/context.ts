@@ -35,6 +35,8 @@ export interface WebhookDeps {
   /** The secret the dispatch route requires (WEBHOOK_DISPATCH_SECRET, kept in Vault for
    * pg_cron); without one the route answers 404. */
   dispatchSecret?: string;
+  /** How long one delivery may take (the dispatcher's 10 s; tests shorten it). */
+  deliveryTimeoutMs?: number;
 }
 
 /** The deps as the app holds them: the log resolved, and the app instance's own memory of keys

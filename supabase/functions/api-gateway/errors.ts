@@ -41,12 +41,21 @@ export const ERRORS = {
     status: 409,
     means: "the workspace has as many webhook endpoints as it may (20 unless raised for it)",
   },
+  webhook_url_taken: {
+    status: 409,
+    means: "another webhook endpoint of the workspace has this URL: change that one instead",
+  },
   payload_too_large: { status: 413, means: `body over ${MAX_BODY_BYTES / 1024} KiB` },
   unsupported_media_type: { status: 415, means: "the body is not declared application/json" },
   rate_limited: {
     status: 429,
     means: "the workspace's minute or day quota is spent, or too many of its requests are in " +
       "flight at once; nothing was done (see Retry-After)",
+  },
+  delivery_retry_limited: {
+    status: 429,
+    means: "this delivery was retried by hand 10 times in 24 hours; nothing was done (see " +
+      "Retry-After)",
   },
   internal_error: { status: 500, means: "unexpected; quote X-Request-ID" },
   service_unavailable: {
@@ -138,6 +147,21 @@ export const webhookLimitReached = () =>
   new ApiError(
     "webhook_limit_reached",
     "This workspace has as many webhook endpoints as it may (20 unless raised for it): delete one first.",
+  );
+
+export const webhookUrlTaken = () =>
+  new ApiError(
+    "webhook_url_taken",
+    "Another webhook endpoint of this workspace has this URL: change that one (PATCH) instead.",
+  );
+
+/** 429 for the 11th manual retry of one delivery within 24 hours; `retryAfter` in seconds. */
+export const deliveryRetryLimited = (retryAfter: number) =>
+  new ApiError(
+    "delivery_retry_limited",
+    `This delivery was retried by hand 10 times in 24 hours. Retry after ${retryAfter} seconds.`,
+    undefined,
+    { "Retry-After": String(Math.max(1, retryAfter)) },
   );
 
 /** 400 for a webhook URL the gateway will not send to; `why` is fixed text, never the URL. */

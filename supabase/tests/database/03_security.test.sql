@@ -257,7 +257,7 @@ select set_eq(
     union all
     select 'webhook_deliveries', c, 'UPDATE'
       from unnest(array['status', 'attempts', 'next_attempt_at', 'locked_until', 'last_attempt_at',
-                        'updated_at']) c
+                        'updated_at', 'manual_retries', 'manual_retries_since']) c
     union all
     select 'webhook_attempts', c, 'INSERT'
       from unnest(array['org_id', 'delivery_id', 'attempt', 'attempted_at', 'status_code',

@@ -7,6 +7,8 @@ export interface Outcome<D = unknown> {
   key_prefix?: string;
   rate_limit?: RateLimitState;
   data?: D;
+  /** A refusal's own wait, in seconds (delivery_retry_limited). */
+  retry_after?: number;
 }
 
 export interface RateLimitState {

@@ -1,7 +1,7 @@
 import { defineEndpoint } from "../kit/endpoint.ts";
 import type { Zod } from "../kit/zod.ts";
-import { webhookLimitReached } from "../errors.ts";
-import { webhookInputProblem } from "../webhooks/checks.ts";
+import { webhookLimitReached, webhookUrlTaken } from "../errors.ts";
+import { storedUrl, webhookInputProblem } from "../webhooks/checks.ts";
 import {
   createWebhookBody,
   type WebhookWithSecret,
@@ -17,7 +17,8 @@ export const createWebhook = defineEndpoint({
   summary: "Create a webhook endpoint",
   description: "Registers a URL to receive the workspace's events, signed per Standard Webhooks " +
     "with the secret this answer shows, once. The URL must be https to a public address (not " +
-    "private, loopback or link-local, by name or by what it resolves to). Up to 20 per workspace.",
+    "private, loopback or link-local, by name or by what it resolves to), stored as the WHATWG " +
+    "parser writes it; one endpoint per URL. Up to 20 per workspace.",
   permission: "webhooks:write",
   request: (z: Zod) => ({ body: createWebhookBody(z) }),
   bodyExample: {
@@ -29,7 +30,7 @@ export const createWebhook = defineEndpoint({
   sql: {
     fn: "create_webhook",
     args: ({ body }) => ({
-      p_url: body.url,
+      p_url: storedUrl(body.url),
       p_events: body.events,
       p_description: body.description ?? null,
       p_active: body.active ?? true,
@@ -38,6 +39,7 @@ export const createWebhook = defineEndpoint({
   },
   errors: {
     webhook_limit_reached: webhookLimitReached,
+    webhook_url_taken: webhookUrlTaken,
   },
   response: {
     status: 201,

@@ -1,4 +1,9 @@
-import { deliveryNotFound, webhookInactive, webhookNotFound } from "../errors.ts";
+import {
+  deliveryNotFound,
+  deliveryRetryLimited,
+  webhookInactive,
+  webhookNotFound,
+} from "../errors.ts";
 import { defineEndpoint } from "../kit/endpoint.ts";
 import type { Zod } from "../kit/zod.ts";
 import { type Delivery, delivery, deliveryParams } from "../webhooks/schemas.ts";
@@ -10,7 +15,8 @@ export const retryWebhookDelivery = defineEndpoint({
   tags: ["webhooks"],
   summary: "Retry a delivery now",
   description: "The delivery is due at once: one still being retried is brought forward; one " +
-    "that failed or succeeded is sent again (the same webhook-id and body: a replay).",
+    "that failed, succeeded or was cancelled is sent again (the same webhook-id and body: a " +
+    "replay). At most 10 times a day per delivery (then 429 delivery_retry_limited).",
   permission: "webhooks:write",
   request: (z: Zod) => ({ params: deliveryParams(z) }),
   sql: {
@@ -21,6 +27,7 @@ export const retryWebhookDelivery = defineEndpoint({
     webhook_not_found: ({ params }) => webhookNotFound(params.id),
     delivery_not_found: ({ params }) => deliveryNotFound(params.delivery_id),
     webhook_inactive: webhookInactive,
+    delivery_retry_limited: (_, outcome) => deliveryRetryLimited(outcome.retry_after ?? 86_400),
   },
   response: {
     status: 202,

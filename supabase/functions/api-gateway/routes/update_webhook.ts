@@ -1,7 +1,7 @@
-import { webhookNotFound } from "../errors.ts";
+import { webhookNotFound, webhookUrlTaken } from "../errors.ts";
 import { defineEndpoint } from "../kit/endpoint.ts";
 import type { Zod } from "../kit/zod.ts";
-import { webhookInputProblem } from "../webhooks/checks.ts";
+import { storedUrl, webhookInputProblem } from "../webhooks/checks.ts";
 import { updateWebhookBody, type Webhook, webhook, webhookIdParams } from "../webhooks/schemas.ts";
 
 export const updateWebhook = defineEndpoint({
@@ -11,18 +11,22 @@ export const updateWebhook = defineEndpoint({
   tags: ["webhooks"],
   summary: "Change a webhook endpoint",
   description: "Changes the fields the body names (url, events, description, active); the others " +
-    "stay. active: false stops deliveries (they wait, and go out when it is true again); turning " +
-    "an endpoint the gateway turned off back on clears why.",
+    "stay. active: false stops deliveries and cancels those pending (turning it back on does " +
+    "not revive them); turning an endpoint the gateway turned off back on clears why.",
   permission: "webhooks:write",
   request: (z: Zod) => ({ params: webhookIdParams(z), body: updateWebhookBody(z) }),
   bodyExample: { active: false },
   check: ({ body }, c) => webhookInputProblem(body, c),
   sql: {
     fn: "update_webhook",
-    args: ({ params, body }) => ({ p_webhook_id: params.id, p_changes: body }),
+    args: ({ params, body }) => ({
+      p_webhook_id: params.id,
+      p_changes: body.url === undefined ? body : { ...body, url: storedUrl(body.url) },
+    }),
   },
   errors: {
     webhook_not_found: ({ params }) => webhookNotFound(params.id),
+    webhook_url_taken: webhookUrlTaken,
   },
   response: {
     description: "The endpoint as it is now (no secret).",

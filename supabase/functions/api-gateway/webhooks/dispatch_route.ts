@@ -4,8 +4,9 @@ import { invalidKey, routeNotFound } from "../errors.ts";
 import { hashApiKey } from "../kit/key.ts";
 import { urlPolicyOf } from "./checks.ts";
 
-/** POST /api-gateway/internal/dispatch-webhooks: dispatcher rounds (webhooks/dispatch.ts) until
- * nothing more is due or 8 s have passed, for pg_cron (through pg_net) to call every 10 seconds. `Authorization: Bearer
+/** POST /api-gateway/internal/dispatch-webhooks: the dispatcher's pool (webhooks/dispatch.ts)
+ * until nothing more is due or 8 s of claiming have passed, for pg_cron (through pg_net) to call
+ * every 10 seconds; whatever the receivers answer, 200 with what it did. `Authorization: Bearer
  * <WEBHOOK_DISPATCH_SECRET>`; without a configured secret the route does not exist (404). Not an
  * API route: no key, no rate limit, not in the OpenAPI document. */
 export async function dispatchRoute(c: Context<AppEnv>): Promise<Response> {
@@ -29,6 +30,7 @@ export async function dispatchRoute(c: Context<AppEnv>): Promise<Response> {
     fetch: deps.webhooks?.fetch,
     clock: deps.clock,
     log: deps.log,
+    timeoutMs: deps.webhooks?.deliveryTimeoutMs,
   });
   return c.json({ data: report });
 }

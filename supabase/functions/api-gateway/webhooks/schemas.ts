@@ -75,7 +75,8 @@ export const updateWebhookBody = schema((z) =>
     events: events(z).optional(),
     description: description(z).nullable().optional(),
     active: z.boolean().optional().meta({
-      description: "false stops deliveries (they wait); true resumes them.",
+      description: "false stops deliveries and cancels those pending; true resumes delivery " +
+        "of new events.",
     }),
   }).refine((b) => Object.keys(b).length > 0, {
     error: "name at least one of url, events, description, active",
@@ -123,7 +124,14 @@ export const attempt = schema((z) =>
       description: "The receiver's status; null when none came.",
     }),
     duration_ms: z.int().nonnegative(),
-    error_class: z.enum(["timeout", "connection", "blocked_address", "redirect", "http_status"])
+    error_class: z.enum([
+      "timeout",
+      "connection",
+      "blocked_address",
+      "redirect",
+      "http_status",
+      "invalid_status",
+    ])
       .nullable().meta({ description: "Why it failed; null when it succeeded." }),
     response_prefix: z.string().nullable().meta({
       description: "The first 256 bytes of the receiver's answer, at most.",
@@ -138,7 +146,7 @@ export const delivery = schema((z) =>
     event_type: z.enum(WEBHOOK_EVENT_TYPES),
     status: z.enum(["pending", "succeeded", "failed", "cancelled"]).meta({
       description: "pending: due at next_attempt_at; succeeded; failed: its attempts are spent, " +
-        "or the receiver answered 410; cancelled: its endpoint was deleted first.",
+        "or the receiver answered 410; cancelled: its endpoint was deleted or turned off first.",
     }),
     next_attempt_at: timestamp(z, "When it is tried next (pending only).").nullable(),
     created_at: timestamp(z, "When the event was written."),

@@ -2,33 +2,44 @@
  * Where the gateway will send a webhook: https to a public address, never an address that is
  * private, loopback, link-local or otherwise not public, whether written as an IP (in any of the
  * forms a URL parser accepts: 2130706433, 0x7f.1, [::ffff:127.0.0.1] ...) or reached through a
- * name: where the runtime can resolve names, every address the name resolves to must be public.
- * Checked when an endpoint is created or changed, and again before every delivery (a name can
- * change what it resolves to; redirects are never followed). The dev server alone also allows
- * http://localhost and 127.0.0.1, for local receivers.
+ * name: every address the name resolves to must be public, and a name that cannot be resolved
+ * (no resolver, no answer within RESOLVE_TIMEOUT_MS, an error) is refused. Checked when an
+ * endpoint is created or changed, and again before every delivery (a name can change what it
+ * resolves to; redirects are never followed). The dev server alone also allows http://localhost
+ * and 127.0.0.1, for local receivers.
+ *
+ * What is checked is the URL as the WHATWG parser writes it (`new URL(raw).href`:
+ * normalizedWebhookUrl), and that is what is stored and shown: `HTTPS://Host`, ` https://host`,
+ * `https:host` and `https:\\host` all become `https://host/`.
  */
 
-/** A name's addresses (A and AAAA), as strings; [] when it has none. */
-export type Resolver = (hostname: string) => Promise<string[]>;
+/** A name's addresses (A and AAAA), as strings; [] when it has none. The signal ends a lookup
+ * that takes too long. */
+export type Resolver = (hostname: string, signal?: AbortSignal) => Promise<string[]>;
 
 export interface UrlPolicy {
   /** The dev server's local receivers: http or https to localhost, 127.0.0.1 or [::1]. */
   allowLocalHttp?: boolean;
-  /** Resolves names; null where the runtime cannot (only literal addresses are checked then). */
+  /** Resolves names; null where the runtime cannot. Without one, names are refused (only the
+   * dev server, allowLocalHttp, accepts them unchecked). */
   resolve?: Resolver | null;
+  /** How long a lookup may take (RESOLVE_TIMEOUT_MS; tests shorten it). */
+  resolveTimeoutMs?: number;
 }
 
 export const MAX_URL_LENGTH = 2048;
+/** A lookup that has not answered by then is a refusal. */
+export const RESOLVE_TIMEOUT_MS = 2_000;
 
 /** The runtime's resolver (Deno.resolveDns), or null where there is none or it is not allowed. */
 export function runtimeResolver(): Resolver | null {
   const resolveDns = (globalThis as { Deno?: { resolveDns?: typeof Deno.resolveDns } }).Deno
     ?.resolveDns;
   if (typeof resolveDns !== "function") return null;
-  return async (hostname) => {
+  return async (hostname, signal) => {
     const answers = await Promise.all(
       (["A", "AAAA"] as const).map((type) =>
-        resolveDns(hostname, type).catch((err: Error) => {
+        resolveDns(hostname, type, { signal }).catch((err: Error) => {
           if (err instanceof Deno.errors.NotFound || err.name === "NotFound") return [];
           throw err;
         })
@@ -36,6 +47,17 @@ export function runtimeResolver(): Resolver | null {
     );
     return answers.flat();
   };
+}
+
+/** The URL as it is checked, stored and shown (the WHATWG parser's serialization), or null when
+ * it does not parse. */
+export function normalizedWebhookUrl(raw: string): string | null {
+  if (raw.length > MAX_URL_LENGTH) return null;
+  try {
+    return new URL(raw).href;
+  } catch {
+    return null;
+  }
 }
 
 const LOCAL_NAMES = new Set(["localhost", "127.0.0.1", "[::1]"]);
@@ -50,7 +72,10 @@ export async function webhookUrlProblem(raw: string, policy: UrlPolicy): Promise
   } catch {
     return "not an absolute URL";
   }
-  const host = url.hostname.toLowerCase();
+  // What is stored: the table holds it to ^https?:// and 2,048 characters.
+  if (url.href.length > MAX_URL_LENGTH) return `longer than ${MAX_URL_LENGTH} characters`;
+  // A name's trailing dot (the root) names the same host: `localhost.` is localhost.
+  const host = url.hostname.toLowerCase().replace(/\.$/, "");
   const local = policy.allowLocalHttp === true && LOCAL_NAMES.has(host);
   if (url.protocol !== "https:" && !(url.protocol === "http:" && local)) {
     return "it must use https";
@@ -60,14 +85,24 @@ export async function webhookUrlProblem(raw: string, policy: UrlPolicy): Promise
 
   const literal = parseIp(host.startsWith("[") ? host.slice(1, -1) : host);
   if (literal) return isPublic(literal) ? null : "it names an address that is not public";
-  if (!host.includes(".")) return "its host must be a fully qualified name";
-  if (NOT_PUBLIC_SUFFIXES.some((suffix) => host.endsWith(suffix))) {
+  if (host === "localhost" || NOT_PUBLIC_SUFFIXES.some((suffix) => host.endsWith(suffix))) {
     return "its host is a local name";
   }
-  if (!policy.resolve) return null;
+  if (!host.includes(".")) return "its host must be a fully qualified name";
+  if (!policy.resolve) {
+    return policy.allowLocalHttp ? null : "its host cannot be resolved here to check it";
+  }
   let addresses: string[];
+  const timeoutMs = Math.min(policy.resolveTimeoutMs ?? RESOLVE_TIMEOUT_MS, RESOLVE_TIMEOUT_MS);
+  const signal = AbortSignal.timeout(timeoutMs);
   try {
-    addresses = await policy.resolve(host);
+    addresses = await Promise.race([
+      policy.resolve(host, signal),
+      new Promise<never>((_, reject) => {
+        if (signal.aborted) reject(signal.reason);
+        signal.addEventListener("abort", () => reject(signal.reason), { once: true });
+      }),
+    ]);
   } catch {
     return "its host could not be resolved";
   }
