@@ -1,9 +1,10 @@
 -- POST /v1/webhooks/{id}/deliveries/{delivery_id}/retry: the delivery is due now. One still being
 -- retried is brought forward; one that failed (its attempts spent), succeeded or was cancelled
 -- gets one more attempt, the schedule going on from the attempts it had (a replay: the same
--- webhook-id and body). At most 10 manual retries of one delivery in 24 hours (a window that
--- starts at the first of them): past that, outcome delivery_retry_limited with retry_after, the
--- seconds until the window ends. Outcomes: webhook_not_found (another org's endpoint, or none),
+-- webhook-id and body). A delivery already due (pending, not in flight) is left as it is, and
+-- that retry is not counted. At most 10 counted retries of one delivery in 24 hours (a window
+-- that starts at the first of them): past that, outcome delivery_retry_limited with
+-- retry_after, the seconds until the window ends. Outcomes: webhook_not_found (another org's endpoint, or none),
 -- delivery_not_found (not this endpoint's), webhook_inactive (turn the endpoint back on first).
 -- data = {"delivery": {...}}.
 create or replace function public.retry_webhook_delivery(
@@ -53,6 +54,15 @@ begin
   end if;
   if not v_active then
     return v_auth || jsonb_build_object('outcome', 'webhook_inactive');
+  end if;
+
+  -- Already due and not in flight: the retry changes nothing, and is not counted (a repeated
+  -- click, a client's retry of a lost answer).
+  if v_delivery.status = 'pending' and v_delivery.next_attempt_at <= v_now
+     and (v_delivery.locked_until is null or v_delivery.locked_until <= v_now) then
+    return v_auth || jsonb_build_object('data', jsonb_build_object(
+      'delivery', internal.delivery_json(v_delivery)
+    ));
   end if;
 
   v_fresh := v_delivery.manual_retries_since is null

@@ -12,6 +12,9 @@ import { assertWebhook, storedEndpoint } from "../harness/webhooks.ts";
 
 const BOTH = ["company.contacts_linked", "company.contacts_unlinked"];
 const path = routePath(createWebhook, {});
+/** The valid request's URL: one of its own each time, since an org has one endpoint per URL. */
+const NEW_URL = "https://hooks.example.com/new";
+let made = 0;
 
 /** Names and what they resolve to, for the refusals below; every lookup is recorded. */
 function fakeDns() {
@@ -37,20 +40,20 @@ export default defineRouteTest({
   endpoint: createWebhook,
   valid: () => ({
     params: {},
-    body: { url: "https://hooks.example.com/new", events: BOTH, description: "CRM mirror" },
+    body: { url: `${NEW_URL}/${++made}`, events: BOTH, description: "CRM mirror" },
   }),
   invalid: () => ({ params: {}, body: { url: "https://hooks.example.com/x", events: "all" } }),
   ok: (json) => {
     const { webhook } = (json as { data: { webhook: Record<string, unknown> } }).data;
     assertWebhook(webhook, true);
-    assert.equal(webhook.url, "https://hooks.example.com/new");
+    assert.ok(String(webhook.url).startsWith(`${NEW_URL}/`), String(webhook.url));
     assert.deepEqual(webhook.events, BOTH);
     assert.equal(webhook.active, true);
   },
   sqlData: {
     webhook: {
       id: "0e000000-0000-4000-8000-000000000009",
-      url: "https://hooks.example.com/new",
+      url: `${NEW_URL}/1`,
       events: BOTH,
       description: null,
       active: true,
@@ -73,6 +76,13 @@ export default defineRouteTest({
       const stored = await storedEndpoint(target.owner, webhook.id);
       assert.equal(stored?.org_id, tenant.orgId);
       assert.equal(stored?.secret, webhook.secret);
+    },
+    // The suite sends one valid body many times: what it made goes, so its URL is free again.
+    async restore({ target, tenants }) {
+      await target.owner(
+        "delete from public.webhook_endpoints where org_id = any ($1::uuid[]) and url like $2",
+        [tenants.map((t) => t.orgId), `${NEW_URL}/%`],
+      );
     },
   },
 
@@ -223,6 +233,148 @@ export default defineRouteTest({
       });
       assert.equal(res.json.error.code, "invalid_url");
     });
+
+    await t.step(
+      "the URL as the WHATWG parser writes it is checked, stored and shown",
+      async () => {
+        const forms: [string, string][] = [
+          ["HTTPS://Hooks.Example.com/Upper", "https://hooks.example.com/Upper"],
+          [" https://hooks.example.com/leading-space", "https://hooks.example.com/leading-space"],
+          ["https:hooks.example.com", "https://hooks.example.com/"],
+          ["https:\\\\hooks.example.com\\back", "https://hooks.example.com/back"],
+          ["https://hooks.example.com:443/default-port", "https://hooks.example.com/default-port"],
+          ["https://hooks.example.com/a b", "https://hooks.example.com/a%20b"],
+        ];
+        for (const [url, shown] of forms) {
+          const res = await create({ url, events: BOTH });
+          assert.equal(res.status, 201, `${JSON.stringify(url)}: ${res.text}`);
+          assert.equal(res.json.data.webhook.url, shown);
+          assert.equal((await storedEndpoint(target.owner, res.json.data.webhook.id))?.url, shown);
+        }
+      },
+    );
+
+    await t.step("400 invalid_url for what the table would refuse, before any write", async () => {
+      // Under 2,048 characters as sent, over it as stored (each space becomes %20).
+      const spaces = `https://hooks.example.com/${" ".repeat(1000)}x`;
+      const before = await databaseDigest(target.owner);
+      const res = await create({ url: spaces, events: BOTH });
+      assert.equal(res.status, 400, res.text);
+      assert.equal(res.json.error.code, "invalid_url");
+      assert.equal(await databaseDigest(target.owner), before, "nothing written");
+    });
+
+    await t.step("a trailing dot does not make a local name public", async () => {
+      for (const url of ["https://localhost./x", "https://foo.internal./x", "https://a.local./x"]) {
+        const res = await create({ url, events: BOTH });
+        assert.equal(res.status, 400, `${url}: ${res.text}`);
+        assert.match(res.json.error.message, /local name/);
+      }
+    });
+
+    await t.step("no resolver, or one that does not answer in time: names refused", async () => {
+      const none = build({ webhooks: { urlPolicy: { resolve: null }, fetch: refusingFetch } });
+      const slow = build({
+        webhooks: {
+          urlPolicy: { resolve: () => new Promise(() => {}), resolveTimeoutMs: 50 },
+          fetch: refusingFetch,
+        },
+      });
+      for (
+        const [app, why] of [[none.app, /cannot be resolved/], [slow.app, /could not/]] as const
+      ) {
+        const res = await send(app, "POST", path, {
+          body: { url: "https://hooks.example.com/unchecked", events: BOTH },
+          key: a.keys.only["webhooks:write"],
+        });
+        assert.equal(res.status, 400, res.text);
+        assert.equal(res.json.error.code, "invalid_url");
+        assert.match(res.json.error.message, why);
+      }
+      // A literal public address needs no lookup.
+      const literal = await send(none.app, "POST", path, {
+        body: { url: `https://${PUBLIC_TEST_ADDRESS}/literal`, events: BOTH },
+        key: a.keys.only["webhooks:write"],
+      });
+      assert.equal(literal.status, 201, literal.text);
+    });
+
+    await t.step("a name is looked up only for a key past its checksum and the cache", async () => {
+      const org = await createTenant(target.owner, { perMinute: 0 });
+      const body = { url: "https://hooks.example.com/order", events: BOTH };
+      dns.asked.length = 0;
+      const key = org.keys.all;
+      const typo = `${key.slice(0, -1)}${key.endsWith("A") ? "B" : "A"}`;
+      const badChecksum = await create(body, typo);
+      assert.equal(badChecksum.status, 401, badChecksum.text);
+      assert.deepEqual(dns.asked, [], "a key with a bad checksum: no lookup");
+      // The org's minute limit is 0: the first call is refused by the database, and remembered.
+      const first = await create(body, key);
+      assert.equal(first.status, 429, first.text);
+      const asked = dns.asked.length;
+      const cached = await create(body, key);
+      assert.equal(cached.status, 429, cached.text);
+      assert.equal(dns.asked.length, asked, "the cached refusal came before any lookup");
+    });
+
+    await t.step("409 webhook_url_taken: one endpoint per URL in an org", async () => {
+      const url = "https://hooks.example.com/once";
+      const first = await create({ url, events: BOTH });
+      assert.equal(first.status, 201, first.text);
+      const before = await databaseDigest(target.owner);
+      for (const again of [url, "HTTPS://HOOKS.example.com/once", ` ${url}`]) {
+        const res = await create({ url: again, events: ["company.contacts_linked"] });
+        assert.equal(res.status, 409, `${again}: ${res.text}`);
+        assert.equal(res.json.error.code, "webhook_url_taken");
+      }
+      assert.equal(await databaseDigest(target.owner), before, "nothing written");
+      // Another org may use it; and once deleted, the URL is free again.
+      const other = await createTenant(target.owner);
+      assert.equal((await create({ url, events: BOTH }, other.keys.all)).status, 201);
+      const gone = await send(
+        app,
+        "DELETE",
+        `/api-gateway/v1/webhooks/${first.json.data.webhook.id}`,
+        {
+          key: a.keys.only["webhooks:write"],
+        },
+      );
+      assert.equal(gone.status, 204, gone.text);
+      assert.equal((await create({ url, events: BOTH })).status, 201);
+    });
+
+    await t.step(
+      "409 webhook_url_taken from the unique index too (written past the check)",
+      async () => {
+        // A row written by hand beside the function's check: the index answers, as an outcome.
+        const url = "https://hooks.example.com/raced";
+        await target.owner(
+          `create or replace function public.test_hide_taken() returns trigger language plpgsql
+         set search_path = '' as $f$ begin
+           if new.url = '${url}' and not exists (select 1 from public.webhook_endpoints e
+              where e.url = new.url and e.org_id = new.org_id) then
+             insert into public.webhook_endpoints (org_id, url, events, secret)
+             values (new.org_id, new.url, new.events, new.secret);
+           end if;
+           return new;
+         end $f$`,
+          [],
+        );
+        await target.owner(
+          `create trigger test_hide_taken before insert on public.webhook_endpoints
+         for each row when (pg_trigger_depth() = 0) execute function public.test_hide_taken()`,
+          [],
+        );
+        try {
+          const res = await create({ url, events: BOTH });
+          assert.equal(res.status, 409, res.text);
+          assert.equal(res.json.error.code, "webhook_url_taken");
+        } finally {
+          await target.owner("drop trigger test_hide_taken on public.webhook_endpoints", []);
+          await target.owner("drop function public.test_hide_taken()", []);
+        }
+      },
+    );
 
     await t.step("409 webhook_limit_reached past the org's limit", async () => {
       const small = await createTenant(target.owner, { maxWebhooks: 3 });

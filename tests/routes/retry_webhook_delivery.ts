@@ -68,6 +68,50 @@ export default defineRouteTest({
       assert.equal(res.json.error.code, "delivery_not_found");
     });
 
+    await t.step("10 manual retries a day per delivery, then 429 with Retry-After", async () => {
+      // The step above retried d1 once: 9 more are allowed within its 24 hours.
+      // Between retries the delivery was tried and failed: it is due later.
+      const tried = () =>
+        target.owner(
+          "update public.webhook_deliveries set next_attempt_at = $2 where id = $1",
+          [d1, new Date(clock.at.getTime() + 3_600_000)],
+        );
+      for (let i = 2; i <= 10; i++) {
+        clock.at = new Date(clock.at.getTime() + 60_000);
+        await tried();
+        const res = await retry(w1, d1);
+        assert.equal(res.status, 202, `retry ${i}: ${res.text}`);
+      }
+      // Retrying one that is due already changes nothing, and is not counted.
+      const again = await retry(w1, d1);
+      assert.equal(again.status, 202, again.text);
+      clock.at = new Date(clock.at.getTime() + 60_000);
+      await tried();
+      const limited = await retry(w1, d1);
+      assert.equal(limited.status, 429, limited.text);
+      assert.equal(limited.json.error.code, "delivery_retry_limited");
+      // The window began at the first retry, 10 minutes ago: 23 h 50 min are left.
+      assert.equal(limited.headers.get("retry-after"), String(24 * 3600 - 600));
+      assert.ok(limited.headers.get("x-ratelimit-remaining"), "the quota headers ride along");
+      const [row] = await target.owner<{ manual_retries: number }>(
+        "select manual_retries from public.webhook_deliveries where id = $1",
+        [d1],
+      );
+      assert.equal(row.manual_retries, 10, "the refused retry changed nothing");
+      // Another delivery has its own allowance.
+      const [{ id: other }] = await target.owner<{ id: string }>(
+        `insert into public.webhook_deliveries (org_id, event_id, endpoint_id)
+         select org_id, event_id, endpoint_id from public.webhook_deliveries where id = $1
+         returning id`,
+        [d1],
+      );
+      assert.equal((await retry(w1, other)).status, 202);
+      // A day after the window began, d1 may be retried again.
+      clock.at = new Date(clock.at.getTime() - 600_000 + 24 * 3600_000);
+      await tried();
+      assert.equal((await retry(w1, d1)).status, 202);
+    });
+
     await t.step("409 webhook_inactive: turn the endpoint back on first", async () => {
       await target.owner("update public.webhook_endpoints set active = false where id = $1", [w1]);
       const res = await retry(w1, d1);

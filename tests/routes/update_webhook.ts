@@ -4,7 +4,7 @@ import { updateWebhook } from "../../supabase/functions/api-gateway/routes/updat
 import { createTenant, databaseDigest } from "../harness/fixtures.ts";
 import { routePath, send } from "../harness/http.ts";
 import { defineRouteTest } from "../harness/route_tests.ts";
-import { assertWebhook, storedEndpoint } from "../harness/webhooks.ts";
+import { assertWebhook, deliveryStatus, storedEndpoint } from "../harness/webhooks.ts";
 
 const MISSING = "00000000-0000-4000-8000-00000000f00d";
 
@@ -100,6 +100,34 @@ export default defineRouteTest({
         assert.equal(await databaseDigest(target.owner), before);
       },
     );
+
+    await t.step("a URL is stored normalised; another endpoint's URL is 409", async () => {
+      const res = await patch(w1, { url: "HTTPS://Hooks.Example.com:443/Moved" });
+      assert.equal(res.status, 200, res.text);
+      assert.equal(res.json.data.webhook.url, "https://hooks.example.com/Moved");
+      assert.equal(
+        (await storedEndpoint(target.owner, w1))?.url,
+        "https://hooks.example.com/Moved",
+      );
+      // Its own URL again is no conflict.
+      assert.equal((await patch(w1, { url: "https://hooks.example.com/Moved" })).status, 200);
+      const before = await databaseDigest(target.owner);
+      const taken = await patch(a.webhookIds[1], { url: " https:hooks.example.com/Moved" });
+      assert.equal(taken.status, 409, taken.text);
+      assert.equal(taken.json.error.code, "webhook_url_taken");
+      assert.equal(await databaseDigest(target.owner), before, "nothing written");
+    });
+
+    await t.step("turned off, its pending deliveries are cancelled, and stay so", async () => {
+      const [d1] = a.deliveryIds;
+      await target.owner("update public.webhook_deliveries set status = 'pending' where id = $1", [
+        d1,
+      ]);
+      assert.equal((await patch(w1, { active: false })).status, 200);
+      assert.equal(await deliveryStatus(target.owner, d1), "cancelled");
+      assert.equal((await patch(w1, { active: true })).status, 200);
+      assert.equal(await deliveryStatus(target.owner, d1), "cancelled", "not revived");
+    });
 
     await t.step("404 webhook_not_found: none such, or deleted", async () => {
       assert.equal((await patch(MISSING, { active: true })).json.error.code, "webhook_not_found");
