@@ -120,7 +120,7 @@ export function startHostileReceiver(answers: Record<string, HostileAnswer>) {
       if (answer.bodyBytes === undefined) {
         await conn.write(body);
       } else {
-        const chunk = new Uint8Array(64 * 1024);
+        const chunk = new Uint8Array(64 * 1024).fill(0x78); // "x"
         for (let sent = 0; sent < length; sent += chunk.length) {
           await conn.write(chunk.subarray(0, Math.min(chunk.length, length - sent)));
         }
