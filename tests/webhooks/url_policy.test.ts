@@ -3,9 +3,12 @@
 import assert from "node:assert/strict";
 import {
   isPublic,
+  MAX_URL_LENGTH,
+  normalizedWebhookUrl,
   parseIp,
   webhookUrlProblem,
 } from "../../supabase/functions/api-gateway/webhooks/url_policy.ts";
+import { retryAfterSeconds } from "../../supabase/functions/api-gateway/webhooks/dispatch.ts";
 
 const publicIp = (text: string) => {
   const ip = parseIp(text);
@@ -141,14 +144,80 @@ Deno.test("url policy: URLs, and names by what they resolve to", async (t) => {
     }
   });
 
-  await t.step("a resolver that fails refuses; none at all checks only literals", async () => {
+  await t.step("a resolver that fails or is slow refuses; none at all refuses names", async () => {
     const failing = () => Promise.reject(new Error("SERVFAIL"));
     assert.match(
       (await webhookUrlProblem("https://public.example.com/x", { resolve: failing }))!,
       /could not be resolved/,
     );
-    assert.equal(await webhookUrlProblem("https://public.example.com/x", { resolve: null }), null);
+    let signal: AbortSignal | undefined;
+    const hanging = (_: string, s?: AbortSignal) => (signal = s, new Promise<string[]>(() => {}));
+    assert.match(
+      (await webhookUrlProblem("https://public.example.com/x", {
+        resolve: hanging,
+        resolveTimeoutMs: 20,
+      }))!,
+      /could not be resolved/,
+    );
+    assert.equal(signal?.aborted, true, "the lookup is told to stop");
+    // Fail closed: where names cannot be checked, they are refused (the dev server alone, which
+    // sends to local receivers anyway, takes them unchecked).
+    assert.match(
+      (await webhookUrlProblem("https://public.example.com/x", { resolve: null }))!,
+      /cannot be resolved/,
+    );
+    assert.equal(
+      await webhookUrlProblem("https://public.example.com/x", {
+        resolve: null,
+        allowLocalHttp: true,
+      }),
+      null,
+    );
+    assert.equal(await webhookUrlProblem("https://93.184.215.14/x", { resolve: null }), null);
     assert.match((await webhookUrlProblem("https://10.0.0.1/x", { resolve: null }))!, /not public/);
+  });
+
+  await t.step("a trailing dot is stripped before the local-name checks", async () => {
+    for (
+      const url of [
+        "https://localhost./x",
+        "https://foo.internal./x",
+        "https://printer.local./x",
+        "https://api.localhost./x",
+      ]
+    ) {
+      assert.match((await webhookUrlProblem(url, { resolve }))!, /local name/, url);
+    }
+    assert.equal(await webhookUrlProblem("https://public.example.com./x", { resolve }), null);
+    assert.ok(asked.includes("public.example.com"), "looked up without the dot");
+    // The dev server's local receivers, with the dot too.
+    assert.equal(
+      await webhookUrlProblem("http://localhost.:8080/x", { allowLocalHttp: true, resolve }),
+      null,
+    );
+  });
+
+  await t.step("the URL the table would refuse is refused here first", async () => {
+    // Normalised, these are what the table stores; only the stored length can still exceed it.
+    assert.equal(
+      normalizedWebhookUrl("HTTPS://Public.Example.com/A"),
+      "https://public.example.com/A",
+    );
+    assert.equal(
+      normalizedWebhookUrl(" https://public.example.com/"),
+      "https://public.example.com/",
+    );
+    assert.equal(normalizedWebhookUrl("https:public.example.com"), "https://public.example.com/");
+    assert.equal(
+      normalizedWebhookUrl("https:\\\\public.example.com"),
+      "https://public.example.com/",
+    );
+    for (const raw of ["HTTPS://public.example.com/x", " https://public.example.com/x"]) {
+      assert.equal(await webhookUrlProblem(raw, { resolve }), null, raw);
+    }
+    const grows = `https://public.example.com/${"é".repeat(700)}`;
+    assert.ok(grows.length < MAX_URL_LENGTH);
+    assert.match((await webhookUrlProblem(grows, { resolve }))!, /longer than/);
   });
 
   await t.step("the dev policy: loopback http, and nothing else local", async () => {
@@ -162,4 +231,24 @@ Deno.test("url policy: URLs, and names by what they resolve to", async (t) => {
       assert.ok(await webhookUrlProblem(url, dev), url);
     }
   });
+});
+
+Deno.test("dispatch: Retry-After read in either form, clamped to 0 to a day", () => {
+  const now = Date.parse("2026-12-06T00:00:00Z");
+  const cases: [string | null, number | null][] = [
+    [null, null],
+    ["", null],
+    ["soon", null],
+    ["120", 120],
+    [" 7 ", 7],
+    ["0", 0],
+    ["99999999999999999999999999", 86_400],
+    ["-5", null],
+    ["Sun, 06 Dec 2026 00:02:00 GMT", 120],
+    ["Fri, 31 Dec 2260 23:59:59 GMT", 86_400],
+    ["Thu, 01 Jan 1970 00:00:00 GMT", 0],
+  ];
+  for (const [header, seconds] of cases) {
+    assert.equal(retryAfterSeconds(header, now), seconds, String(header));
+  }
 });

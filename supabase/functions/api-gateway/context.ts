@@ -37,6 +37,8 @@ export interface WebhookDeps {
   dispatchSecret?: string;
   /** How long one delivery may take (the dispatcher's 10 s; tests shorten it). */
   deliveryTimeoutMs?: number;
+  /** How long the dispatch route claims for (8 s; tests on a loaded machine lengthen it). */
+  dispatchBudgetMs?: number;
 }
 
 /** The deps as the app holds them: the log resolved, and the app instance's own memory of keys

@@ -317,7 +317,9 @@ export function retryAfterSeconds(value: string | null, nowMs = Date.now()): num
   if (/^\d+$/.test(text)) {
     seconds = Number(text);
   } else {
-    const at = Date.parse(text);
+    // An HTTP date starts with its day's name (all three forms RFC 9110 reads); anything else
+    // (Date.parse takes "-5" for a year) is no Retry-After.
+    const at = /^[A-Za-z]{3}/.test(text) ? Date.parse(text) : NaN;
     if (Number.isNaN(at)) return null;
     seconds = Math.ceil((at - nowMs) / 1000);
   }

@@ -31,7 +31,7 @@ export async function dispatchRoute(c: Context<AppEnv>): Promise<Response> {
     clock: deps.clock,
     log: deps.log,
     timeoutMs: deps.webhooks?.deliveryTimeoutMs,
-  });
+  }, deps.webhooks?.dispatchBudgetMs);
   return c.json({ data: report });
 }
 
