@@ -86,7 +86,11 @@ the (shared) machine, the ratios much less.
   event (the row the target is held to). Delivery latency: \`deno task dev\`
   on the same database with its dispatcher (a round every second), a loopback receiver subscribed
   for one org, ${s.latencyEvents} links 20 ms apart each moving one contact; from each link's 200
-  (its transaction committed) to its delivery's arrival.
+  (its transaction committed) to its delivery's arrival. Dispatch beside a stalled receiver: the
+  dispatcher's pool in process on the same database, ${s.dispatchDeliveries} due deliveries of one
+  org to 10 endpoints at a loopback receiver, with no other delivery due, against the same while
+  another org's endpoint (5 due) never answers within the production timeout; throughput is the
+  backlog over the time until its last delivery arrived, the best of ${s.rounds} alternating rounds.
 - **Cold start**: \`supabase/functions/api-gateway/index.ts\` against \`bench/bare_server.ts\`
   (Deno + Hono, nothing else), with the platform's permissions (\`--allow-net --allow-env
   --cached-only\`), spawned alternately ${s.spawns} times each (the median reported), in three modes:

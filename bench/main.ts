@@ -15,6 +15,7 @@ import { benchmarksMarkdown } from "./docs.ts";
 import { explainLink } from "./explain.ts";
 import { measureHotOrg } from "./hot_org.ts";
 import { measureDeliveryLatency } from "./webhook_latency.ts";
+import { measureDispatchThroughput } from "./webhook_dispatch.ts";
 import { measureWebhookThroughput } from "./webhook_throughput.ts";
 import { describeMachine } from "./machine.ts";
 import { measureLoads } from "./measure.ts";
@@ -69,6 +70,7 @@ try {
       await measureWebhookThroughput(db, size, size.webhookBatch, "changing", say),
     ],
     latency: await measureDeliveryLatency(db, size.latencyEvents, 20, say),
+    dispatch: await measureDispatchThroughput(db, size, say),
   };
   results = { loads, cold, smallContacts: small, bigContacts: big, webhooks };
 } finally {

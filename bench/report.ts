@@ -4,6 +4,7 @@ import { type ColdStarts, median, MODES } from "./cold_start.ts";
 import { type HotOrg, type OneAndSpread, oneOverSpread } from "./hot_org.ts";
 import type { LoadResult } from "./load.ts";
 import type { Measurements } from "./measure.ts";
+import type { DispatchThroughput } from "./webhook_dispatch.ts";
 import type { DeliveryLatency } from "./webhook_latency.ts";
 import type { WebhookThroughput } from "./webhook_throughput.ts";
 import { TARGET_BATCH } from "./sizes.ts";
@@ -14,7 +15,12 @@ export interface Results {
   smallContacts: number;
   bigContacts: number;
   hot?: HotOrg;
-  webhooks?: { throughput: WebhookThroughput[]; latency: DeliveryLatency };
+  webhooks?: {
+    throughput: WebhookThroughput[];
+    latency: DeliveryLatency;
+    /** Absent from runs before the dispatcher's pool. */
+    dispatch?: DispatchThroughput;
+  };
 }
 
 export interface Row {
@@ -256,7 +262,7 @@ function coldRows(cold: ColdStarts): Row[] {
 
 /** What webhooks cost a link, and how long a delivery takes in the dev server. */
 function webhookRows(
-  { throughput, latency: l }: { throughput: WebhookThroughput[]; latency: DeliveryLatency },
+  { throughput, latency: l, dispatch: d }: NonNullable<Results["webhooks"]>,
 ): Row[] {
   const rows: Row[] = throughput.map((t) => {
     const ratio = t.subscribed.perSecond / t.none.perSecond;
@@ -281,5 +287,18 @@ function webhookRows(
     baseline: `a round every ${n0(l.periodMs)} ms`,
     ratio: l.p99Ms / l.periodMs,
   });
+  if (d) {
+    const ratio = d.oneStalled / d.noneStalled;
+    rows.push({
+      id: "webhooks:dispatch:stalled",
+      figure: `9. webhook dispatch (the pool, in process), ${d.deliveries} deliveries to 10 ` +
+        "endpoints, beside another org's endpoint that never answers vs none",
+      measured: `one stalled: ${n0(d.oneStalled)} deliveries/s`,
+      baseline: `none stalled: ${n0(d.noneStalled)} deliveries/s`,
+      ratio,
+      target: "≥ 0.8",
+      met: ratio >= 0.8,
+    });
+  }
   return rows;
 }

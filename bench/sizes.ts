@@ -34,6 +34,8 @@ export interface Size {
    * with and without a subscribed endpoint, and how many links the latency figure times. */
   webhookBatch: number;
   latencyEvents: number;
+  /** Deliveries of the dispatch throughput figure (bench/webhook_dispatch.ts), per run. */
+  dispatchDeliveries: number;
 }
 
 export const DEFAULT: Size = {
@@ -57,6 +59,7 @@ export const DEFAULT: Size = {
   hotSeconds: 4,
   webhookBatch: 10,
   latencyEvents: 300,
+  dispatchDeliveries: 2_000,
 };
 
 export const QUICK: Size = {
@@ -83,6 +86,7 @@ export const QUICK: Size = {
   hotSeconds: 1,
   webhookBatch: 10,
   latencyEvents: 10,
+  dispatchDeliveries: 100,
 };
 
 /** The biggest batch: the one the targets are stated for. */
