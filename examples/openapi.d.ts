@@ -87,7 +87,7 @@ export interface paths {
         put?: never;
         /**
          * Create a webhook endpoint
-         * @description Registers a URL to receive the workspace's events, signed per Standard Webhooks with the secret this answer shows, once. The URL must be https to a public address (not private, loopback or link-local, by name or by what it resolves to). Up to 20 per workspace.
+         * @description Registers a URL to receive the workspace's events, signed per Standard Webhooks with the secret this answer shows, once. The URL must be https to a public address (not private, loopback or link-local, by name or by what it resolves to), stored as the WHATWG parser writes it; one endpoint per URL. Up to 20 per workspace.
          *
          *     Requires the `webhooks:write` permission.
          */
@@ -119,7 +119,7 @@ export interface paths {
         head?: never;
         /**
          * Change a webhook endpoint
-         * @description Changes the fields the body names (url, events, description, active); the others stay. active: false stops deliveries (they wait, and go out when it is true again); turning an endpoint the gateway turned off back on clears why.
+         * @description Changes the fields the body names (url, events, description, active); the others stay. active: false stops deliveries and cancels those pending (turning it back on does not revive them); turning an endpoint the gateway turned off back on clears why.
          *
          *     Requires the `webhooks:write` permission.
          */
@@ -181,7 +181,7 @@ export interface paths {
         put?: never;
         /**
          * Retry a delivery now
-         * @description The delivery is due at once: one still being retried is brought forward; one that failed or succeeded is sent again (the same webhook-id and body: a replay).
+         * @description The delivery is due at once: one still being retried is brought forward; one that failed, succeeded or was cancelled is sent again (the same webhook-id and body: a replay). At most 10 times a day per delivery (then 429 delivery_retry_limited).
          *
          *     Requires the `webhooks:write` permission.
          */
@@ -297,7 +297,7 @@ export interface components {
                  * @example validation_error
                  * @enum {string}
                  */
-                code: "validation_error" | "invalid_url" | "invalid_events" | "invalid_key" | "insufficient_permissions" | "company_not_found" | "webhook_not_found" | "delivery_not_found" | "not_found" | "method_not_allowed" | "webhook_inactive" | "webhook_limit_reached" | "payload_too_large" | "unsupported_media_type" | "rate_limited" | "internal_error" | "service_unavailable";
+                code: "validation_error" | "invalid_url" | "invalid_events" | "invalid_key" | "insufficient_permissions" | "company_not_found" | "webhook_not_found" | "delivery_not_found" | "not_found" | "method_not_allowed" | "webhook_inactive" | "webhook_limit_reached" | "webhook_url_taken" | "payload_too_large" | "unsupported_media_type" | "rate_limited" | "delivery_retry_limited" | "internal_error" | "service_unavailable";
                 /** @example Invalid request body. contact_ids.3: Invalid UUID */
                 message: string;
                 /** @description validation_error only: the issues with their paths, at most 20 (the message counts them all). */
@@ -474,7 +474,7 @@ export interface components {
              * @example CRM mirror
              */
             description?: string | null;
-            /** @description false stops deliveries (they wait); true resumes them. */
+            /** @description false stops deliveries and cancels those pending; true resumes delivery of new events. */
             active?: boolean;
         };
         DeliveryPage: {
@@ -497,7 +497,7 @@ export interface components {
             /** @enum {string} */
             event_type: "company.contacts_linked" | "company.contacts_unlinked";
             /**
-             * @description pending: due at next_attempt_at; succeeded; failed: its attempts are spent, or the receiver answered 410; cancelled: its endpoint was deleted first.
+             * @description pending: due at next_attempt_at; succeeded; failed: its attempts are spent, or the receiver answered 410; cancelled: its endpoint was deleted or turned off first.
              * @enum {string}
              */
             status: "pending" | "succeeded" | "failed" | "cancelled";
@@ -527,7 +527,7 @@ export interface components {
              * @description Why it failed; null when it succeeded.
              * @enum {string|null}
              */
-            error_class: "timeout" | "connection" | "blocked_address" | "redirect" | "http_status" | null;
+            error_class: "timeout" | "connection" | "blocked_address" | "redirect" | "http_status" | "invalid_status" | null;
             /** @description The first 256 bytes of the receiver's answer, at most. */
             response_prefix: string | null;
         };
@@ -1504,7 +1504,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description `webhook_limit_reached`: the workspace has as many webhook endpoints as it may (20 unless raised for it) */
+            /** @description `webhook_limit_reached`: the workspace has as many webhook endpoints as it may (20 unless raised for it); `webhook_url_taken`: another webhook endpoint of the workspace has this URL: change that one instead */
             409: {
                 headers: {
                     /** @description The workspace's daily quota. */
@@ -1911,6 +1911,25 @@ export interface operations {
                 headers: {
                     /** @description The methods the path allows. */
                     Allow?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description `webhook_url_taken`: another webhook endpoint of the workspace has this URL: change that one instead */
+            409: {
+                headers: {
+                    /** @description The workspace's daily quota. */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left today (UTC). */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description Unix seconds of the next 00:00 UTC, when the daily quota resets. */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description Both windows (draft-ietf-httpapi-ratelimit-headers-11), e.g. `"minute";q=10;w=60, "day";q=100;w=86400`. */
+                    "RateLimit-Policy"?: string;
+                    /** @description The window that runs out first: `"minute";r=<remaining>;t=<seconds to reset>`. */
+                    RateLimit?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2582,7 +2601,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description `rate_limited`: the workspace's minute or day quota is spent, or too many of its requests are in flight at once; nothing was done (see Retry-After) */
+            /** @description `rate_limited`: the workspace's minute or day quota is spent, or too many of its requests are in flight at once; nothing was done (see Retry-After); `delivery_retry_limited`: this delivery was retried by hand 10 times in 24 hours; nothing was done (see Retry-After) */
             429: {
                 headers: {
                     /** @description The workspace's daily quota. */

@@ -199,9 +199,11 @@ export default {
                   "method_not_allowed",
                   "webhook_inactive",
                   "webhook_limit_reached",
+                  "webhook_url_taken",
                   "payload_too_large",
                   "unsupported_media_type",
                   "rate_limited",
+                  "delivery_retry_limited",
                   "internal_error",
                   "service_unavailable"
                 ],
@@ -644,7 +646,7 @@ export default {
           },
           "active": {
             "type": "boolean",
-            "description": "false stops deliveries (they wait); true resumes them."
+            "description": "false stops deliveries and cancels those pending; true resumes delivery of new events."
           }
         },
         "additionalProperties": false
@@ -712,7 +714,7 @@ export default {
               "failed",
               "cancelled"
             ],
-            "description": "pending: due at next_attempt_at; succeeded; failed: its attempts are spent, or the receiver answered 410; cancelled: its endpoint was deleted first."
+            "description": "pending: due at next_attempt_at; succeeded; failed: its attempts are spent, or the receiver answered 410; cancelled: its endpoint was deleted or turned off first."
           },
           "next_attempt_at": {
             "type": [
@@ -778,6 +780,7 @@ export default {
               "blocked_address",
               "redirect",
               "http_status",
+              "invalid_status",
               null
             ],
             "description": "Why it failed; null when it succeeded."
@@ -2376,7 +2379,7 @@ export default {
           "webhooks"
         ],
         "summary": "Create a webhook endpoint",
-        "description": "Registers a URL to receive the workspace's events, signed per Standard Webhooks with the secret this answer shows, once. The URL must be https to a public address (not private, loopback or link-local, by name or by what it resolves to). Up to 20 per workspace.\n\nRequires the `webhooks:write` permission.",
+        "description": "Registers a URL to receive the workspace's events, signed per Standard Webhooks with the secret this answer shows, once. The URL must be https to a public address (not private, loopback or link-local, by name or by what it resolves to), stored as the WHATWG parser writes it; one endpoint per URL. Up to 20 per workspace.\n\nRequires the `webhooks:write` permission.",
         "security": [
           {
             "ApiKey": []
@@ -2705,7 +2708,7 @@ export default {
             }
           },
           "409": {
-            "description": "`webhook_limit_reached`: the workspace has as many webhook endpoints as it may (20 unless raised for it)",
+            "description": "`webhook_limit_reached`: the workspace has as many webhook endpoints as it may (20 unless raised for it); `webhook_url_taken`: another webhook endpoint of the workspace has this URL: change that one instead",
             "headers": {
               "X-RateLimit-Limit": {
                 "description": "The workspace's daily quota.",
@@ -2747,6 +2750,15 @@ export default {
                       "error": {
                         "code": "webhook_limit_reached",
                         "message": "This workspace has as many webhook endpoints as it may (20 unless raised for it): delete one first."
+                      }
+                    }
+                  },
+                  "webhook_url_taken": {
+                    "summary": "webhook_url_taken",
+                    "value": {
+                      "error": {
+                        "code": "webhook_url_taken",
+                        "message": "Another webhook endpoint of this workspace has this URL: change that one (PATCH) instead."
                       }
                     }
                   }
@@ -3473,7 +3485,7 @@ export default {
           "webhooks"
         ],
         "summary": "Change a webhook endpoint",
-        "description": "Changes the fields the body names (url, events, description, active); the others stay. active: false stops deliveries (they wait, and go out when it is true again); turning an endpoint the gateway turned off back on clears why.\n\nRequires the `webhooks:write` permission.",
+        "description": "Changes the fields the body names (url, events, description, active); the others stay. active: false stops deliveries and cancels those pending (turning it back on does not revive them); turning an endpoint the gateway turned off back on clears why.\n\nRequires the `webhooks:write` permission.",
         "security": [
           {
             "ApiKey": []
@@ -3808,6 +3820,59 @@ export default {
                       "error": {
                         "code": "method_not_allowed",
                         "message": "Method PUT is not allowed here. Allowed: OPTIONS, POST."
+                      }
+                    }
+                  }
+                },
+                "schema": {
+                  "$ref": "#/components/schemas/Error"
+                }
+              }
+            }
+          },
+          "409": {
+            "description": "`webhook_url_taken`: another webhook endpoint of the workspace has this URL: change that one instead",
+            "headers": {
+              "X-RateLimit-Limit": {
+                "description": "The workspace's daily quota.",
+                "schema": {
+                  "type": "integer"
+                }
+              },
+              "X-RateLimit-Remaining": {
+                "description": "Requests left today (UTC).",
+                "schema": {
+                  "type": "integer"
+                }
+              },
+              "X-RateLimit-Reset": {
+                "description": "Unix seconds of the next 00:00 UTC, when the daily quota resets.",
+                "schema": {
+                  "type": "integer"
+                }
+              },
+              "RateLimit-Policy": {
+                "description": "Both windows (draft-ietf-httpapi-ratelimit-headers-11), e.g. `\"minute\";q=10;w=60, \"day\";q=100;w=86400`.",
+                "schema": {
+                  "type": "string"
+                }
+              },
+              "RateLimit": {
+                "description": "The window that runs out first: `\"minute\";r=<remaining>;t=<seconds to reset>`.",
+                "schema": {
+                  "type": "string"
+                }
+              }
+            },
+            "content": {
+              "application/json": {
+                "examples": {
+                  "webhook_url_taken": {
+                    "summary": "webhook_url_taken",
+                    "value": {
+                      "error": {
+                        "code": "webhook_url_taken",
+                        "message": "Another webhook endpoint of this workspace has this URL: change that one (PATCH) instead."
                       }
                     }
                   }
@@ -5577,7 +5642,7 @@ export default {
           "webhooks"
         ],
         "summary": "Retry a delivery now",
-        "description": "The delivery is due at once: one still being retried is brought forward; one that failed or succeeded is sent again (the same webhook-id and body: a replay).\n\nRequires the `webhooks:write` permission.",
+        "description": "The delivery is due at once: one still being retried is brought forward; one that failed, succeeded or was cancelled is sent again (the same webhook-id and body: a replay). At most 10 times a day per delivery (then 429 delivery_retry_limited).\n\nRequires the `webhooks:write` permission.",
         "security": [
           {
             "ApiKey": []
@@ -6053,7 +6118,7 @@ export default {
             }
           },
           "429": {
-            "description": "`rate_limited`: the workspace's minute or day quota is spent, or too many of its requests are in flight at once; nothing was done (see Retry-After)",
+            "description": "`rate_limited`: the workspace's minute or day quota is spent, or too many of its requests are in flight at once; nothing was done (see Retry-After); `delivery_retry_limited`: this delivery was retried by hand 10 times in 24 hours; nothing was done (see Retry-After)",
             "headers": {
               "X-RateLimit-Limit": {
                 "description": "The workspace's daily quota.",
@@ -6101,6 +6166,15 @@ export default {
                       "error": {
                         "code": "rate_limited",
                         "message": "Rate limit exceeded: this workspace's per-minute quota of 50 requests is spent. Retry after 17 seconds."
+                      }
+                    }
+                  },
+                  "delivery_retry_limited": {
+                    "summary": "delivery_retry_limited",
+                    "value": {
+                      "error": {
+                        "code": "delivery_retry_limited",
+                        "message": "This delivery was retried by hand 10 times in 24 hours. Retry after 3600 seconds."
                       }
                     }
                   }
