@@ -8,12 +8,14 @@ import type { Logger } from "../supabase/functions/api-gateway/context.ts";
 import type { GatewayDb } from "../supabase/functions/api-gateway/db/port.ts";
 import { dispatchUntilIdle } from "../supabase/functions/api-gateway/webhooks/dispatch.ts";
 import type { UrlPolicy } from "../supabase/functions/api-gateway/webhooks/url_policy.ts";
+import type { SecretKeyring } from "../supabase/functions/api-gateway/webhooks/secret_keys.ts";
 
 const MAX_ROUNDS = 4;
 
 export function startDispatcher(options: {
   db: GatewayDb;
   urlPolicy: UrlPolicy;
+  secretKeyring: () => Promise<SecretKeyring>;
   log: Logger;
   everyMs?: number;
 }): { stop(): Promise<void> } {
@@ -21,7 +23,12 @@ export function startDispatcher(options: {
   const round = () => {
     if (running.size >= MAX_ROUNDS) return;
     const work = dispatchUntilIdle(
-      { db: options.db, urlPolicy: options.urlPolicy, log: options.log },
+      {
+        db: options.db,
+        urlPolicy: options.urlPolicy,
+        secretKeyring: options.secretKeyring,
+        log: options.log,
+      },
       30_000,
     )
       .then(() => {}, (err) => {

@@ -35,6 +35,10 @@ export interface WebhookDeps {
   /** The secret the dispatch route requires (WEBHOOK_DISPATCH_SECRET, kept in Vault for
    * pg_cron); without one the route answers 404. */
   dispatchSecret?: string;
+  /** WEBHOOK_SECRETS_KEYS, unparsed: the keys the signing secrets are encrypted under
+   * (webhooks/secret_keys.ts parses it on first use). Unset, every webhook operation that needs a
+   * secret fails loudly; the other endpoints work. */
+  secretsKeys?: string;
 }
 
 /** The deps as the app holds them: the log resolved, and the app instance's own memory of keys

@@ -13,6 +13,7 @@
  */
 import type { Logger } from "../context.ts";
 import type { GatewayDb } from "../db/port.ts";
+import { decryptSecrets, type SecretKeyring } from "./secret_keys.ts";
 import { signatures } from "./sign.ts";
 import { type UrlPolicy, webhookUrlProblem } from "./url_policy.ts";
 
@@ -25,6 +26,9 @@ const RESPONSE_PREFIX_BYTES = 256;
 export interface DispatchOptions {
   db: GatewayDb;
   urlPolicy: UrlPolicy;
+  /** The keys the stored secrets are encrypted under (keyringOf): asked for before each claim, so
+   * a deploy without WEBHOOK_SECRETS_KEYS claims nothing and fails loudly. */
+  secretKeyring: () => Promise<SecretKeyring>;
   /** The fetch deliveries go through (tests inject one). */
   fetch?: typeof fetch;
   /** What the database takes as now when claiming and scheduling (tests move it); the
@@ -44,6 +48,7 @@ interface Claimed {
   attempt: number;
   event_id: string;
   url: string;
+  /** Encrypted, as stored (webhooks/secret_keys.ts). */
   secrets: string[];
   body: string;
 }
@@ -59,6 +64,7 @@ export interface DispatchReport {
 export async function dispatchDue(options: DispatchOptions): Promise<DispatchReport> {
   const { db, clock } = options;
   const now = () => clock ? { p_now: clock().toISOString() } : {};
+  await options.secretKeyring();
   const claimed = await db.call<Claimed[]>("claim_webhook_deliveries", {
     p_limit: options.limit ?? 50,
     p_lease_seconds: options.leaseSeconds ?? 60,
@@ -140,6 +146,15 @@ async function deliver(delivery: Claimed, options: DispatchOptions): Promise<Att
   // The wall clock, whatever the database is told (a test's clock): receivers hold the signature
   // to theirs, within a few minutes.
   const timestamp = Math.floor(Date.now() / 1000);
+  // The secrets are decrypted here, right before signing, and nowhere else. A secret that does not
+  // decrypt is not a failed attempt: the delivery is not recorded, and goes again once its lease
+  // runs out (the round's error says why).
+  const signature = await signatures(
+    await decryptSecrets(delivery.secrets, await options.secretKeyring()),
+    delivery.event_id,
+    timestamp,
+    delivery.body,
+  );
   try {
     const res = await (options.fetch ?? fetch)(delivery.url, {
       method: "POST",
@@ -148,12 +163,7 @@ async function deliver(delivery: Claimed, options: DispatchOptions): Promise<Att
         "user-agent": USER_AGENT,
         "webhook-id": delivery.event_id,
         "webhook-timestamp": String(timestamp),
-        "webhook-signature": await signatures(
-          delivery.secrets,
-          delivery.event_id,
-          timestamp,
-          delivery.body,
-        ),
+        "webhook-signature": signature,
       },
       body: delivery.body,
       redirect: "manual",
