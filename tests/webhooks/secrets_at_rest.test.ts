@@ -290,6 +290,40 @@ for (const kind of TARGET_KINDS) {
           },
         );
 
+        await t.step(
+          "a secret under a key the gateway lacks: dispatch fails, naming the key id",
+          async () => {
+            const s = await subscribedOrg(db, owner);
+            try {
+              await s.link(0, [6]);
+              const { app, logs } = buildApp(db, {
+                webhooks: {
+                  urlPolicy: LOCAL_POLICY,
+                  fetch: loopbackFetch().fetch,
+                  dispatchSecret: DISPATCH_SECRET,
+                  secretsKeys: newKeyEntry("other"),
+                },
+              });
+              const res = await send(app, "POST", DISPATCH_PATH, { key: DISPATCH_SECRET });
+              assert.equal(res.status, 500, res.text);
+              assert.ok(
+                logs.some((l) =>
+                  l.includes("key id test-1, which WEBHOOK_SECRETS_KEYS does not hold")
+                ),
+                logs.join("\n"),
+              );
+              assert.equal(s.receiver.received.length, 0, "nothing sent with a wrong signature");
+              const [{ n }] = await owner<{ n: number }>(
+                "select count(*)::int as n from public.webhook_attempts where org_id = $1",
+                [s.org.orgId],
+              );
+              assert.equal(n, 0, "no attempt recorded: it goes again once the key is back");
+            } finally {
+              await s.close();
+            }
+          },
+        );
+
         await t.step("a dispatcher without the key claims nothing", async () => {
           const s = await subscribedOrg(db, owner);
           try {

@@ -136,23 +136,26 @@ export function decryptSecrets(stored: string[], keyring: SecretKeyring): Promis
 const rings = new WeakMap<object, Promise<SecretKeyring>>();
 
 /** The app's keyring, parsed on first use and kept for the app's life (the environment does not
- * change under a running isolate). A missing or malformed key is logged, every time it is needed,
- * naming the variable, and thrown: the request is a 500, and nothing was written. */
+ * change under a running isolate). A missing or malformed key, or a stored secret that does not
+ * decrypt (its key id dropped from the variable), is logged each time, naming the variable and the
+ * key id, and thrown: the request is a 500, the delivery goes again later, nothing is written. */
 export async function keyringOf(
   deps: { log: Logger; webhooks?: { secretsKeys?: string } },
 ): Promise<SecretKeyring> {
+  const said = (err: unknown): never => {
+    deps.log({ level: "error", msg: (err as Error).message, error: (err as Error).name });
+    throw err;
+  };
   let ring = rings.get(deps);
   if (!ring) {
-    ring = parseKeyring(deps.webhooks?.secretsKeys);
+    ring = parseKeyring(deps.webhooks?.secretsKeys).then((keys) => ({
+      ...keys,
+      decrypt: (stored: string) => keys.decrypt(stored).catch(said),
+    }));
     ring.catch(() => {});
     rings.set(deps, ring);
   }
-  try {
-    return await ring;
-  } catch (err) {
-    deps.log({ level: "error", msg: (err as Error).message, error: (err as Error).name });
-    throw err;
-  }
+  return await ring.catch(said);
 }
 
 function fromBase64(text: string): Uint8Array<ArrayBuffer> | null {
