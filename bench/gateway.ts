@@ -1,13 +1,22 @@
 /** The gateway as a user runs it: `deno task dev` with DATABASE_URL, in its own process tree.
- * Relies only on the dev server's documented surface: PORT, HOST, DATABASE_URL, WEBHOOK_DISPATCH
- * and the OpenAPI document answering once it is ready. */
+ * Relies only on the dev server's documented surface: PORT, HOST, DATABASE_URL, WEBHOOK_DISPATCH,
+ * WEBHOOK_SECRETS_KEYS and the OpenAPI document answering once it is ready. */
 import { freePort } from "../local/net.ts";
+import {
+  newKeyEntry,
+  parseKeyring,
+} from "../supabase/functions/api-gateway/webhooks/secret_keys.ts";
 import { commandLine, processTree, treeCpuSeconds } from "./proc.ts";
 import { sleep } from "./load.ts";
 
 const REPO = new URL("../", import.meta.url).pathname;
 export const LINK_PATH = (companyId: string) =>
   `/functions/v1/api-gateway/v1/companies/${companyId}/contacts/link`;
+
+/** The run's WEBHOOK_SECRETS_KEYS: the endpoints the bench writes directly hold their secrets
+ * encrypted under it, as the gateway it starts expects. */
+const SECRETS_KEYS = newKeyEntry("bench");
+export const benchKeyring = await parseKeyring(SECRETS_KEYS);
 
 const LOG_FILE = Deno.env.get("BENCH_GATEWAY_LOG");
 /** For profiling: how to start the gateway instead of `deno task dev`, e.g.
@@ -44,6 +53,7 @@ export async function startGateway(
       HOST: "127.0.0.1",
       DATABASE_URL: databaseUrl,
       WEBHOOK_DISPATCH: options.webhooks ? "on" : "off",
+      WEBHOOK_SECRETS_KEYS: SECRETS_KEYS,
     },
     stdin: "null",
     // One access-log line per request: discarded, as a platform's log shipper would take it off

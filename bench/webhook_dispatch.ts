@@ -4,6 +4,7 @@
  * backlog while another org's endpoint, due too, never answers (its sends wait out the production
  * timeout, 10 s, holding their slots). Throughput is the backlog over the time until the last of
  * it arrived. The two alternate in rounds; before each, the outbox is emptied. */
+import { benchKeyring } from "./gateway.ts";
 import { createSqlDb, postgresJsQuery } from "../local/sql_db.ts";
 import { connectPostgres } from "../local/postgres.ts";
 import { dispatchUntilIdle } from "../supabase/functions/api-gateway/webhooks/dispatch.ts";
@@ -48,7 +49,7 @@ export async function measureDispatchThroughput(
   );
   const pool = connectPostgres(db.url(), { max: 10 });
   const gatewayDb = createSqlDb(postgresJsQuery(pool));
-  const secret = newWebhookSecret();
+  const secret = await benchKeyring.encrypt(newWebhookSecret());
   const [{ id: org }] = await sql<{ id: string }[]>`
     insert into public.orgs (name) values (${ORG}) returning id`;
   const [{ id: stalledOrg }] = await sql<{ id: string }[]>`
@@ -93,7 +94,11 @@ export async function measureDispatchThroughput(
         stalling = true;
         const started = performance.now();
         const all = dispatchUntilIdle(
-          { db: gatewayDb, urlPolicy: { allowLocalHttp: true, resolve: null } },
+          {
+            db: gatewayDb,
+            urlPolicy: { allowLocalHttp: true, resolve: null },
+            secretKeyring: () => Promise.resolve(benchKeyring),
+          },
           60_000,
         );
         while (arrived < deliveries) {

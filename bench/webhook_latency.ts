@@ -5,7 +5,7 @@
 import { newWebhookSecret } from "../supabase/functions/api-gateway/webhooks/secret.ts";
 import { COMPANY_ID, CONTACT_ID, ORG_ID } from "./dataset.ts";
 import type { BenchDb } from "./database.ts";
-import { LINK_PATH, startGateway } from "./gateway.ts";
+import { benchKeyring, LINK_PATH, startGateway } from "./gateway.ts";
 import { percentile, sleep } from "./load.ts";
 import type { Progress } from "./measure.ts";
 
@@ -41,7 +41,10 @@ export async function measureDeliveryLatency(
   await sql.unsafe(
     `insert into public.webhook_endpoints (org_id, url, events, secret)
      values (${ORG_ID(String(ORG))}, $1, '{company.contacts_linked}', $2)`,
-    [`http://127.0.0.1:${receiver.addr.port}/hooks`, newWebhookSecret()],
+    [
+      `http://127.0.0.1:${receiver.addr.port}/hooks`,
+      await benchKeyring.encrypt(newWebhookSecret()),
+    ],
   );
   const [{ key }] = await sql<{ key: string }[]>`select key from bench.keys where n = ${ORG}`;
   const companies = await sql<{ id: string }[]>`

@@ -8,6 +8,7 @@
  * there, which changes nothing and writes no event), and the same batches each sent to a company
  * of its org drawn at random, so that nearly every link changes a contact and writes its event. */
 import { newWebhookSecret } from "../supabase/functions/api-gateway/webhooks/secret.ts";
+import { benchKeyring } from "./gateway.ts";
 import { betweenRuns } from "./dataset.ts";
 import type { BenchDb } from "./database.ts";
 import type { LoadResult } from "./load.ts";
@@ -36,7 +37,7 @@ export async function measureWebhookThroughput(
   say: Progress,
 ): Promise<WebhookThroughput> {
   const sql = db.control();
-  const secret = newWebhookSecret();
+  const secret = await benchKeyring.encrypt(newWebhookSecret());
   await sql.unsafe(
     `insert into public.webhook_endpoints (org_id, url, events, secret, active)
      select o.id, 'https://hooks.example.com/' || o.id, '{company.contacts_linked}', $1, false

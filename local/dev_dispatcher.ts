@@ -7,10 +7,12 @@ import type { Logger } from "../supabase/functions/api-gateway/context.ts";
 import type { GatewayDb } from "../supabase/functions/api-gateway/db/port.ts";
 import { dispatchUntilIdle } from "../supabase/functions/api-gateway/webhooks/dispatch.ts";
 import type { UrlPolicy } from "../supabase/functions/api-gateway/webhooks/url_policy.ts";
+import type { SecretKeyring } from "../supabase/functions/api-gateway/webhooks/secret_keys.ts";
 
 export function startDispatcher(options: {
   db: GatewayDb;
   urlPolicy: UrlPolicy;
+  secretKeyring: () => Promise<SecretKeyring>;
   log: Logger;
   everyMs?: number;
 }): { stop(): Promise<void> } {
@@ -18,7 +20,12 @@ export function startDispatcher(options: {
   const round = () => {
     if (running) return;
     running = dispatchUntilIdle(
-      { db: options.db, urlPolicy: options.urlPolicy, log: options.log },
+      {
+        db: options.db,
+        urlPolicy: options.urlPolicy,
+        secretKeyring: options.secretKeyring,
+        log: options.log,
+      },
       30_000,
     )
       .then(() => {}, (err) => {

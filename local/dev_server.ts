@@ -21,6 +21,11 @@ import { PLATFORM_PREFIX } from "../supabase/functions/api-gateway/paths.ts";
 import { PERMISSIONS } from "../supabase/functions/api-gateway/permissions.ts";
 import { type DemoKey, mintDemoKey, RENEW_EVERY_MS } from "./demo_key.ts";
 import { runtimeResolver } from "../supabase/functions/api-gateway/webhooks/url_policy.ts";
+import {
+  keyringOf,
+  newKeyEntry,
+  SECRETS_KEYS_VARIABLE,
+} from "../supabase/functions/api-gateway/webhooks/secret_keys.ts";
 import { startDispatcher } from "./dev_dispatcher.ts";
 import { watchLaunchers } from "./launchers.ts";
 import { TASK } from "./task_command.ts";
@@ -98,7 +103,8 @@ if (args.help) {
       "environment: PORT (54321), HOST (127.0.0.1), DB_PORT (54322: the embedded database, on " +
       "127.0.0.1; 0 for any free port), DATABASE_URL, DATABASE_ROLE, WEBHOOK_DISPATCH (on; off: " +
       "no webhook is delivered), WEBHOOK_DISPATCH_SECRET (serve the dispatch route with it, " +
-      "the dispatcher off)",
+      "the dispatcher off), WEBHOOK_SECRETS_KEYS (default: the data directory's own, or a " +
+      "fresh key)",
   );
   Deno.exit(0);
 }
@@ -322,6 +328,28 @@ if (database.embedded) {
 
 // ---- 5. the app, and what to copy ----
 
+/** The keys webhook secrets are encrypted under: WEBHOOK_SECRETS_KEYS when given; else the data
+ * directory's own (made on its first start, kept in it); in memory, a fresh one each start (the
+ * database goes with the process). With DATABASE_URL and no WEBHOOK_SECRETS_KEYS, a fresh one too,
+ * and said: secrets stored under an earlier start's key would not decrypt. */
+async function webhookSecretsKeys(): Promise<string> {
+  const given = Deno.env.get(SECRETS_KEYS_VARIABLE)?.trim();
+  if (given) return given;
+  if (dataDir !== undefined) {
+    const { dataDirSecretsKeys } = await import("./dev_data_dir.ts");
+    return await dataDirSecretsKeys(dataDir);
+  }
+  if (databaseUrl) {
+    console.error(
+      `dev: ${SECRETS_KEYS_VARIABLE} is not set: webhook secrets made now are encrypted under a ` +
+        "key this start makes and forgets, and endpoints made under another key cannot be " +
+        `delivered to. Set ${SECRETS_KEYS_VARIABLE} to keep them (docs/development.md).`,
+    );
+  }
+  return newKeyEntry(`dev-${crypto.randomUUID().slice(0, 8)}`);
+}
+const secretsKeys = await webhookSecretsKeys();
+
 // Supabase serves the function under /functions/v1 and hands it /api-gateway/...; the app routes
 // the same way by dropping that prefix (no copy of each Request).
 // Local receivers (http://localhost, 127.0.0.1) are allowed here, and only here.
@@ -334,12 +362,18 @@ const app = createApp({
   db,
   servedUnder: PLATFORM_PREFIX,
   servers: [{ url: base, description: "this dev server (deno task dev)" }],
-  webhooks: { urlPolicy, dispatchSecret },
+  webhooks: { urlPolicy, dispatchSecret, secretsKeys },
 });
 resolveApp(app.fetch);
 // WEBHOOK_DISPATCH=off: nothing delivered (the bench's request-serving runs count every commit).
 if (Deno.env.get("WEBHOOK_DISPATCH") !== "off" && !dispatchSecret) {
-  const dispatcher = startDispatcher({ db, urlPolicy, log: jsonLineLogger });
+  const keys = { log: jsonLineLogger, webhooks: { secretsKeys } };
+  const dispatcher = startDispatcher({
+    db,
+    urlPolicy,
+    secretKeyring: () => keyringOf(keys),
+    log: jsonLineLogger,
+  });
   cleanups.push(() => dispatcher.stop());
 }
 

@@ -26,7 +26,7 @@ export interface PgServer {
 const REPO = new URL("../", import.meta.url);
 
 // Debian's postgresql-15 puts initdb and pg_ctl here, off PATH; the machine image links them.
-const PG_BIN = "/usr/lib/postgresql/15/bin";
+export const PG_BIN = "/usr/lib/postgresql/15/bin";
 try {
   if (Deno.statSync(`${PG_BIN}/initdb`).isFile) {
     Deno.env.set("PATH", `${Deno.env.get("PATH")}:${PG_BIN}`);

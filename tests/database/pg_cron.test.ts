@@ -203,7 +203,7 @@ Deno.test({
         const [{ id: endpoint }] = await tx`
           insert into public.webhook_endpoints (org_id, url, events, secret)
           values (${org}, 'https://hooks.example.com/x', '{company.contacts_linked}',
-                  ${"whsec_" + "A".repeat(43) + "="}) returning id`;
+                  ${"whenc_v1.t." + "A".repeat(64)}) returning id`;
         const [{ id: event }] = await tx`
           insert into public.webhook_events (org_id, type, body)
           values (${org}, 'company.contacts_linked', '{}') returning id`;

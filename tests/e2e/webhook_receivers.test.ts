@@ -2,12 +2,20 @@
  * The docs' webhook receivers (examples/webhook_receiver.ts and .py), run as a reader runs them:
  * each gets a real delivery from the gateway's dispatcher, then requests signed by the
  * `standardwebhooks` reference library: a retry (handled once), a tampered body, an old timestamp,
- * and a rotation's two signatures of which only one is theirs.
+ * and a rotation's two signatures of which only one is theirs. The secret they are given is the
+ * one the API's answer showed, stored encrypted; a second delivery follows a rotation of the
+ * encryption key and the re-encryption of every stored secret (docs/deploying.md).
  */
 import assert from "node:assert/strict";
 import { Webhook } from "standardwebhooks";
 import { freePort } from "../../local/net.ts";
+import { reencryptWebhookSecrets } from "../../local/webhook_secrets.ts";
 import { newWebhookSecret } from "../../supabase/functions/api-gateway/webhooks/secret.ts";
+import {
+  newKeyEntry,
+  parseKeyring,
+} from "../../supabase/functions/api-gateway/webhooks/secret_keys.ts";
+import { TEST_SECRETS_KEYS } from "../harness/secrets.ts";
 import { subscribedOrg, testDispatcher } from "../harness/dispatching.ts";
 import { explained } from "../harness/server_output.ts";
 import { getTarget } from "../harness/targets.ts";
@@ -45,13 +53,14 @@ for (const receiver of RECEIVERS) {
     sanitizeOps: false,
   }, async (t) => {
     const target = await getTarget("pglite");
-    // An org whose endpoint is the receiver: its port, and a secret the receiver is given.
+    // An org whose endpoint is the receiver (its port), given the secret the API's answer showed:
+    // the one the gateway stored encrypted.
     const port = freePort();
     const s = await subscribedOrg(target.db, target.owner);
-    const secret = newWebhookSecret();
+    const [secret] = s.secrets;
     await target.owner(
-      "update public.webhook_endpoints set url = $1, secret = $2 where id = $3",
-      [`http://127.0.0.1:${port}/`, secret, s.webhookId],
+      "update public.webhook_endpoints set url = $1 where id = $2",
+      [`http://127.0.0.1:${port}/`, s.webhookId],
     );
     const child = new Deno.Command(receiver.argv[0], {
       args: receiver.argv.slice(1),
@@ -107,6 +116,24 @@ for (const receiver of RECEIVERS) {
             printed,
             /^company\.contacts_linked: 2 contact\(s\), company [0-9a-f-]{36}$/m,
           );
+        });
+
+        await t.step("after the encryption key is rotated and secrets re-encrypted", async () => {
+          const entry = newKeyEntry("e2e-2");
+          const ring = await parseKeyring(`${entry},${TEST_SECRETS_KEYS}`);
+          const report = await reencryptWebhookSecrets(target.owner, ring);
+          assert.ok(report.reencrypted >= 1, JSON.stringify(report));
+          // Only the new key: every secret has moved to it.
+          const newOnly = await parseKeyring(entry);
+          await s.link(1, [1, 2]);
+          const round = await testDispatcher(target.db).round({
+            secretKeyring: () => Promise.resolve(newOnly),
+          });
+          assert.deepEqual(round, { claimed: 1, succeeded: 1, failed: 0 });
+          for (let i = 0; printed.match(/contacts_linked/g)?.length !== 2 && i < 100; i++) {
+            await new Promise((r) => setTimeout(r, 50));
+          }
+          assert.equal(printed.match(/^company\.contacts_linked: 2 contact/gm)?.length, 2);
         });
 
         const body = JSON.stringify({

@@ -2,12 +2,14 @@ import { createApp } from "../../supabase/functions/api-gateway/app.ts";
 import type { WebhookDeps } from "../../supabase/functions/api-gateway/context.ts";
 import type { GatewayDb } from "../../supabase/functions/api-gateway/db/port.ts";
 import { refusingFetch, testResolver } from "./resolver.ts";
+import { TEST_SECRETS_KEYS } from "./secrets.ts";
 
 export interface BuildOptions {
   /** The app's clock (what the database takes as now); default: the database's own. */
   clock?: () => Date;
   /** Webhooks: by default URLs resolve by testResolver (no DNS query leaves the machine) and no
-   * webhook can be sent. */
+   * webhook can be sent. The secrets' keys are the tests' (TEST_SECRETS_KEYS) unless these name
+   * their own (`secretsKeys: undefined`: a deploy without the key). */
   webhooks?: WebhookDeps;
 }
 
@@ -25,9 +27,9 @@ export function buildApp(db: GatewayDb, options: BuildOptions = {}) {
     db: counted,
     log: (entry) => logs.push(JSON.stringify(entry)),
     clock: options.clock,
-    webhooks: options.webhooks ?? {
-      urlPolicy: { resolve: testResolver },
-      fetch: refusingFetch,
+    webhooks: {
+      secretsKeys: TEST_SECRETS_KEYS,
+      ...(options.webhooks ?? { urlPolicy: { resolve: testResolver }, fetch: refusingFetch }),
     },
   });
   return { app, logs, calls };

@@ -120,12 +120,21 @@ export function spawnDev(port: number, options: DevOptions = {}) {
 export type DevProcess = ReturnType<typeof spawnDev>;
 
 /** `deno task keys <args>` to completion. */
-export async function runKeys(
+export function runKeys(
+  args: string[],
+  env: Record<string, string> = {},
+): Promise<{ code: number; stdout: string; stderr: string }> {
+  return runTask("keys", args, env);
+}
+
+/** `deno task <task> <args>` as a person runs it, DATABASE_URL cleared unless given. */
+export async function runTask(
+  task: string,
   args: string[],
   env: Record<string, string> = {},
 ): Promise<{ code: number; stdout: string; stderr: string }> {
   const out = await new Deno.Command(Deno.execPath(), {
-    args: ["task", "keys", ...args],
+    args: ["task", task, ...args],
     cwd: REPO,
     env: { DATABASE_URL: "", NO_COLOR: "1", ...env },
     stdin: "null",

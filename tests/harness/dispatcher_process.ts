@@ -6,11 +6,13 @@ import { connectPostgres } from "../../local/postgres.ts";
 import { createSqlDb, postgresJsQuery } from "../../local/sql_db.ts";
 import { dispatchDue } from "../../supabase/functions/api-gateway/webhooks/dispatch.ts";
 import { LOCAL_POLICY, loopbackFetch } from "./dispatching.ts";
+import { testSecretKeyring } from "./secrets.ts";
 
 const sql = connectPostgres(Deno.args[0], { max: 2 });
 const report = await dispatchDue({
   db: createSqlDb(postgresJsQuery(sql)),
   urlPolicy: LOCAL_POLICY,
+  secretKeyring: testSecretKeyring,
   fetch: loopbackFetch().fetch,
   leaseSeconds: 30,
   timeoutMs: 120_000,

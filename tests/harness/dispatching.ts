@@ -14,6 +14,7 @@ import { createTenant, type Tenant, type TenantOptions } from "./fixtures.ts";
 import { send } from "./http.ts";
 import { type Answer, startReceiver } from "./receiver.ts";
 import { testResolver } from "./resolver.ts";
+import { testSecretKeyring } from "./secrets.ts";
 
 /** The dev server's policy (local http receivers) with the tests' resolver. */
 export const LOCAL_POLICY: UrlPolicy = { allowLocalHttp: true, resolve: testResolver };
@@ -108,6 +109,7 @@ export function testDispatcher(db: GatewayDb, overrides: Partial<DispatchOptions
   const options: DispatchOptions = {
     db,
     urlPolicy: LOCAL_POLICY,
+    secretKeyring: testSecretKeyring,
     fetch: guard.fetch,
     clock: clock.now,
     log: (entry) => logs.push(JSON.stringify(entry)),

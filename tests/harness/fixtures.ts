@@ -1,8 +1,8 @@
 import { createApiKey } from "../../local/api_keys.ts";
 import type { Query } from "../../local/sql_db.ts";
 import { type Permission, PERMISSIONS } from "../../supabase/functions/api-gateway/permissions.ts";
+import { storedSecret } from "./secrets.ts";
 import { WEBHOOK_EVENT_TYPES } from "../../supabase/functions/api-gateway/webhooks/events.ts";
-import { newWebhookSecret } from "../../supabase/functions/api-gateway/webhooks/secret.ts";
 
 export interface Tenant {
   orgId: string;
@@ -101,7 +101,7 @@ async function createWebhooks(owner: Query, orgId: string) {
     `insert into public.webhook_endpoints (org_id, url, events, secret)
      select $1, 'https://hooks.example.com/' || g, $2::text[], $3
      from generate_series(1, 2) g returning id`,
-    [orgId, [...WEBHOOK_EVENT_TYPES], newWebhookSecret()],
+    [orgId, [...WEBHOOK_EVENT_TYPES], (await storedSecret()).stored],
   )).map((r) => r.id);
   const [{ id: eventId }] = await owner<{ id: string }>(
     `insert into public.webhook_events (org_id, type, body) values ($1, $2, $3) returning id`,

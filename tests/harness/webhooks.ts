@@ -3,9 +3,19 @@
 import assert from "node:assert/strict";
 import type { Query } from "../../local/sql_db.ts";
 import { WEBHOOK_EVENT_TYPES } from "../../supabase/functions/api-gateway/webhooks/events.ts";
+import { testKeyring } from "./secrets.ts";
 
 export const ISO_UTC = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}Z$/;
 export const SECRET = /^whsec_[A-Za-z0-9+/]{43}=$/;
+/** A secret as the table stores it: encrypted (webhooks/secret_keys.ts), under the tests' key. */
+export const STORED_SECRET = /^whenc_v1\.test-1\.[A-Za-z0-9_-]{104}$/;
+
+/** The stored value is a ciphertext, not the secret, and it decrypts to the secret shown. */
+export async function assertStoredSecret(stored: string | null | undefined, shown: string) {
+  assert.match(stored ?? "", STORED_SECRET);
+  assert.ok(!stored!.includes(shown.slice("whsec_".length, 20)), "no part of it in the clear");
+  assert.equal(await testKeyring.decrypt(stored!), shown);
+}
 
 export const WEBHOOK_FIELDS = [
   "active",

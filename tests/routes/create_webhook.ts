@@ -8,7 +8,8 @@ import { createTenant, databaseDigest } from "../harness/fixtures.ts";
 import { routePath, send } from "../harness/http.ts";
 import { PUBLIC_TEST_ADDRESS, refusingFetch } from "../harness/resolver.ts";
 import { defineRouteTest } from "../harness/route_tests.ts";
-import { assertWebhook, storedEndpoint } from "../harness/webhooks.ts";
+import { testKeyring } from "../harness/secrets.ts";
+import { assertStoredSecret, assertWebhook, storedEndpoint } from "../harness/webhooks.ts";
 
 const BOTH = ["company.contacts_linked", "company.contacts_unlinked"];
 const path = routePath(createWebhook, {});
@@ -62,7 +63,8 @@ export default defineRouteTest({
       last_delivery_at: null,
       created_at: "2030-01-01T00:00:00.000000Z",
       updated_at: "2030-01-01T00:00:00.000000Z",
-      secret: `whsec_${"A".repeat(43)}=`,
+      // As the function stores and returns it: encrypted (the answer shows it decrypted).
+      secret: await testKeyring.encrypt(`whsec_${"A".repeat(43)}=`),
     },
   },
   writes: true,
@@ -70,12 +72,12 @@ export default defineRouteTest({
   property: {
     // The published limit (at most 10 event types), written out on purpose: see maxItems.
     maxItems: { events: 10 },
-    // The endpoint is the key's org's, stored with the secret the answer showed.
+    // The endpoint is the key's org's, stored with the secret the answer showed, encrypted.
     async check200({ target, tenant }, json) {
       const { webhook } = (json as { data: { webhook: { id: string; secret: string } } }).data;
       const stored = await storedEndpoint(target.owner, webhook.id);
       assert.equal(stored?.org_id, tenant.orgId);
-      assert.equal(stored?.secret, webhook.secret);
+      await assertStoredSecret(stored?.secret, webhook.secret);
     },
     // The suite sends one valid body many times: what it made goes, so its URL is free again.
     async restore({ target, tenants }) {
@@ -107,7 +109,7 @@ export default defineRouteTest({
       assert.equal(webhook.description, null);
       assert.equal(webhook.last_delivery_status, null);
       const stored = await storedEndpoint(target.owner, webhook.id);
-      assert.equal(stored?.secret, webhook.secret);
+      await assertStoredSecret(stored?.secret, webhook.secret);
       // Listing never shows it again.
       const list = await send(app, "GET", "/api-gateway/v1/webhooks", {
         key: a.keys.only["webhooks:read"],

@@ -5,7 +5,8 @@ import { rotateWebhookSecret } from "../../supabase/functions/api-gateway/routes
 import { createTenant } from "../harness/fixtures.ts";
 import { routePath, send } from "../harness/http.ts";
 import { defineRouteTest } from "../harness/route_tests.ts";
-import { ISO_UTC, SECRET, storedEndpoint } from "../harness/webhooks.ts";
+import { testKeyring } from "../harness/secrets.ts";
+import { assertStoredSecret, ISO_UTC, SECRET, storedEndpoint } from "../harness/webhooks.ts";
 
 type Rotated = {
   data: { webhook: { id: string; secret: string; previous_secret_expires_at: string } };
@@ -24,7 +25,8 @@ export default defineRouteTest({
   sqlData: {
     webhook: {
       id: "0e000000-0000-4000-8000-000000000001",
-      secret: `whsec_${"B".repeat(43)}=`,
+      // As the function stores and returns it: encrypted (the answer shows it decrypted).
+      secret: await testKeyring.encrypt(`whsec_${"B".repeat(43)}=`),
       previous_secret_expires_at: "2030-01-02T00:00:00.000000Z",
     },
   },
@@ -60,7 +62,11 @@ export default defineRouteTest({
       assert.notEqual(webhook.secret, before?.secret);
       assert.equal(webhook.previous_secret_expires_at, "2031-02-04T04:05:06.000000Z");
       const within = await claim("2031-02-04T04:05:05Z");
-      assert.deepEqual(within?.secrets, [webhook.secret, before?.secret]);
+      assert.deepEqual(within?.secrets[1], before?.secret, "claimed as stored: encrypted");
+      assert.deepEqual(
+        await Promise.all(within!.secrets.map((x) => testKeyring.decrypt(x))),
+        [webhook.secret, await testKeyring.decrypt(before!.secret)],
+      );
     });
 
     await t.step("after 24 hours only the new one signs", async () => {
@@ -73,8 +79,8 @@ export default defineRouteTest({
       const first = (await rotate()).json as Rotated;
       const second = (await rotate()).json as Rotated;
       const stored = await storedEndpoint(target.owner, w1);
-      assert.equal(stored?.secret, second.data.webhook.secret);
-      assert.equal(stored?.previous_secret, first.data.webhook.secret);
+      await assertStoredSecret(stored?.secret, second.data.webhook.secret);
+      await assertStoredSecret(stored?.previous_secret, first.data.webhook.secret);
     });
   },
 });

@@ -11,7 +11,7 @@ import { getTarget, TARGET_KINDS, targetTestOptions } from "../harness/targets.t
 import { USER_AGENT } from "../../supabase/functions/api-gateway/webhooks/dispatch.ts";
 import type { Resolver } from "../../supabase/functions/api-gateway/webhooks/url_policy.ts";
 import { PUBLIC_TEST_ADDRESS } from "../harness/resolver.ts";
-import { newWebhookSecret } from "../../supabase/functions/api-gateway/webhooks/secret.ts";
+import { storedSecret, testKeyring } from "../harness/secrets.ts";
 import { until } from "../harness/until.ts";
 
 const SECOND = 1_000;
@@ -439,7 +439,7 @@ for (const kind of TARGET_KINDS) {
                 await owner(
                   `insert into public.webhook_endpoints (org_id, url, events, secret)
                    values ($1, $2, $3, $4)`,
-                  [s.org.orgId, url, ["company.contacts_linked"], newWebhookSecret()],
+                  [s.org.orgId, url, ["company.contacts_linked"], (await storedSecret()).stored],
                 );
               }
               await owner(
@@ -479,10 +479,12 @@ for (const kind of TARGET_KINDS) {
             }
             assert.ok(!line.includes("v1,"), "no signature in a log line");
           }
-          const secrets = (await owner<{ secret: string }>(
+          const stored = (await owner<{ secret: string }>(
             "select secret from public.webhook_endpoints",
             [],
           )).map((r) => r.secret);
+          assertNoSecrets(dispatcher.logs, stored);
+          const secrets = await Promise.all(stored.map((x) => testKeyring.decrypt(x)));
           assertNoSecrets(dispatcher.logs, secrets);
           assertNoSecrets(dispatcher.logs, secrets.map((x) => x.slice("whsec_".length)));
         });

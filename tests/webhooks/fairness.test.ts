@@ -8,6 +8,7 @@ import { pgClient } from "../../local/postgres.ts";
 import type { Query } from "../../local/sql_db.ts";
 import { newWebhookSecret } from "../../supabase/functions/api-gateway/webhooks/secret.ts";
 import { createTenant } from "../harness/fixtures.ts";
+import { testKeyring } from "../harness/secrets.ts";
 import { testDispatcher } from "../harness/dispatching.ts";
 import { startReceiver } from "../harness/receiver.ts";
 import { getTarget, TARGET_KINDS, targetTestOptions } from "../harness/targets.ts";
@@ -30,7 +31,11 @@ async function busyOrg(
   const ids = (await owner<{ id: string }>(
     `insert into public.webhook_endpoints (org_id, url, events, secret)
      select $1, u, '{company.contacts_linked}', $3 from unnest($2::text[]) u returning id`,
-    [org.orgId, Array.from({ length: endpoints }, (_, i) => url(i)), newWebhookSecret()],
+    [
+      org.orgId,
+      Array.from({ length: endpoints }, (_, i) => url(i)),
+      await testKeyring.encrypt(newWebhookSecret()),
+    ],
   )).map((r) => r.id);
   await owner(
     `with ev as (

@@ -7,6 +7,7 @@
 import assert from "node:assert/strict";
 import type { Query } from "../../local/sql_db.ts";
 import type { GatewayDb } from "../../supabase/functions/api-gateway/db/port.ts";
+import { testKeyring, testSecretKeyring } from "../harness/secrets.ts";
 import { dispatchUntilIdle } from "../../supabase/functions/api-gateway/webhooks/dispatch.ts";
 import { newWebhookSecret } from "../../supabase/functions/api-gateway/webhooks/secret.ts";
 import { buildApp, manualClock } from "../harness/app.ts";
@@ -56,7 +57,7 @@ async function endpoint(owner: Query, orgId: string, url: string, secret = newWe
   const [{ id }] = await owner<{ id: string }>(
     `insert into public.webhook_endpoints (org_id, url, events, secret)
      values ($1, $2, '{company.contacts_linked}', $3) returning id`,
-    [orgId, url, secret],
+    [orgId, url, await testKeyring.encrypt(secret)],
   );
   return id;
 }
@@ -229,6 +230,7 @@ for (const kind of TARGET_KINDS) {
               const options = {
                 db: failing,
                 urlPolicy: LOCAL_POLICY,
+                secretKeyring: testSecretKeyring,
                 fetch: loopbackFetch().fetch,
                 clock: clock.now,
                 log: (entry: Record<string, unknown>) => logs.push(JSON.stringify(entry)),

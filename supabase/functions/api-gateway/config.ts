@@ -6,6 +6,9 @@ export interface Config {
   /** WEBHOOK_DISPATCH_SECRET: what the dispatch route requires (pg_cron sends it from Vault).
    * Unset, the route does not exist. */
   webhookDispatchSecret?: string;
+  /** WEBHOOK_SECRETS_KEYS as given: parsed on its first use (webhooks/secret_keys.ts), so that a
+   * cold start pays nothing and a missing key fails the webhook operations, not the function. */
+  webhookSecretsKeys?: string;
 }
 
 /** Reads the service credentials the platform injects: SUPABASE_URL, plus the secret key from
@@ -30,7 +33,13 @@ export function readConfig(get: (name: string) => string | undefined): Config {
   if (webhookDispatchSecret !== undefined && webhookDispatchSecret.length < 32) {
     throw new Error("Environment variable WEBHOOK_DISPATCH_SECRET is shorter than 32 characters.");
   }
-  return { supabaseUrl, serviceKey, ...(webhookDispatchSecret ? { webhookDispatchSecret } : {}) };
+  const webhookSecretsKeys = nonEmpty(get("WEBHOOK_SECRETS_KEYS"));
+  return {
+    supabaseUrl,
+    serviceKey,
+    ...(webhookDispatchSecret ? { webhookDispatchSecret } : {}),
+    ...(webhookSecretsKeys ? { webhookSecretsKeys } : {}),
+  };
 }
 
 function nonEmpty(value: string | undefined): string | undefined {

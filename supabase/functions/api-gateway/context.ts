@@ -39,6 +39,10 @@ export interface WebhookDeps {
   deliveryTimeoutMs?: number;
   /** How long the dispatch route claims for (8 s; tests on a loaded machine lengthen it). */
   dispatchBudgetMs?: number;
+  /** WEBHOOK_SECRETS_KEYS, unparsed: the keys the signing secrets are encrypted under
+   * (webhooks/secret_keys.ts parses it on first use). Unset, every webhook operation that needs a
+   * secret fails loudly; the other endpoints work. */
+  secretsKeys?: string;
 }
 
 /** The deps as the app holds them: the log resolved, and the app instance's own memory of keys

@@ -6,7 +6,10 @@ import { createSupabaseDb } from "./db/supabase.ts";
 const config = readConfig((name) => Deno.env.get(name));
 const app = createApp({
   db: createSupabaseDb({ url: config.supabaseUrl, serviceKey: config.serviceKey }),
-  webhooks: { dispatchSecret: config.webhookDispatchSecret },
+  webhooks: {
+    dispatchSecret: config.webhookDispatchSecret,
+    secretsKeys: config.webhookSecretsKeys,
+  },
 });
 
 Deno.serve(app.fetch);

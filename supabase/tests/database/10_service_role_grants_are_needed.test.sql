@@ -71,7 +71,7 @@ language plpgsql
 as $$
 declare
   v_key constant text := repeat('8c', 32);
-  v_secret constant text := 'whsec_' || repeat('A', 43) || '=';
+  v_secret constant text := 'whenc_v1.t.' || repeat('A', 64);
   r jsonb;
   v_endpoint uuid;
   v_delivery uuid;
@@ -107,7 +107,7 @@ begin
     p_at + interval '2 minutes');
   if r ->> 'status' <> 'succeeded' then raise exception 'record (200) answered %', r; end if;
 
-  r := public.rotate_webhook_secret(v_key, v_endpoint, 'whsec_' || repeat('B', 43) || '=', p_at);
+  r := public.rotate_webhook_secret(v_key, v_endpoint, 'whenc_v1.t.' || repeat('B', 64), p_at);
   if r ->> 'outcome' <> 'ok' then raise exception 'rotate answered %', r; end if;
   r := public.list_webhooks(v_key, 1, 10, p_at);
   if r #>> '{data,total}' <> '1' then raise exception 'list_webhooks answered %', r; end if;

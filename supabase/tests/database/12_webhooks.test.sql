@@ -7,7 +7,7 @@ create schema if not exists tap;
 create extension if not exists pgtap with schema tap;
 set local search_path = tap, public;
 
-select plan(38);
+select plan(42);
 grant usage on schema tap to service_role;
 
 -- The internal schema is the functions' own: no client role may even look in it.
@@ -30,17 +30,17 @@ insert into public.orgs (id, name, plan, max_webhook_endpoints) values
   ('0fe10000-0000-4000-8000-00000000000c', 'Hooks C', 'pro', null);
 insert into public.webhook_endpoints (id, org_id, url, events, secret, active, deleted_at) values
   ('e1000000-0000-4000-8000-000000000001', '0fe10000-0000-4000-8000-00000000000a', 'https://a.example.com/1',
-   '{company.contacts_linked,company.contacts_unlinked}', 'whsec_' || encode(sha256('a1'), 'base64'), true, null),
+   '{company.contacts_linked,company.contacts_unlinked}', 'whenc_v1.t.' || encode(sha256('a1'), 'hex'), true, null),
   ('e1000000-0000-4000-8000-000000000002', '0fe10000-0000-4000-8000-00000000000a', 'https://a.example.com/2',
-   '{company.contacts_linked,company.contacts_unlinked}', 'whsec_' || encode(sha256('a2'), 'base64'), true, null),
+   '{company.contacts_linked,company.contacts_unlinked}', 'whenc_v1.t.' || encode(sha256('a2'), 'hex'), true, null),
   ('e1000000-0000-4000-8000-000000000003', '0fe10000-0000-4000-8000-00000000000a', 'https://a.example.com/3',
-   '{company.contacts_linked}', 'whsec_' || encode(sha256('a3'), 'base64'), false, null),
+   '{company.contacts_linked}', 'whenc_v1.t.' || encode(sha256('a3'), 'hex'), false, null),
   ('e1000000-0000-4000-8000-000000000004', '0fe10000-0000-4000-8000-00000000000a', 'https://a.example.com/4',
-   '{company.contacts_unlinked}', 'whsec_' || encode(sha256('a4'), 'base64'), true, null),
+   '{company.contacts_unlinked}', 'whenc_v1.t.' || encode(sha256('a4'), 'hex'), true, null),
   ('e1000000-0000-4000-8000-000000000005', '0fe10000-0000-4000-8000-00000000000a', 'https://a.example.com/5',
-   '{company.contacts_linked}', 'whsec_' || encode(sha256('a5'), 'base64'), false, now()),
+   '{company.contacts_linked}', 'whenc_v1.t.' || encode(sha256('a5'), 'hex'), false, now()),
   ('e1000000-0000-4000-8000-0000000000b1', '0fe10000-0000-4000-8000-00000000000b', 'https://b.example.com/1',
-   '{company.contacts_linked}', 'whsec_' || encode(sha256('b1'), 'base64'), true, null);
+   '{company.contacts_linked}', 'whenc_v1.t.' || encode(sha256('b1'), 'hex'), true, null);
 insert into public.api_keys (org_id, key_hash, prefix, permissions) values
   ('0fe10000-0000-4000-8000-00000000000a', encode(sha256('wa'), 'hex'), 'wbk_wa', '{webhooks:write}');
 
@@ -151,16 +151,38 @@ select ok(
    where endpoint_id = 'e1000000-0000-4000-8000-000000000001' and status = 'cancelled'),
   'cancelled, not deleted: its history stays');
 
+-- Secrets are stored encrypted (the gateway encrypts them): one in the clear is refused, by
+-- create, rotate and a direct write alike; on a new database the constraints hold for every row.
+select is(
+  (select count(*)::int from pg_catalog.pg_constraint
+   where conrelid = 'public.webhook_endpoints'::regclass and convalidated
+     and conname in ('webhook_endpoints_secret_check', 'webhook_endpoints_previous_secret_check')),
+  2, 'both secret constraints are validated');
+select throws_ok(
+  $$select public.create_webhook(encode(sha256('wa'), 'hex'), 'https://a.example.com/p',
+      '{company.contacts_linked}', 'whsec_' || encode(sha256('p'), 'base64'))$$,
+  '23514', null, 'create_webhook refuses a secret in the clear');
+select throws_ok(
+  $$select public.rotate_webhook_secret(encode(sha256('wa'), 'hex'),
+      'e1000000-0000-4000-8000-000000000002', 'whsec_' || encode(sha256('p'), 'base64'))$$,
+  '23514', null, 'rotate_webhook_secret refuses a secret in the clear');
+reset role;
+select throws_ok(
+  $$update public.webhook_endpoints set previous_secret = 'whsec_' || encode(sha256('p'), 'base64')
+    where id = 'e1000000-0000-4000-8000-000000000002'$$,
+  '23514', null, 'nor can the owner write one in the clear');
+set local role service_role;
+
 -- The limit counts endpoints not deleted: A has E2, E3, E4 left (E1, E5 deleted), at most 6.
 select is(
   (select count(*)::int from (
      select public.create_webhook(encode(sha256('wa'), 'hex'), 'https://a.example.com/n' || g,
-       '{company.contacts_linked}', 'whsec_' || encode(sha256(('n' || g)::bytea), 'base64'))->>'outcome' as outcome
+       '{company.contacts_linked}', 'whenc_v1.t.' || encode(sha256(('n' || g)::bytea), 'hex'))->>'outcome' as outcome
      from generate_series(1, 4) g) made
    where outcome = 'ok'),
   3, 'three more make six');
 select is(
-  public.create_webhook(encode(sha256('wa'), 'hex'), 'https://a.example.com/x', '{company.contacts_linked}', 'whsec_' || encode(sha256('x'), 'base64'))->>'outcome',
+  public.create_webhook(encode(sha256('wa'), 'hex'), 'https://a.example.com/x', '{company.contacts_linked}', 'whenc_v1.t.' || encode(sha256('x'), 'hex'))->>'outcome',
   'webhook_limit_reached', 'the seventh: webhook_limit_reached');
 
 -- Retention: attempts older than 30 days go, newer stay.

@@ -76,7 +76,14 @@ export interface Endpoint<
   bodyExample?: z.input<NonNullable<S["body"]>>;
   /** The SQL function (in schema public) and its named arguments; the kit adds p_key_hash (and
    * p_now when the app has a clock), which the route's own may not name. */
-  sql: { fn: string; args: (input: InputOf<S>) => Record<string, unknown> };
+  sql: {
+    fn: string;
+    /** May be async, and may read the app's deps (a secret to encrypt first). */
+    args: (
+      input: InputOf<S>,
+      c: Context<AppEnv>,
+    ) => Record<string, unknown> | Promise<Record<string, unknown>>;
+  };
   /** The function's own outcomes besides "ok", with the error each is answered with (from the
    * input, and the function's answer when the refusal carries figures, as a Retry-After). */
   errors?: Partial<Record<ErrorCode, (input: InputOf<S>, outcome: Outcome) => ApiError>>;
@@ -90,8 +97,9 @@ export interface Endpoint<
     /** The body's schema (none for a 204): the document's, and what the tests hold answers to. */
     schema?: (z: Zod) => R;
     example?: z.output<R>;
-    /** The body from the function's `data` (not called for a 204). */
-    from: (data: D, input: InputOf<S>) => z.output<R>;
+    /** The body from the function's `data` (not called for a 204); may be async (a secret the
+     * function stored encrypted, decrypted for the one answer that shows it). */
+    from: (data: D, input: InputOf<S>, c: Context<AppEnv>) => z.output<R> | Promise<z.output<R>>;
   };
 }
 
@@ -145,7 +153,7 @@ export function endpointHandler(endpoint: AnyEndpoint) {
     if (refusal) return await refuse(c, caller, refusal);
 
     // 4. the call
-    const args = endpoint.sql.args(input);
+    const args = await endpoint.sql.args(input, c);
     if (KIT_ARGUMENTS.some((name) => Object.hasOwn(args, name))) throw new KitArgumentError();
     const outcome = await callAuthorized(c, caller, endpoint.sql.fn, args);
     if (outcome.outcome !== "ok") {
@@ -158,7 +166,7 @@ export function endpointHandler(endpoint: AnyEndpoint) {
 
     // 5. answer
     if (status === 204) return c.body(null, 204);
-    return c.json(response.from(outcome.data, input), status);
+    return c.json(await response.from(outcome.data, input, c), status);
   };
 }
 

@@ -7,7 +7,7 @@ import {
   type WebhookWithSecret,
   webhookWithSecret,
 } from "../webhooks/schemas.ts";
-import { newWebhookSecret } from "../webhooks/secret.ts";
+import { newStoredSecret, shownSecret } from "../webhooks/secret.ts";
 
 export const createWebhook = defineEndpoint({
   method: "post",
@@ -29,12 +29,13 @@ export const createWebhook = defineEndpoint({
   check: ({ body }, c) => webhookInputProblem(body, c),
   sql: {
     fn: "create_webhook",
-    args: ({ body }) => ({
+    // Encrypted before the call: the database never sees the secret itself.
+    args: async ({ body }, c) => ({
       p_url: storedUrl(body.url),
       p_events: body.events,
       p_description: body.description ?? null,
       p_active: body.active ?? true,
-      p_secret: newWebhookSecret(),
+      p_secret: await newStoredSecret(c),
     }),
   },
   errors: {
@@ -62,6 +63,8 @@ export const createWebhook = defineEndpoint({
         },
       },
     },
-    from: (data: { webhook: WebhookWithSecret }) => ({ data }),
+    from: async (data: { webhook: WebhookWithSecret }, _input, c) => ({
+      data: { webhook: { ...data.webhook, secret: await shownSecret(data.webhook.secret, c) } },
+    }),
   },
 });

@@ -2,7 +2,7 @@ import { webhookNotFound } from "../errors.ts";
 import { defineEndpoint } from "../kit/endpoint.ts";
 import type { Zod } from "../kit/zod.ts";
 import { webhookIdParams } from "../webhooks/schemas.ts";
-import { newWebhookSecret } from "../webhooks/secret.ts";
+import { newStoredSecret, shownSecret } from "../webhooks/secret.ts";
 
 export const rotateWebhookSecret = defineEndpoint({
   method: "post",
@@ -17,7 +17,11 @@ export const rotateWebhookSecret = defineEndpoint({
   request: (z: Zod) => ({ params: webhookIdParams(z) }),
   sql: {
     fn: "rotate_webhook_secret",
-    args: ({ params }) => ({ p_webhook_id: params.id, p_secret: newWebhookSecret() }),
+    // Encrypted before the call: the database never sees the secret itself.
+    args: async ({ params }, c) => ({
+      p_webhook_id: params.id,
+      p_secret: await newStoredSecret(c),
+    }),
   },
   errors: {
     webhook_not_found: ({ params }) => webhookNotFound(params.id),
@@ -43,8 +47,12 @@ export const rotateWebhookSecret = defineEndpoint({
         },
       },
     },
-    from: (
+    from: async (
       data: { webhook: { id: string; secret: string; previous_secret_expires_at: string } },
-    ) => ({ data }),
+      _input,
+      c,
+    ) => ({
+      data: { webhook: { ...data.webhook, secret: await shownSecret(data.webhook.secret, c) } },
+    }),
   },
 });

@@ -17,6 +17,7 @@
  */
 import type { Logger } from "../context.ts";
 import type { GatewayDb } from "../db/port.ts";
+import { decryptSecrets, type SecretKeyring, SecretsKeyError } from "./secret_keys.ts";
 import { signatures } from "./sign.ts";
 import { type UrlPolicy, webhookUrlProblem } from "./url_policy.ts";
 
@@ -34,6 +35,9 @@ const MAX_RETRY_AFTER_SECONDS = 86_400;
 export interface DispatchOptions {
   db: GatewayDb;
   urlPolicy: UrlPolicy;
+  /** The keys the stored secrets are encrypted under (keyringOf): asked for before each claim, so
+   * a deploy without WEBHOOK_SECRETS_KEYS claims nothing and fails loudly. */
+  secretKeyring: () => Promise<SecretKeyring>;
   /** The fetch deliveries go through (tests inject one). */
   fetch?: typeof fetch;
   /** What the database takes as now when claiming and scheduling (tests move it); the
@@ -57,6 +61,7 @@ interface Claimed {
   attempt: number;
   event_id: string;
   url: string;
+  /** Encrypted, as stored (webhooks/secret_keys.ts). */
   secrets: string[];
   body: string;
 }
@@ -138,8 +143,9 @@ export async function dispatchUntilIdle(
   return total;
 }
 
-function claim(options: DispatchOptions, limit: number): Promise<Claimed[]> {
-  return options.db.call<Claimed[] | null>("claim_webhook_deliveries", {
+async function claim(options: DispatchOptions, limit: number): Promise<Claimed[]> {
+  await options.secretKeyring();
+  return await options.db.call<Claimed[] | null>("claim_webhook_deliveries", {
     p_limit: limit,
     p_lease_seconds: options.leaseSeconds ?? 60,
     ...now(options),
@@ -196,6 +202,8 @@ function cause(err: unknown): Record<string, unknown> {
   return {
     error: err instanceof Error ? err.name : typeof err,
     ...(typeof code === "string" || typeof code === "number" ? { code } : {}),
+    // Ours, and written to be logged: which key id is missing, never a key or a secret.
+    ...(err instanceof SecretsKeyError ? { message: err.message } : {}),
   };
 }
 
@@ -230,7 +238,7 @@ async function deliver(delivery: Claimed, options: DispatchOptions): Promise<Att
   // The wall clock, whatever the database is told (a test's clock): receivers hold the signature
   // to theirs, within a few minutes.
   const timestamp = Math.floor(Date.now() / 1000);
-  const signature = await signatureHeader(delivery, timestamp);
+  const signature = await signatureHeader(delivery, timestamp, options);
   let res: Response;
   try {
     res = await (options.fetch ?? fetch)(delivery.url, {
@@ -269,8 +277,16 @@ async function deliver(delivery: Claimed, options: DispatchOptions): Promise<Att
 }
 
 /** The one place a claimed delivery's secrets become its signature header. */
-function signatureHeader(delivery: Claimed, timestamp: number): Promise<string> {
-  return signatures(delivery.secrets, delivery.event_id, timestamp, delivery.body);
+/** The one place secrets become a signature: decrypted here, right before signing, and nowhere
+ * else. A secret that does not decrypt is not sent: the failure is logged, and the claim has
+ * already moved the delivery's next attempt on. */
+async function signatureHeader(
+  delivery: Claimed,
+  timestamp: number,
+  options: DispatchOptions,
+): Promise<string> {
+  const secrets = await decryptSecrets(delivery.secrets, await options.secretKeyring());
+  return signatures(secrets, delivery.event_id, timestamp, delivery.body);
 }
 
 /** `promise`, or a rejection once `signal` aborts, whichever comes first. */

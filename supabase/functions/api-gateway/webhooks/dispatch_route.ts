@@ -3,6 +3,7 @@ import type { AppEnv } from "../context.ts";
 import { invalidKey, routeNotFound } from "../errors.ts";
 import { hashApiKey } from "../kit/key.ts";
 import { urlPolicyOf } from "./checks.ts";
+import { keyringOf } from "./secret_keys.ts";
 
 /** POST /api-gateway/internal/dispatch-webhooks: the dispatcher's pool (webhooks/dispatch.ts)
  * until nothing more is due or 8 s of claiming have passed, for pg_cron (through pg_net) to call
@@ -27,6 +28,7 @@ export async function dispatchRoute(c: Context<AppEnv>): Promise<Response> {
   const report = await dispatchUntilIdle({
     db: deps.db,
     urlPolicy: urlPolicyOf(c),
+    secretKeyring: () => keyringOf(deps),
     fetch: deps.webhooks?.fetch,
     clock: deps.clock,
     log: deps.log,
