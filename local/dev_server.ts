@@ -61,7 +61,11 @@ async function stop(code: number, message?: string, cause?: string): Promise<nev
   await Promise.race([all, new Promise((r) => setTimeout(r, 3_000))]);
   const done = [outcome.key, outcome.database].filter(Boolean);
   if (cause || done.length > 0) {
-    out(`stopped${cause ? ` (${cause})` : ""}: ${done.join("; ") || "nothing was started yet"}\n`);
+    out(
+      `stopped${cause ? ` (${cause})` : ""}: ${
+        done.join("; ") || "before the database was opened"
+      }\n`,
+    );
   }
   Deno.exit(code);
 }
