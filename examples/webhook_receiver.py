@@ -1,6 +1,8 @@
 """A webhook receiver in Python's standard library: verifies each delivery as Standard Webhooks
 specifies (HMAC-SHA256 of "{webhook-id}.{webhook-timestamp}.{body}", keyed by the base64 after
-"whsec_"), answers fast, and handles each event once (the webhook-id is the idempotency key).
+"whsec_"), answers fast, and handles each event once (the webhook-id is the idempotency key). It listens on
+127.0.0.1 only, unless HOST says otherwise (HOST=0.0.0.0: every interface, reachable from other
+machines; HOST=::1 for IPv6 loopback).
 
 With the reference library (`pip install standardwebhooks`) the check is one call instead of
 verify() below:
@@ -14,6 +16,7 @@ import hashlib
 import hmac
 import json
 import os
+import socket
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
@@ -60,4 +63,9 @@ class Receiver(BaseHTTPRequestHandler):
         pass  # one line per event above is enough
 
 
-ThreadingHTTPServer(("127.0.0.1", int(os.environ.get("PORT", "8787"))), Receiver).serve_forever()
+class Server(ThreadingHTTPServer):
+    address_family = socket.AF_INET6 if ":" in os.environ.get("HOST", "") else socket.AF_INET
+
+
+Server((os.environ.get("HOST") or "127.0.0.1", int(os.environ.get("PORT", "8787"))),
+       Receiver).serve_forever()

@@ -1,7 +1,8 @@
 /**
  * A webhook receiver: verifies each delivery with the Standard Webhooks reference library
  * (`standardwebhooks` on npm; the same code works in Node), answers fast, and handles each event
- * once, whatever the retries (the `webhook-id` is the idempotency key).
+ * once, whatever the retries (the `webhook-id` is the idempotency key). It listens on 127.0.0.1
+ * only, unless HOST says otherwise (HOST=0.0.0.0: every interface, reachable from other machines).
  *
  *   WEBHOOK_SECRET=whsec_... PORT=8787 \
  *     npx --yes deno@2.9.6 run --allow-env --allow-net examples/webhook_receiver.ts
@@ -25,7 +26,8 @@ type Event = {
   };
 };
 
-Deno.serve({ port: Number(Deno.env.get("PORT") ?? 8787) }, async (req) => {
+const hostname = Deno.env.get("HOST") || "127.0.0.1";
+Deno.serve({ hostname, port: Number(Deno.env.get("PORT") ?? 8787) }, async (req) => {
   const body = await req.text(); // the raw body: verification is over its exact bytes
   let event: Event;
   try {

@@ -1,4 +1,8 @@
-/** Runs a command to completion; throws with everything it printed when it fails. Given a
+import { trustSystemCas } from "./ca_trust.ts";
+
+/** Runs a command to completion; throws with everything it printed when it fails. It trusts the
+ * system's certificate authorities (local/ca_trust.ts): the commands run here are npx tools that
+ * may download their package first. Given a
  * `signal`, the command gets a process group of its own and aborting ends the whole group:
  * `npx` starts node, which starts the real binary, so stopping only the first would leave the
  * others running. */
@@ -10,6 +14,7 @@ export async function runOrThrow(
   const child = new Deno.Command(argv[0], {
     args: argv.slice(1),
     cwd: opts.cwd,
+    env: trustSystemCas(),
     stdin: "null",
     stdout: "piped",
     stderr: "piped",

@@ -16,7 +16,7 @@ import type { Query } from "./sql_db.ts";
 import { PERMISSIONS } from "../supabase/functions/api-gateway/permissions.ts";
 
 export const NAME = "deno task dev";
-const LIFETIME_MINUTES = 15;
+export const LIFETIME_MINUTES = 15;
 /** How often a running dev server pushes its key's expiry LIFETIME ahead again. */
 export const RENEW_EVERY_MS = 5 * 60_000;
 

@@ -2,7 +2,10 @@
  * Local gateway: `deno task dev [--data-dir <dir>]`. Serves the public URL shape of Supabase,
  * http://localhost:$PORT/functions/v1/api-gateway/v1/..., on embedded PGlite (in memory, or kept
  * in <dir>) or, with DATABASE_URL, on that Postgres (migrations already applied). Each start-up
- * phase prints its duration; the ports are taken first, so a busy port fails before any slow work.
+ * phase prints its duration; the ports are tried first, so a busy port fails before any slow work,
+ * with a free port to use instead. The banner's "ready in" counts from the moment the command
+ * began (npx's download of Deno and Deno's of the packages included); a stop says in one line
+ * what it did with the demo key and the database.
  *
  * In memory, the database is a migrated archive cached under .cache/pglite, keyed by the
  * migrations, seed, roles and PGlite version: the Supabase CLI (and the PGlite socket it talks
@@ -19,7 +22,7 @@ import type { PGlite } from "@electric-sql/pglite";
 import { createApp, jsonLineLogger } from "../supabase/functions/api-gateway/app.ts";
 import { PLATFORM_PREFIX } from "../supabase/functions/api-gateway/paths.ts";
 import { PERMISSIONS } from "../supabase/functions/api-gateway/permissions.ts";
-import { type DemoKey, mintDemoKey, RENEW_EVERY_MS } from "./demo_key.ts";
+import { type DemoKey, LIFETIME_MINUTES, mintDemoKey, RENEW_EVERY_MS } from "./demo_key.ts";
 import { runtimeResolver } from "../supabase/functions/api-gateway/webhooks/url_policy.ts";
 import {
   keyringOf,
@@ -27,11 +30,10 @@ import {
   SECRETS_KEYS_VARIABLE,
 } from "../supabase/functions/api-gateway/webhooks/secret_keys.ts";
 import { startDispatcher } from "./dev_dispatcher.ts";
-import { watchLaunchers } from "./launchers.ts";
+import { startedAgo, watchLaunchers } from "./launchers.ts";
 import { TASK } from "./task_command.ts";
 import { createSqlDb, pgliteQuery, postgresJsQuery, type Query } from "./sql_db.ts";
 
-const started = performance.now();
 const encoder = new TextEncoder();
 const seconds = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
 const out = (text: string) => Deno.stdout.writeSync(encoder.encode(text));
@@ -41,11 +43,17 @@ const out = (text: string) => Deno.stdout.writeSync(encoder.encode(text));
 const stopping = new AbortController();
 const cleanups: (() => Promise<unknown> | unknown)[] = [];
 let lineOpen = false;
+/** What the stop line says was done with the demo key and the database: set when each exists
+ * (to what a stop that never finished its clean-up leaves), then by its clean-up. */
+const outcome: { key?: string; database?: string } = {};
 
-async function stop(code: number, message?: string): Promise<never> {
+/** Stops: `message` (an error) on stderr, then the clean-up, then, once there was something to
+ * clean up or a signal asked, one line on stdout saying what was done. */
+async function stop(code: number, message?: string, cause?: string): Promise<never> {
   if (stopping.signal.aborted) return await new Promise<never>(() => {});
   stopping.abort();
-  if (lineOpen) out("\n");
+  // An open phase line is closed as what it is: the error, if any, is a line of its own.
+  if (lineOpen) out(code === 0 ? "interrupted\n" : "failed\n");
   if (message) console.error(message);
   const all = (async () => {
     for (const cleanup of cleanups.reverse()) {
@@ -56,14 +64,22 @@ async function stop(code: number, message?: string): Promise<never> {
   })();
   // Whatever hangs (a client holding a request open), the process ends.
   await Promise.race([all, new Promise((r) => setTimeout(r, 3_000))]);
+  const done = [outcome.key, outcome.database].filter(Boolean);
+  if (cause || done.length > 0) {
+    out(
+      `stopped${cause ? ` (${cause})` : ""}: ${
+        done.join("; ") || "before the database was opened"
+      }\n`,
+    );
+  }
   Deno.exit(code);
 }
 
 const signals: Deno.Signal[] = Deno.build.os === "windows"
   ? ["SIGINT", "SIGBREAK"]
   : ["SIGINT", "SIGTERM", "SIGHUP"];
-for (const signal of signals) Deno.addSignalListener(signal, () => void stop(0));
-watchLaunchers(() => void stop(0));
+for (const signal of signals) Deno.addSignalListener(signal, () => void stop(0, undefined, signal));
+watchLaunchers(() => void stop(0, undefined, "the command that started it ended"));
 
 /** Runs one start-up phase, printing its label, then its duration on the same line. */
 async function phase<T>(label: string, work: () => Promise<T>): Promise<T> {
@@ -129,13 +145,83 @@ const base = `http://localhost:${port}${PLATFORM_PREFIX}`;
 
 // ---- 1. the ports, before anything slow ----
 
-/** "Stop what listens there, or choose another port: NAME=<next> ..." */
-function portTaken(name: string, taken: number, host: string): Promise<never> {
+/** The embedded database's port, when this server will take one of its own choosing. */
+const ownDbPort = !databaseUrl && dbPort !== 0 ? dbPort : null;
+const mine = ownDbPort === null ? [port] : [port, ownDbPort];
+
+function isFree(host: string, candidate: number): boolean {
+  try {
+    Deno.listen({ hostname: host, port: candidate }).close();
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** A port free on `host` right now, from `from` upwards, that this server is not about to take
+ * (`avoid`): advice to follow, not a port to collide with next. */
+function freePortFrom(from: number, host: string, avoid: number[]): number {
+  for (let p = from; p <= Math.min(from + 100, 65535); p++) {
+    if (!avoid.includes(p) && isFree(host, p)) return p;
+  }
+  for (;;) {
+    const listener = Deno.listen({ hostname: host, port: 0 });
+    const p = (listener.addr as Deno.NetAddr).port;
+    listener.close();
+    if (!avoid.includes(p)) return p;
+  }
+}
+
+/** The command to copy: the suggested ports, with the user's own PORT, DB_PORT, HOST and
+ * arguments as given (never DATABASE_URL: it may hold a password). */
+function commandWith(ports: Record<string, number>): string {
+  const quote = (v: string) => /^[\w@%+=:,./-]+$/.test(v) ? v : `'${v.replaceAll("'", `'\\''`)}'`;
+  const vars: string[] = [];
+  for (const name of ["HOST", "PORT", "DB_PORT"]) {
+    const value = ports[name] !== undefined ? String(ports[name]) : Deno.env.get(name);
+    if (value) vars.push(`${name}=${quote(value)}`);
+  }
+  return [...vars, TASK, "dev", ...Deno.args.map(quote)].join(" ");
+}
+
+interface Taken {
+  name: "PORT" | "DB_PORT";
+  port: number;
+  host: string;
+}
+
+/** One line: which ports are in use, and free ones to use instead (each different from the
+ * other port this server takes). */
+function portsTaken(taken: Taken[]): Promise<never> {
+  const avoid = [...mine];
+  const advice: Record<string, number> = {};
+  for (const t of taken) {
+    advice[t.name] = freePortFrom(t.port + 1, t.host, avoid);
+    avoid.push(advice[t.name]);
+  }
+  const where = taken.map((t) => `port ${t.port} on ${t.host} (${t.name})`).join(" and ");
   return stop(
     1,
-    `dev: port ${taken} on ${host} is already in use. Stop what listens there, or choose ` +
-      `another port: ${name}=${taken === 65535 ? 54322 : taken + 1} ${TASK} dev`,
+    `dev: ${where} ${taken.length > 1 ? "are" : "is"} already in use. Stop what listens there, ` +
+      `or choose ${taken.length > 1 ? "other ports" : "another port"}: ${commandWith(advice)}`,
   );
+}
+
+if (ownDbPort === port) {
+  await stop(
+    1,
+    `dev: PORT and DB_PORT are both ${port}: the gateway and its database need a port each. ` +
+      `Choose another: ${commandWith({ DB_PORT: freePortFrom(port + 1, "127.0.0.1", [port]) })}`,
+  );
+}
+// Both ports tried before any line is printed: one message names every busy one.
+{
+  const busy: Taken[] = [];
+  if (!isFree(hostname, port)) busy.push({ name: "PORT", port, host: hostname });
+  if (ownDbPort !== null && !isFree("127.0.0.1", ownDbPort)) {
+    busy.push({ name: "DB_PORT", port: ownDbPort, host: "127.0.0.1" });
+  }
+  if (busy.length > 0) await portsTaken(busy);
 }
 
 /** Requests that arrive during start-up wait for the app. */
@@ -147,21 +233,14 @@ const server = await phase(`listening on ${hostname}:${port}`, () => {
       Deno.serve({ port, hostname, onListen: () => {} }, async (req) => (await appReady)(req)),
     );
   } catch (err) {
-    if (err instanceof Deno.errors.AddrInUse) return portTaken("PORT", port, hostname);
+    // Taken since it was tried, a moment ago.
+    if (err instanceof Deno.errors.AddrInUse) {
+      return portsTaken([{ name: "PORT", port, host: hostname }]);
+    }
     return stop(1, `dev: cannot listen on ${hostname}:${port}: ${(err as Error).message}`);
   }
 });
 cleanups.push(() => server.shutdown());
-// The embedded database's port is only tried here (pglite-socket listens on it once the database
-// is open), so that a busy one is said at once rather than after the slow part.
-if (!databaseUrl && dbPort !== 0) {
-  try {
-    Deno.listen({ hostname: "127.0.0.1", port: dbPort }).close();
-  } catch (err) {
-    if (err instanceof Deno.errors.AddrInUse) await portTaken("DB_PORT", dbPort, "127.0.0.1");
-    await stop(1, `dev: cannot listen on 127.0.0.1:${dbPort}: ${(err as Error).message}`);
-  }
-}
 
 // ---- 2. the database ----
 
@@ -200,7 +279,11 @@ async function openPostgres(url: string): Promise<Database> {
       return await stop(1, `dev: DATABASE_URL is not a connection URL: ${(err as Error).message}`);
     }
     const pools = [sql, admin];
-    cleanups.push(() => Promise.all(pools.map((p) => p.end({ timeout: 1 }))));
+    outcome.database = `the connections to Postgres at ${host} not confirmed closed`;
+    cleanups.push(async () => {
+      await Promise.all(pools.map((p) => p.end({ timeout: 1 })));
+      outcome.database = `the connections to Postgres at ${host} closed, its data untouched`;
+    });
     try {
       await admin`select 1`;
     } catch (err) {
@@ -228,7 +311,14 @@ async function archive(): Promise<Uint8Array<ArrayBuffer>> {
 }
 
 function embedded(pg: PGlite, describe: string): Database {
-  cleanups.push(() => pg.close());
+  const kept = dataDir === undefined ? "" : ` and kept in ${dataDir}`;
+  outcome.database = `the database not confirmed closed${kept}`;
+  cleanups.push(async () => {
+    await pg.close();
+    outcome.database = kept
+      ? `the database closed${kept}`
+      : "the in-memory database closed, its data discarded";
+  });
   // Not yet shared: the socket opens once the demo key exists (section 4).
   return { query: pgliteQuery(pg), owner: pgliteQuery(pg, null), describe, url: "", embedded: pg };
 }
@@ -281,11 +371,15 @@ const demo: DemoKey | null = await phase(
 if (demo) {
   // Pushed before the socket's stop, so it runs after it (cleanups run in reverse): a client's
   // open transaction is rolled back first and cannot hold the revocation up.
+  const which = `the demo key ${demo.plaintext.slice(0, 12)}…`;
+  outcome.key = `${which} not confirmed revoked (it expires within ${LIFETIME_MINUTES} minutes)`;
   cleanups.push(async () => {
     try {
       await demo.revoke(database.owner);
+      outcome.key = `${which} revoked`;
     } catch (err) {
-      console.error(`dev: the demo key could not be revoked: ${(err as Error).message}`);
+      outcome.key = `${which} could not be revoked (${(err as Error).message}; it expires ` +
+        `within ${LIFETIME_MINUTES} minutes)`;
     }
   });
   const renewal = setInterval(() => {
@@ -312,7 +406,7 @@ if (database.embedded) {
         return { session, socket: await session.listen(dbPort) };
       } catch (err) {
         if ((err as { code?: string }).code === "EADDRINUSE") {
-          return await portTaken("DB_PORT", dbPort, "127.0.0.1");
+          return await portsTaken([{ name: "DB_PORT", port: dbPort, host: "127.0.0.1" }]);
         }
         throw err;
       }
@@ -388,8 +482,18 @@ function printable(url: string): { text: string; secret: boolean } {
 const gateway = `${base}/api-gateway`;
 const shown = printable(database.url);
 const orgArg = demo?.orgId ?? "<org id>";
+/** Since the command began (the outermost launcher: npx, which may have downloaded Deno first),
+ * and since this process began (Deno's own downloads included); where launchers cannot be read,
+ * since this process began (performance.now() counts from it). */
+function readyIn(): string {
+  const ago = startedAgo();
+  if (!ago) return `${seconds(performance.now())} since this process started`;
+  const own = ago.command - ago.process > 50 ? ` (this process: ${seconds(ago.process)})` : "";
+  return `${seconds(ago.command)} since the command began${own}`;
+}
+
 const lines = [
-  `ready in ${seconds(performance.now() - started)}: api-gateway on ${gateway}`,
+  `ready in ${readyIn()}: api-gateway on ${gateway}`,
   `database: ${shown.text} (${database.describe})`,
   `OpenAPI: ${gateway}/v1/openapi.json`,
 ];

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { spawnDev, withoutTaskLine } from "../harness/dev_server.ts";
+import { portTaken, spawnDev, withoutTaskLine } from "../harness/dev_server.ts";
 import { freePort } from "../../local/net.ts";
 import { MAX_BODY_BYTES } from "../../supabase/functions/api-gateway/limits.ts";
 
@@ -33,7 +33,12 @@ Deno.test("e2e: `deno task dev` says what it does, serves the printed curl, warn
       printed,
       PHASE("database: serving it to Postgres clients on 127\\.0\\.0\\.1, a free port"),
     );
-    assert.match(printed, /^ready in \d+\.\d s: api-gateway on /m);
+    // Counted from the command's start (here: the test run's, its outermost launcher in this
+    // process group), and this process's share when the launchers took time of their own.
+    assert.match(
+      printed,
+      /^ready in \d+\.\d s since the command began( \(this process: \d+\.\d s\))?: api-gateway on /m,
+    );
     // The database as a URL for every tool, and the demo org's id for `keys --org`.
     assert.match(
       printed,
@@ -116,27 +121,79 @@ Deno.test("e2e: `deno task dev` says what it does, serves the printed curl, warn
   assert.equal(withoutTaskLine(dev.stderr.text).trim(), "", dev.output());
 });
 
-for (const name of ["PORT", "DB_PORT"] as const) {
-  Deno.test(`e2e: a taken ${name} stops \`deno task dev\` before any slow work, naming it`, async () => {
-    const taken = freePort();
-    const holder = Deno.listen({ hostname: "127.0.0.1", port: taken });
-    try {
-      const dev = name === "PORT"
-        ? spawnDev(taken)
-        : spawnDev(freePort(), { env: { DB_PORT: String(taken) } });
+/** `n` consecutive loopback ports nobody listens on now. */
+function freeRun(n: number): number {
+  for (;;) {
+    const first = freePort();
+    if (first + n - 1 > 65535) continue;
+    if (Array.from({ length: n - 1 }, (_, i) => first + 1 + i).every((p) => !portTaken(p))) {
+      return first;
+    }
+  }
+}
+
+Deno.test("e2e: taken ports stop `deno task dev` before any slow work, with free ports it will not take itself", async () => {
+  const base = freeRun(12);
+  const held = [base, base + 4, base + 5, base + 8];
+  const holders = held.map((port) => Deno.listen({ hostname: "127.0.0.1", port }));
+  const cases: { PORT: number; DB_PORT: number; busy: ("PORT" | "DB_PORT")[] }[] = [
+    // PORT taken; the next port up is the DB_PORT chosen (as PORT=54401 DB_PORT=54402).
+    { PORT: base, DB_PORT: base + 1, busy: ["PORT"] },
+    // Both taken: one line names both, with two free ports.
+    { PORT: base + 4, DB_PORT: base + 5, busy: ["PORT", "DB_PORT"] },
+    // DB_PORT taken; the next port up is the gateway's own.
+    { PORT: base + 9, DB_PORT: base + 8, busy: ["DB_PORT"] },
+  ];
+  try {
+    // One at a time: each tries ports, and so does this test.
+    for (const { busy, ...ports } of cases) {
+      const env = { PORT: String(ports.PORT), DB_PORT: String(ports.DB_PORT) };
+      const dev = spawnDev(ports.PORT, { env, launcher: "direct" });
       const status = await dev.status;
       await dev.stop();
-      assert.equal(status.code, 1, dev.output());
+      const said = `${JSON.stringify(ports)}:\n${dev.output()}`;
+      assert.equal(status.code, 1, said);
       const stderr = withoutTaskLine(dev.stderr.text).trim();
-      assert.equal(stderr.split("\n").length, 1, stderr);
-      assert.match(stderr, new RegExp(`port ${taken} on 127\\.0\\.0\\.1 is already in use`));
-      assert.match(stderr, new RegExp(`\\b${name}=${taken + 1} npx --yes deno@\\S+ task dev`));
-      assert.doesNotMatch(dev.stdout.text, /database:/, "nothing slow was started");
-    } finally {
-      holder.close();
+      assert.equal(stderr.split("\n").length, 1, said);
+      const named = busy.map((name) => `port ${ports[name]} on 127\\.0\\.0\\.1 \\(${name}\\)`);
+      assert.match(
+        stderr,
+        new RegExp(`^dev: ${named.join(" and ")} (is|are) already in use\\. Stop what listens`),
+        said,
+      );
+      // The command to copy: both variables, the busy ones changed to ports free now, neither
+      // one the dev server takes itself.
+      const m = stderr.match(/: PORT=(\d+) DB_PORT=(\d+) npx --yes deno@\S+ task dev$/);
+      assert.ok(m, said);
+      const suggested = { PORT: Number(m[1]), DB_PORT: Number(m[2]) };
+      assert.notEqual(suggested.PORT, suggested.DB_PORT, said);
+      for (const name of ["PORT", "DB_PORT"] as const) {
+        const p = suggested[name];
+        if (!busy.includes(name)) {
+          assert.equal(p, ports[name], `${name} as given: ${said}`);
+          continue;
+        }
+        assert.ok(!Object.values(ports).includes(p), `${name}=${p} is the server's own: ${said}`);
+        assert.ok(!held.includes(p), `${name}=${p} is held: ${said}`);
+        assert.ok(!portTaken(p), `${name}=${p} is not free: ${said}`);
+      }
+      // No line printed, so none reads as a phase's success; nothing slow was started.
+      assert.equal(dev.stdout.text, "", said);
     }
-  });
-}
+    // The same port for both.
+    const same = base + 11;
+    const dev = spawnDev(same, { env: { DB_PORT: String(same) }, launcher: "direct" });
+    assert.equal((await dev.status).code, 1, dev.output());
+    await dev.stop();
+    assert.match(
+      withoutTaskLine(dev.stderr.text).trim(),
+      new RegExp(`^dev: PORT and DB_PORT are both ${same}: .* DB_PORT=(?!${same} )\\d+ npx `),
+      dev.output(),
+    );
+  } finally {
+    for (const holder of holders) holder.close();
+  }
+});
 
 Deno.test("e2e: an unreachable or malformed DATABASE_URL is one line and a non-zero exit", async () => {
   const dead = freePort();
@@ -155,5 +212,9 @@ Deno.test("e2e: an unreachable or malformed DATABASE_URL is one line and a non-z
     const stderr = withoutTaskLine(dev.stderr.text).trim();
     assert.equal(stderr.split("\n").length, 1, stderr);
     assert.match(stderr, reason);
+    // The phase it stopped in is closed as failed, on a line of its own.
+    if (url !== "not a url") {
+      assert.match(dev.stdout.text, /^database: connecting to Postgres at \S+\.\.\. failed$/m);
+    }
   }
 });

@@ -1,4 +1,5 @@
-// `deno task dev` stops cleanly on SIGINT or SIGTERM, however it was launched.
+// `deno task dev` stops cleanly on SIGINT or SIGTERM, however it was launched, and says in one
+// line what it did.
 import assert from "node:assert/strict";
 import {
   type Launcher,
@@ -26,7 +27,8 @@ const STOPS: [Launcher, Deno.Signal, Target][] = [
 ];
 
 Deno.test({
-  name: "e2e: SIGINT or SIGTERM to the outermost process frees the port and leaves no process",
+  name: "e2e: SIGINT or SIGTERM to the outermost process frees the port, leaves no process, and " +
+    "says what it did",
   sanitizeResources: false,
   sanitizeOps: false,
 }, async () => {
@@ -51,6 +53,19 @@ Deno.test({
         }
         assert.deepEqual(stillRunning(tree), [], `left running (tree ${tree})`);
         assert.ok(!portTaken(port), "the port is free");
+        // Its output ends once the server has: the stop line is the last.
+        await dev.stdout.done;
+        const last = dev.stdout.text.trimEnd().split("\n").at(-1) ?? "";
+        // A SIGTERM to `npx` alone reaches nobody else: the server sees its launcher gone.
+        const cause = launcher === "npx" && signal === "SIGTERM"
+          ? "the command that started it ended"
+          : signal;
+        const key = dev.key().slice(0, 12);
+        assert.equal(
+          last,
+          `stopped (${cause}): the demo key ${key}… revoked; ` +
+            "the in-memory database closed, its data discarded",
+        );
       } finally {
         await dev.stop("SIGKILL");
         for (const pid of tree.length ? stillRunning(tree) : []) Deno.kill(pid, "SIGKILL");

@@ -22,6 +22,33 @@ import { getTarget } from "../harness/targets.ts";
 
 const REPO = new URL("../../", import.meta.url).pathname;
 
+/** 127.0.0.1, ::1 and ::ffff:127.0.0.1 as /proc/net/tcp{,6} write them. */
+const LOOPBACK = new Set([
+  "0100007F",
+  "00000000000000000000000001000000",
+  "0000000000000000FFFF00000100007F",
+]);
+
+/** The local addresses of the sockets listening on `port` (Linux's /proc/net), null elsewhere. */
+function listeningOn(port: number): string[] | null {
+  if (Deno.build.os !== "linux") return null;
+  const found: string[] = [];
+  for (const file of ["/proc/net/tcp", "/proc/net/tcp6"]) {
+    let table: string;
+    try {
+      table = Deno.readTextFileSync(file);
+    } catch {
+      continue;
+    }
+    for (const line of table.trim().split("\n").slice(1)) {
+      const [, local, , state] = line.trim().split(/\s+/);
+      const [address, hexPort] = local.split(":");
+      if (state === "0A" && parseInt(hexPort, 16) === port) found.push(address); // 0A: LISTEN
+    }
+  }
+  return found;
+}
+
 function hasPython(): boolean {
   try {
     return new Deno.Command("python3", { args: ["--version"], stdout: "null", stderr: "null" })
@@ -103,6 +130,16 @@ for (const receiver of RECEIVERS) {
             if (waited > 60_000) throw new Error("the receiver never listened");
             await new Promise((r) => setTimeout(r, 100));
           }
+        }
+        // As a reader starts it (no HOST): on loopback only, out of the network's reach.
+        const addresses = listeningOn(port);
+        if (addresses) {
+          assert.ok(addresses.length > 0, `nothing listens on ${port}`);
+          assert.deepEqual(
+            addresses.filter((a) => !LOOPBACK.has(a)),
+            [],
+            "listens beyond loopback",
+          );
         }
 
         await t.step("a real delivery from the dispatcher is verified and handled", async () => {

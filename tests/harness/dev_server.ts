@@ -3,6 +3,7 @@
  * collected. The dev server is launched directly, through `deno task` or through `npx`.
  */
 import { collectOutput } from "../resilience/support.ts";
+import { trustSystemCas } from "../../local/ca_trust.ts";
 
 export const REPO = new URL("../../", import.meta.url).pathname;
 
@@ -41,6 +42,8 @@ export function spawnDev(port: number, options: DevOptions = {}) {
     args: [...args, ...(options.args ?? [])],
     cwd: repo,
     env: {
+      // `npx deno@...` may download Deno first.
+      ...trustSystemCas(),
       DATABASE_URL: "",
       DB_PORT: "0",
       PORT: String(port),

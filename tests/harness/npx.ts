@@ -1,3 +1,5 @@
+import { trustSystemCas } from "../../local/ca_trust.ts";
+
 /** Why `npx --yes <pkg> --version` cannot run here (no Node.js/npm, no registry and nothing
  * cached), or null when it can; the caller's tests are then ignored, and this says so loudly.
  * Downloads the package on first use, so the tests that follow do not pay for it. */
@@ -6,6 +8,7 @@ export async function npxUnavailableReason(pkg: string, tests: string): Promise<
   try {
     const out = await new Deno.Command("npx", {
       args: ["--yes", pkg, "--version"],
+      env: trustSystemCas(),
       stdin: "null",
       stdout: "piped",
       stderr: "piped",

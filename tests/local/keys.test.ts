@@ -481,6 +481,13 @@ Deno.test({
       async () => {
         await dev.stop("SIGTERM");
         assert.ok(!portTaken(port));
+        assert.ok(
+          dev.stdout.text.trimEnd().endsWith(
+            `\nstopped (SIGTERM): the demo key ${prefixOf(firstDemo)}… revoked; ` +
+              `the database closed and kept in ${dir}`,
+          ),
+          dev.output(),
+        );
         dev = await start();
         assert.match(dev.stdout.text, /^database: opening PGlite in .*\.\.\. \d+\.\d s$/m);
         assert.doesNotMatch(dev.stdout.text, /migrating|creating PGlite/);
@@ -531,6 +538,10 @@ Deno.test({
       assert.ok(soon, "a crash would leave a key that dies within 15 minutes");
       const demo = dev.key();
       await dev.stop("SIGTERM");
+      assert.match(
+        dev.stdout.text,
+        /\nstopped \(SIGTERM\): the demo key wbk_\w{8}… revoked; the connections to Postgres at \S+ closed, its data untouched\n$/,
+      );
       const [{ revoked }] = await target.owner<{ revoked: boolean }>(
         "select revoked_at <= now() as revoked from public.api_keys where key_hash = $1",
         [await hashApiKey(demo)],

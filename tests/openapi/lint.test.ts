@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { openApiJson, REDOCLY_CLI, REDOCLY_CONFIG } from "../../local/openapi.ts";
 import { npxUnavailableReason } from "../harness/npx.ts";
+import { trustSystemCas } from "../../local/ca_trust.ts";
 
 const skip = await npxUnavailableReason(REDOCLY_CLI, "The redocly lint test is");
 
@@ -23,7 +24,7 @@ Deno.test({
       stdin: "null",
       stdout: "piped",
       stderr: "piped",
-      env: { NO_COLOR: "1" },
+      env: { ...trustSystemCas(), NO_COLOR: "1" },
     }).output();
     const said = new TextDecoder().decode(out.stdout) + new TextDecoder().decode(out.stderr);
     assert.ok(out.success, `redocly lint failed (exit ${out.code}):\n${said}`);

@@ -6,6 +6,7 @@ import { z } from "zod";
 import assert from "node:assert/strict";
 import { MAX_DETAILS } from "../../supabase/functions/api-gateway/errors.ts";
 import { MAX_BODY_BYTES } from "../../supabase/functions/api-gateway/limits.ts";
+import { linkContactsToCompany } from "../../supabase/functions/api-gateway/routes/link_contacts_to_company.ts";
 import { buildApp } from "../harness/app.ts";
 import { createTenant } from "../harness/fixtures.ts";
 import { type Answer, routePath, send } from "../harness/http.ts";
@@ -40,6 +41,21 @@ function withUnknownFields(body: Record<string, unknown>, n: number): string {
   return `${valid.slice(0, -1)},${extra}}`;
 }
 
+/** `body` with every array field holding 100 malformed items and every other field of the wrong
+ * type: an issue per item and per field, none of them an unknown field. */
+function everyFieldWrong(body: Record<string, unknown>): Record<string, unknown> {
+  return Object.fromEntries(
+    Object.entries(body).map(([k, v]) => [
+      k,
+      Array.isArray(v)
+        ? Array.from({ length: 100 }, (_, i) => `not-a-value-${i}`)
+        : typeof v === "string"
+        ? 0
+        : "x",
+    ]),
+  );
+}
+
 function assertSmall400(res: Answer, what: string) {
   assert.equal(res.status, 400, `${what}: ${res.text.slice(0, 300)}`);
   assert.equal(res.json.error.code, "validation_error");
@@ -59,6 +75,8 @@ for (const kind of TARGET_KINDS) {
       const target = await getTarget(kind);
       const { app, calls } = buildApp(target.db);
       const self = await createTenant(target.owner);
+      /** Routes whose body gave more than MAX_DETAILS issues of their own fields. */
+      const manyIssues: string[] = [];
       try {
         for (const route of ROUTES) {
           const { endpoint } = route;
@@ -81,6 +99,31 @@ for (const kind of TARGET_KINDS) {
               assert.match(res.json.error.message, /\(8000 issues/);
               assert.equal(res.json.error.details[0].message, "Unknown field");
               assert.equal(calls.length, 1, "one authorize-only call");
+            });
+          }
+
+          if (request.body) {
+            await t.step(`${label}: every field wrong, arrays of 100 malformed items`, async () => {
+              const body = everyFieldWrong(valid.body as Record<string, unknown>);
+              const res = await send(app, endpoint.method, routePath(endpoint, valid.params), {
+                key,
+                body,
+              });
+              assert.equal(res.status, 400, `${label}: ${res.text.slice(0, 300)}`);
+              const bytes = new TextEncoder().encode(res.text).length;
+              assert.ok(bytes <= MAX_ERROR_BYTES, `${label}: a ${bytes}-byte 400`);
+              const issues = Number(res.json.error.message.match(/\((\d+) issues/)?.[1] ?? 1);
+              console.log(`  ${label}: ${res.json.error.code}, ${issues} issues, ${bytes} bytes`);
+              if (issues > MAX_DETAILS) {
+                manyIssues.push(label);
+                assertSmall400(res, label);
+                assert.equal(res.json.error.details.length, MAX_DETAILS, "the first 20, no more");
+                assert.ok(
+                  res.json.error.details.every((d: { code: string }) =>
+                    d.code !== "unrecognized_keys"
+                  ),
+                );
+              }
             });
           }
 
@@ -146,6 +189,11 @@ for (const kind of TARGET_KINDS) {
             });
           }
         }
+        // Not vacuous: the batch routes (100 malformed ids) are among them.
+        assert.ok(
+          manyIssues.includes(`POST ${linkContactsToCompany.path}`),
+          `more than ${MAX_DETAILS} issues on: ${manyIssues.join(", ") || "no route"}`,
+        );
       } finally {
         await target.close();
       }
