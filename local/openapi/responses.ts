@@ -1,5 +1,7 @@
 import { z } from "@hono/zod-openapi";
 import {
+  apiKeyNotActive,
+  apiKeyNotFound,
   companyNotFound,
   deliveryNotFound,
   ERROR_CODES,
@@ -15,6 +17,7 @@ import {
   rateLimited,
   routeNotFound,
   serviceUnavailable,
+  tooManyApiKeys,
   unknownKey,
   unsupportedMediaType,
   validationError,
@@ -85,6 +88,9 @@ function errorExample(code: ErrorCode, permission: Permission) {
     delivery_not_found: deliveryNotFound("d0000000-0000-4000-8000-000000000009").message,
     webhook_inactive: webhookInactive().message,
     webhook_limit_reached: webhookLimitReached().message,
+    api_key_not_found: apiKeyNotFound("0c000000-0000-4000-8000-000000000009").message,
+    too_many_api_keys: tooManyApiKeys().message,
+    api_key_not_active: apiKeyNotActive("0c000000-0000-4000-8000-000000000009").message,
     not_found: routeNotFound("GET", "/api-gateway/v1/companies").message,
     method_not_allowed: methodNotAllowed("PUT", "OPTIONS, POST").message,
     payload_too_large: payloadTooLarge().message,

@@ -76,8 +76,10 @@ export interface Endpoint<
   /** The SQL function (in schema public) and its named arguments; the kit adds p_key_hash (and
    * p_now when the app has a clock), which the route's own may not name. */
   sql: { fn: string; args: (input: InputOf<S>) => Record<string, unknown> };
-  /** The function's own outcomes besides "ok", with the error each is answered with. */
-  errors?: Partial<Record<ErrorCode, (input: InputOf<S>) => ApiError>>;
+  /** The function's own outcomes besides "ok", with the error each is answered with (from the
+   * input, and the `data` the function gave with the outcome, if any). */
+  // deno-lint-ignore no-explicit-any
+  errors?: Partial<Record<ErrorCode, (input: InputOf<S>, data?: any) => ApiError>>;
   /** A check zod cannot make (a URL's resolved addresses, say), run after zod and before the
    * call: the refusal it returns is answered like a 400 of zod's, after the key check. */
   check?: (input: InputOf<S>, c: Context<AppEnv>) => Promise<ApiError | null> | ApiError | null;
@@ -147,7 +149,7 @@ export function endpointHandler(endpoint: AnyEndpoint) {
     if (KIT_ARGUMENTS.some((name) => Object.hasOwn(args, name))) throw new KitArgumentError();
     const outcome = await callAuthorized(c, caller, endpoint.sql.fn, args);
     if (outcome.outcome !== "ok") {
-      const error = endpoint.errors?.[outcome.outcome as ErrorCode]?.(input);
+      const error = endpoint.errors?.[outcome.outcome as ErrorCode]?.(input, outcome.data);
       // An outcome the route does not declare (or answers with another code) is a bug in its SQL
       // function, not a client error.
       if (error?.code !== outcome.outcome) throw new UnexpectedResult();
