@@ -102,9 +102,10 @@ export const listApiKeysQuery = (z: Zod) =>
       description: "List revoked keys too (default false).",
       example: false,
     }),
-    search: text(z, "search", 1, 200).optional().meta({
+    search: text(z, "search", 0, 200).optional().meta({
       param: { name: "search", in: "query" },
-      description: "Only keys whose name or description contains this text, in any case; " +
+      description: "Only keys whose name or description contains this text, in any case " +
+        "(empty: every key); " +
         "`%` and `_` are taken literally.",
       example: "sync",
     }),
