@@ -610,7 +610,8 @@ export interface components {
             key: string;
             /** @description Its first 12 characters, as the list shows it. */
             prefix: string;
-            name: string;
+            /** @description As given; a rotation's successor keeps its predecessor's (null only for a key made without one, outside the API). */
+            name: string | null;
             description: string | null;
             permissions: ("contacts:read" | "contacts:write" | "webhooks:read" | "webhooks:write" | "admin:api_keys")[];
             /**
@@ -2797,7 +2798,7 @@ export interface operations {
                 per_page?: number;
                 /** @description List revoked keys too (default false). */
                 include_revoked?: boolean;
-                /** @description Only keys whose name or description contains this text, in any case; `%` and `_` are taken literally. */
+                /** @description Only keys whose name or description contains this text, in any case (empty: every key); `%` and `_` are taken literally. */
                 search?: string;
             };
             header?: never;

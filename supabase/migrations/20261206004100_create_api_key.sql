@@ -7,6 +7,49 @@
 -- echoed in the result, so the answer is a pure function of the result: a replay of the request
 -- (Idempotency-Key) shows the same key. The result is never logged or stored in the clear.
 
+-- The one place a key row is written (create and rotate): its hash and prefix from the plaintext,
+-- never the plaintext. Returns the key as a creation's answer shows it, the plaintext included.
+create function internal.insert_api_key(
+  p_org_id uuid,
+  p_key text,
+  p_name text,
+  p_permissions text[],
+  p_description text,
+  p_expires_at timestamptz,
+  p_now timestamptz
+)
+returns jsonb
+language plpgsql
+volatile
+security invoker
+set search_path = ''
+as $$
+declare
+  v_key public.api_keys;
+begin
+  if p_key is null or p_key !~ '^wbk_[0-9A-Za-z]{52}$' then
+    raise exception 'not an API key' using errcode = '22023';
+  end if;
+  insert into public.api_keys
+    (org_id, name, description, key_hash, prefix, permissions, expires_at, created_at)
+  values (
+    p_org_id, p_name, p_description, encode(sha256(convert_to(p_key, 'UTF8')), 'hex'),
+    left(p_key, 12), p_permissions, p_expires_at, p_now
+  )
+  returning * into v_key;
+  return jsonb_build_object(
+    'id', v_key.id,
+    'key', p_key,
+    'prefix', v_key.prefix,
+    'name', v_key.name,
+    'description', v_key.description,
+    'permissions', to_jsonb(v_key.permissions),
+    'expires_at', internal.iso(v_key.expires_at),
+    'created_at', internal.iso(v_key.created_at)
+  );
+end;
+$$;
+
 -- Result: {"outcome": "ok", "data": {id, key, prefix, name, description, permissions, expires_at,
 -- created_at}} or {"outcome": "too_many_api_keys"} (the org holds as many live keys as it may:
 -- orgs.max_api_keys, else 100). Input the gateway validates first raises here (22023): the CLI
@@ -30,11 +73,7 @@ set statement_timeout = '5s'
 as $$
 declare
   v_now constant timestamptz := coalesce(p_now, now());
-  v_key public.api_keys;
 begin
-  if p_key is null or p_key !~ '^wbk_[0-9A-Za-z]{52}$' then
-    raise exception 'not an API key' using errcode = '22023';
-  end if;
   if p_name is null or char_length(p_name) not between 1 and 120 then
     raise exception 'a key''s name is 1 to 120 characters' using errcode = '22023';
   end if;
@@ -54,24 +93,8 @@ begin
     return jsonb_build_object('outcome', 'too_many_api_keys');
   end if;
 
-  insert into public.api_keys
-    (org_id, name, description, key_hash, prefix, permissions, expires_at, created_at)
-  values (
-    p_org_id, p_name, p_description, encode(sha256(convert_to(p_key, 'UTF8')), 'hex'),
-    left(p_key, 12), p_permissions, p_expires_at, v_now
-  )
-  returning * into v_key;
-
-  return jsonb_build_object('outcome', 'ok', 'data', jsonb_build_object(
-    'id', v_key.id,
-    'key', p_key,
-    'prefix', v_key.prefix,
-    'name', v_key.name,
-    'description', v_key.description,
-    'permissions', to_jsonb(v_key.permissions),
-    'expires_at', internal.iso(v_key.expires_at),
-    'created_at', internal.iso(v_key.created_at)
-  ));
+  return jsonb_build_object('outcome', 'ok', 'data', internal.insert_api_key(p_org_id, p_key,
+    p_name, p_permissions, p_description, p_expires_at, v_now));
 end;
 $$;
 
@@ -121,6 +144,8 @@ begin
 end;
 $$;
 
+revoke execute on function internal.insert_api_key(uuid, text, text, text[], text, timestamptz, timestamptz) from public, anon, authenticated;
+grant execute on function internal.insert_api_key(uuid, text, text, text[], text, timestamptz, timestamptz) to service_role;
 revoke execute on function internal.create_api_key(uuid, text, text, text[], text, timestamptz, timestamptz) from public, anon, authenticated;
 grant execute on function internal.create_api_key(uuid, text, text, text[], text, timestamptz, timestamptz) to service_role;
 revoke execute on function public.create_api_key(text, text, text, text[], text, timestamptz, timestamptz) from public, anon, authenticated;

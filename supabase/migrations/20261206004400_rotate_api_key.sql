@@ -29,7 +29,7 @@ as $$
 declare
   v_now constant timestamptz := coalesce(p_now, now());
   v_old public.api_keys;
-  v_new public.api_keys;
+  v_new jsonb;
 begin
   if p_grace_seconds is null or p_grace_seconds not between 0 and 604800 then
     raise exception 'the grace period is 0 to 604800 seconds' using errcode = '22023';
@@ -48,36 +48,19 @@ begin
     return jsonb_build_object('outcome', 'too_many_api_keys');
   end if;
 
-  if p_new_key is null or p_new_key !~ '^wbk_[0-9A-Za-z]{52}$' then
-    raise exception 'not an API key' using errcode = '22023';
-  end if;
   if p_expires_at is not null and p_expires_at <= v_now then
     raise exception 'the expiry is not in the future' using errcode = '22023';
   end if;
 
-  insert into public.api_keys
-    (org_id, name, description, key_hash, prefix, permissions, expires_at, created_at)
-  values (
-    p_org_id, v_old.name, v_old.description, encode(sha256(convert_to(p_new_key, 'UTF8')), 'hex'),
-    left(p_new_key, 12), v_old.permissions, coalesce(p_expires_at, v_old.expires_at), v_now
-  )
-  returning * into v_new;
+  v_new := internal.insert_api_key(p_org_id, p_new_key, v_old.name, v_old.permissions,
+    v_old.description, coalesce(p_expires_at, v_old.expires_at), v_now);
   update public.api_keys k
   set expires_at = least(coalesce(k.expires_at, 'infinity'), v_now + make_interval(secs => p_grace_seconds))
   where k.id = v_old.id
   returning * into v_old;
 
   return jsonb_build_object('outcome', 'ok', 'data', jsonb_build_object(
-    'key', jsonb_build_object(
-      'id', v_new.id,
-      'key', p_new_key,
-      'prefix', v_new.prefix,
-      'name', v_new.name,
-      'description', v_new.description,
-      'permissions', to_jsonb(v_new.permissions),
-      'expires_at', internal.iso(v_new.expires_at),
-      'created_at', internal.iso(v_new.created_at)
-    ),
+    'key', v_new,
     'previous', internal.api_key_json(v_old)
   ));
 end;

@@ -822,7 +822,11 @@ export default {
             "description": "Its first 12 characters, as the list shows it."
           },
           "name": {
-            "type": "string"
+            "type": [
+              "string",
+              "null"
+            ],
+            "description": "As given; a rotation's successor keeps its predecessor's (null only for a key made without one, outside the API)."
           },
           "description": {
             "type": [
@@ -7029,13 +7033,13 @@ export default {
           {
             "schema": {
               "type": "string",
-              "minLength": 1,
+              "minLength": 0,
               "maxLength": 200,
-              "description": "Only keys whose name or description contains this text, in any case; `%` and `_` are taken literally.",
+              "description": "Only keys whose name or description contains this text, in any case (empty: every key); `%` and `_` are taken literally.",
               "example": "sync"
             },
             "required": false,
-            "description": "Only keys whose name or description contains this text, in any case; `%` and `_` are taken literally.",
+            "description": "Only keys whose name or description contains this text, in any case (empty: every key); `%` and `_` are taken literally.",
             "name": "search",
             "in": "query"
           }

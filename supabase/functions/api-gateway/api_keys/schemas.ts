@@ -119,7 +119,10 @@ export const apiKeyWithSecret = schema((z) =>
       description: "The key: `wbk_` and 52 letters and digits. Shown only in this answer.",
     }),
     prefix: z.string().meta({ description: "Its first 12 characters, as the list shows it." }),
-    name: z.string(),
+    name: z.string().nullable().meta({
+      description: "As given; a rotation's successor keeps its predecessor's (null only for a " +
+        "key made without one, outside the API).",
+    }),
     description: z.string().nullable(),
     permissions: z.array(z.enum(PERMISSIONS)),
     expires_at: time(z, "When it stops working (null: never).").nullable(),
