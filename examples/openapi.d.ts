@@ -3060,7 +3060,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description `validation_error`: the path, query, body or JSON is invalid; `validation_error`: the path, query, body or JSON is invalid */
+            /** @description `validation_error`: the path, query, body or JSON is invalid */
             400: {
                 headers: {
                     /** @description The workspace's daily quota. */
@@ -3090,7 +3090,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description `insufficient_permissions`: the key lacks the route's permission, would grant (or rotate) one it lacks, or would revoke the workspace's last admin key; `insufficient_permissions`: the key lacks the route's permission, would grant (or rotate) one it lacks, or would revoke the workspace's last admin key */
+            /** @description `insufficient_permissions`: the key lacks the route's permission, would grant (or rotate) one it lacks, or would revoke the workspace's last admin key */
             403: {
                 headers: {
                     /** @description The workspace's daily quota. */
@@ -3288,7 +3288,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description `insufficient_permissions`: the key lacks the route's permission, would grant (or rotate) one it lacks, or would revoke the workspace's last admin key; `insufficient_permissions`: the key lacks the route's permission, would grant (or rotate) one it lacks, or would revoke the workspace's last admin key */
+            /** @description `insufficient_permissions`: the key lacks the route's permission, would grant (or rotate) one it lacks, or would revoke the workspace's last admin key */
             403: {
                 headers: {
                     /** @description The workspace's daily quota. */
@@ -3496,7 +3496,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description `insufficient_permissions`: the key lacks the route's permission, would grant (or rotate) one it lacks, or would revoke the workspace's last admin key; `insufficient_permissions`: the key lacks the route's permission, would grant (or rotate) one it lacks, or would revoke the workspace's last admin key */
+            /** @description `insufficient_permissions`: the key lacks the route's permission, would grant (or rotate) one it lacks, or would revoke the workspace's last admin key */
             403: {
                 headers: {
                     /** @description The workspace's daily quota. */

@@ -121,7 +121,8 @@ export function errorResponses(routeCodes: readonly ErrorCode[], permission: Per
     ...routeCodes,
   ];
   const byStatus = new Map<number, ErrorCode[]>();
-  for (const code of codes) {
+  // A route may declare a code every route has (its own insufficient_permissions): listed once.
+  for (const code of new Set(codes)) {
     const status = ERRORS[code].status;
     byStatus.set(status, [...byStatus.get(status) ?? [], code]);
   }

@@ -6513,7 +6513,7 @@ export default {
             }
           },
           "400": {
-            "description": "`validation_error`: the path, query, body or JSON is invalid; `validation_error`: the path, query, body or JSON is invalid",
+            "description": "`validation_error`: the path, query, body or JSON is invalid",
             "headers": {
               "X-RateLimit-Limit": {
                 "description": "The workspace's daily quota.",
@@ -6603,7 +6603,7 @@ export default {
             }
           },
           "403": {
-            "description": "`insufficient_permissions`: the key lacks the route's permission, would grant (or rotate) one it lacks, or would revoke the workspace's last admin key; `insufficient_permissions`: the key lacks the route's permission, would grant (or rotate) one it lacks, or would revoke the workspace's last admin key",
+            "description": "`insufficient_permissions`: the key lacks the route's permission, would grant (or rotate) one it lacks, or would revoke the workspace's last admin key",
             "headers": {
               "X-RateLimit-Limit": {
                 "description": "The workspace's daily quota.",
@@ -7676,7 +7676,7 @@ export default {
             }
           },
           "403": {
-            "description": "`insufficient_permissions`: the key lacks the route's permission, would grant (or rotate) one it lacks, or would revoke the workspace's last admin key; `insufficient_permissions`: the key lacks the route's permission, would grant (or rotate) one it lacks, or would revoke the workspace's last admin key",
+            "description": "`insufficient_permissions`: the key lacks the route's permission, would grant (or rotate) one it lacks, or would revoke the workspace's last admin key",
             "headers": {
               "X-RateLimit-Limit": {
                 "description": "The workspace's daily quota.",
@@ -8203,7 +8203,7 @@ export default {
             }
           },
           "403": {
-            "description": "`insufficient_permissions`: the key lacks the route's permission, would grant (or rotate) one it lacks, or would revoke the workspace's last admin key; `insufficient_permissions`: the key lacks the route's permission, would grant (or rotate) one it lacks, or would revoke the workspace's last admin key",
+            "description": "`insufficient_permissions`: the key lacks the route's permission, would grant (or rotate) one it lacks, or would revoke the workspace's last admin key",
             "headers": {
               "X-RateLimit-Limit": {
                 "description": "The workspace's daily quota.",
