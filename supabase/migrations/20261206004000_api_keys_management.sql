@@ -65,9 +65,13 @@ $$;
 
 -- Every change to an org's keys (create, revoke, rotate) holds this lock until its transaction
 -- ends: the live-key limit and the last admin key are counted with no other change under way.
--- Other orgs do not wait. Called after api_authorize, so the usage slots and the caller's key row
--- (last_used_at) come first, as everywhere; a wait for another transaction's key row while
--- holding it is bounded by the functions' lock_timeout.
+-- Other orgs do not wait. The endpoint functions take it first, before api_authorize: authorize
+-- writes the caller key's last_used_at, so a change that took it after could hold the key row
+-- another change means to revoke while waiting for the lock that change holds (a deadlock).
+-- Taken first, a holder waits only for rows of transactions that never wait for it (any other
+-- request that touches a key row), and every wait is bounded by the functions' lock_timeout. The
+-- CLI's calls take it first too (they lock nothing before). Taking it again in a transaction that
+-- holds it returns at once.
 create function internal.lock_org_api_keys(p_org_id uuid)
 returns void
 language sql

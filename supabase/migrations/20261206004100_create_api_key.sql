@@ -120,9 +120,13 @@ set lock_timeout = '1s'
 set statement_timeout = '5s'
 as $$
 declare
-  v_auth jsonb := public.api_authorize(p_key_hash, 'admin:api_keys', p_now);
+  v_auth jsonb;
   v_missing text[];
 begin
+  -- The org's key lock first, before api_authorize locks anything (internal.lock_org_api_keys
+  -- says why); none for a key that does not exist.
+  perform internal.lock_org_api_keys(k.org_id) from public.api_keys k where k.key_hash = p_key_hash;
+  v_auth := public.api_authorize(p_key_hash, 'admin:api_keys', p_now);
   if v_auth->>'outcome' <> 'ok' then
     return v_auth;
   end if;
