@@ -3,8 +3,8 @@
 // key's grace on the test clock; dead keys refused; no escalation through rotation; the limit.
 import assert from "node:assert/strict";
 import { rotateApiKey } from "../../supabase/functions/api-gateway/routes/rotate_api_key.ts";
-import { generateApiKey } from "../../supabase/functions/api-gateway/kit/key.ts";
-import { manualClock } from "../harness/app.ts";
+import { generateApiKey, hashApiKey } from "../../supabase/functions/api-gateway/kit/key.ts";
+import { assertNoSecrets, manualClock } from "../harness/app.ts";
 import {
   assertNewKey,
   liveKeys,
@@ -67,10 +67,14 @@ export default defineRouteTest({
 
   async contract(t, { target, build }) {
     const clock = manualClock("2035-03-04T05:06:07Z");
-    const { app } = build({ clock: clock.now });
+    const { app, logs } = build({ clock: clock.now });
     const a = await createTenant(target.owner);
-    const rotate = (id: string, body: unknown = {}, key = a.keys.all) =>
-      send(app, "POST", routePath(rotateApiKey, { id }), { body, key });
+    const shown: string[] = [];
+    const rotate = async (id: string, body: unknown = {}, key = a.keys.all) => {
+      const res = await send(app, "POST", routePath(rotateApiKey, { id }), { body, key });
+      if (res.status === 201) shown.push(res.json.data.key);
+      return res;
+    };
     const works = async (key: string) =>
       (await send(app, "GET", "/api-gateway/v1/webhooks", { key })).status;
 
@@ -193,6 +197,11 @@ export default defineRouteTest({
       const res = await rotate("00000000-0000-4000-8000-00000000beef");
       assert.equal(res.status, 404);
       assert.equal(res.json.error.code, "api_key_not_found");
+    });
+
+    await t.step("no successor's key or hash in any log line", async () => {
+      assert.ok(shown.length >= 4);
+      assertNoSecrets(logs, [...shown, ...await Promise.all(shown.map(hashApiKey))]);
     });
 
     await t.step(
