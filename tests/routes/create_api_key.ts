@@ -165,6 +165,11 @@ export default defineRouteTest({
         permissions: [ADMIN],
         expires_at: "2020-01-01T00:00:00Z",
       }, "expires_at"],
+      ["expires_at in the year 0", {
+        name: "k",
+        permissions: [ADMIN],
+        expires_at: "0000-01-01T00:00:00Z",
+      }, "expires_at"],
       ["an unknown field", { name: "k", permissions: [ADMIN], scopes: [] }, "scopes"],
     ];
     for (const [name, body, field] of refused) {

@@ -66,11 +66,15 @@ export const createApiKeyBody = schema((z) =>
     expires_at: z.iso.datetime({
       offset: true,
       error: "expires_at must be an ISO 8601 date-time with a zone (2027-01-01T00:00:00Z)",
-    }).nullable().optional().meta({
-      description: "When the key stops working: an ISO 8601 date-time with a zone, in the " +
-        "future. None: it works until revoked.",
-      example: "2027-01-01T00:00:00Z",
-    }),
+    })
+      // The database checks "in the future" on its clock; a year it cannot even store (0000) is
+      // refused here, as past.
+      .refine((v) => Date.parse(v) >= 0, { error: "expires_at must be in the future" })
+      .nullable().optional().meta({
+        description: "When the key stops working: an ISO 8601 date-time with a zone, in the " +
+          "future. None: it works until revoked.",
+        example: "2027-01-01T00:00:00Z",
+      }),
   }).meta({ id: "CreateApiKey" })
 );
 
