@@ -192,6 +192,78 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api-gateway/v1/api-keys": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List the API keys
+         * @description One page of the workspace's keys, oldest first (by created_at, then id): metadata only, never a key or its hash. Revoked keys only with include_revoked=true; search filters by name or description.
+         *
+         *     Requires the `admin:api_keys` permission.
+         */
+        get: operations["listApiKeys"];
+        put?: never;
+        /**
+         * Create an API key
+         * @description A new key for the workspace, shown only in this answer (store it now: only its hash is kept). A key grants only permissions the calling key holds itself; any other is refused (403, naming them). At most 100 active keys per workspace. Send an `Idempotency-Key`: a retried request then shows the same key instead of minting another.
+         *
+         *     Requires the `admin:api_keys` permission.
+         */
+        post: operations["createApiKey"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api-gateway/v1/api-keys/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /**
+         * Revoke an API key
+         * @description The key is refused from the next request on (401), whatever server answers it. Revoking it again answers the same. The workspace's last active key with admin:api_keys cannot be revoked (403): create another first.
+         *
+         *     Requires the `admin:api_keys` permission.
+         */
+        delete: operations["revokeApiKey"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api-gateway/v1/api-keys/{id}/rotate": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Rotate an API key
+         * @description A successor with the key's name, description, permissions and expiry, shown only in this answer. The old key keeps working for grace_seconds (default a day; never past its own expiry), then is refused. Only a key whose permissions the calling key holds itself can be rotated; a revoked or expired one cannot (409).
+         *
+         *     Requires the `admin:api_keys` permission.
+         */
+        post: operations["rotateApiKey"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export interface webhooks {
     "company.contacts_linked": {
@@ -297,7 +369,7 @@ export interface components {
                  * @example validation_error
                  * @enum {string}
                  */
-                code: "validation_error" | "invalid_url" | "invalid_events" | "invalid_key" | "insufficient_permissions" | "company_not_found" | "webhook_not_found" | "delivery_not_found" | "not_found" | "method_not_allowed" | "webhook_inactive" | "webhook_limit_reached" | "webhook_url_taken" | "payload_too_large" | "unsupported_media_type" | "rate_limited" | "delivery_retry_limited" | "internal_error" | "service_unavailable";
+                code: "validation_error" | "invalid_url" | "invalid_events" | "invalid_key" | "insufficient_permissions" | "company_not_found" | "webhook_not_found" | "api_key_not_found" | "delivery_not_found" | "not_found" | "method_not_allowed" | "webhook_inactive" | "webhook_limit_reached" | "webhook_url_taken" | "too_many_api_keys" | "api_key_not_active" | "payload_too_large" | "unsupported_media_type" | "rate_limited" | "delivery_retry_limited" | "internal_error" | "service_unavailable";
                 /** @example Invalid request body. contact_ids.3: Invalid UUID */
                 message: string;
                 /** @description validation_error only: the issues with their paths, at most 20 (the message counts them all). */
@@ -531,6 +603,98 @@ export interface components {
             /** @description The first 256 bytes of the receiver's answer, at most. */
             response_prefix: string | null;
         };
+        NewApiKey: {
+            /** Format: uuid */
+            id: string;
+            /** @description The key: `wbk_` and 52 letters and digits. Shown only in this answer. */
+            key: string;
+            /** @description Its first 12 characters, as the list shows it. */
+            prefix: string;
+            /** @description As given; a rotation's successor keeps its predecessor's (null only for a key made without one, outside the API). */
+            name: string | null;
+            description: string | null;
+            permissions: ("contacts:read" | "contacts:write" | "webhooks:read" | "webhooks:write" | "admin:api_keys")[];
+            /**
+             * Format: date-time
+             * @description When it stops working (null: never). ISO 8601, UTC.
+             */
+            expires_at: string | null;
+            /**
+             * Format: date-time
+             * @description When it was created. ISO 8601, UTC.
+             */
+            created_at: string;
+        };
+        CreateApiKey: {
+            /**
+             * @description 1 to 120 characters.
+             * @example nightly sync
+             */
+            name: string;
+            /**
+             * @description 1 to 5 of contacts:read, contacts:write, webhooks:read, webhooks:write, admin:api_keys, none twice; only permissions the calling key holds itself.
+             * @example [
+             *       "contacts:read"
+             *     ]
+             */
+            permissions: ("contacts:read" | "contacts:write" | "webhooks:read" | "webhooks:write" | "admin:api_keys")[];
+            /**
+             * @description Free text, up to 500 characters.
+             * @example The CRM's nightly import
+             */
+            description?: string | null;
+            /**
+             * Format: date-time
+             * @description When the key stops working: an ISO 8601 date-time with a zone, in the future. None: it works until revoked.
+             * @example 2027-01-01T00:00:00Z
+             */
+            expires_at?: string | null;
+        };
+        ApiKeyPage: {
+            data: components["schemas"]["ApiKey"][];
+            meta: {
+                page: number;
+                per_page: number;
+                /** @description Keys that match in all. */
+                total: number;
+            };
+        };
+        ApiKey: {
+            /** Format: uuid */
+            id: string;
+            name: string | null;
+            description: string | null;
+            prefix: string | null;
+            permissions: string[];
+            /**
+             * Format: date-time
+             * @description When it was created. ISO 8601, UTC.
+             */
+            created_at: string;
+            /**
+             * Format: date-time
+             * @description Its latest use, to the minute (null: never). ISO 8601, UTC.
+             */
+            last_used_at: string | null;
+            /**
+             * Format: date-time
+             * @description When it stops working (null: never). ISO 8601, UTC.
+             */
+            expires_at: string | null;
+            /**
+             * Format: date-time
+             * @description When it was revoked (null: it is not). ISO 8601, UTC.
+             */
+            revoked_at: string | null;
+        };
+        RotateApiKey: {
+            /**
+             * @description How long the old key keeps working, 0 to 604800 seconds (default 86400: a day), never past its own expiry.
+             * @default 86400
+             * @example 3600
+             */
+            grace_seconds: number;
+        };
     };
     responses: never;
     parameters: never;
@@ -622,7 +786,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description `insufficient_permissions`: the key lacks the route's permission */
+            /** @description `insufficient_permissions`: the key lacks the route's permission, would grant (or rotate) one it lacks, or would revoke the workspace's last admin key */
             403: {
                 headers: {
                     /** @description The workspace's daily quota. */
@@ -823,7 +987,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description `insufficient_permissions`: the key lacks the route's permission */
+            /** @description `insufficient_permissions`: the key lacks the route's permission, would grant (or rotate) one it lacks, or would revoke the workspace's last admin key */
             403: {
                 headers: {
                     /** @description The workspace's daily quota. */
@@ -1028,7 +1192,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description `insufficient_permissions`: the key lacks the route's permission */
+            /** @description `insufficient_permissions`: the key lacks the route's permission, would grant (or rotate) one it lacks, or would revoke the workspace's last admin key */
             403: {
                 headers: {
                     /** @description The workspace's daily quota. */
@@ -1237,7 +1401,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description `insufficient_permissions`: the key lacks the route's permission */
+            /** @description `insufficient_permissions`: the key lacks the route's permission, would grant (or rotate) one it lacks, or would revoke the workspace's last admin key */
             403: {
                 headers: {
                     /** @description The workspace's daily quota. */
@@ -1455,7 +1619,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description `insufficient_permissions`: the key lacks the route's permission */
+            /** @description `insufficient_permissions`: the key lacks the route's permission, would grant (or rotate) one it lacks, or would revoke the workspace's last admin key */
             403: {
                 headers: {
                     /** @description The workspace's daily quota. */
@@ -1653,7 +1817,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description `insufficient_permissions`: the key lacks the route's permission */
+            /** @description `insufficient_permissions`: the key lacks the route's permission, would grant (or rotate) one it lacks, or would revoke the workspace's last admin key */
             403: {
                 headers: {
                     /** @description The workspace's daily quota. */
@@ -1868,7 +2032,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description `insufficient_permissions`: the key lacks the route's permission */
+            /** @description `insufficient_permissions`: the key lacks the route's permission, would grant (or rotate) one it lacks, or would revoke the workspace's last admin key */
             403: {
                 headers: {
                     /** @description The workspace's daily quota. */
@@ -2088,7 +2252,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description `insufficient_permissions`: the key lacks the route's permission */
+            /** @description `insufficient_permissions`: the key lacks the route's permission, would grant (or rotate) one it lacks, or would revoke the workspace's last admin key */
             403: {
                 headers: {
                     /** @description The workspace's daily quota. */
@@ -2303,7 +2467,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description `insufficient_permissions`: the key lacks the route's permission */
+            /** @description `insufficient_permissions`: the key lacks the route's permission, would grant (or rotate) one it lacks, or would revoke the workspace's last admin key */
             403: {
                 headers: {
                     /** @description The workspace's daily quota. */
@@ -2505,7 +2669,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description `insufficient_permissions`: the key lacks the route's permission */
+            /** @description `insufficient_permissions`: the key lacks the route's permission, would grant (or rotate) one it lacks, or would revoke the workspace's last admin key */
             403: {
                 headers: {
                     /** @description The workspace's daily quota. */
@@ -2602,6 +2766,852 @@ export interface operations {
                 };
             };
             /** @description `rate_limited`: the workspace's minute or day quota is spent, or too many of its requests are in flight at once; nothing was done (see Retry-After); `delivery_retry_limited`: this delivery was retried by hand 10 times in 24 hours; nothing was done (see Retry-After) */
+            429: {
+                headers: {
+                    /** @description The workspace's daily quota. */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left today (UTC). */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description Unix seconds of the next 00:00 UTC, when the daily quota resets. */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description Both windows (draft-ietf-httpapi-ratelimit-headers-11), e.g. `"minute";q=10;w=60, "day";q=100;w=86400`. */
+                    "RateLimit-Policy"?: string;
+                    /** @description The window that runs out first: `"minute";r=<remaining>;t=<seconds to reset>`. */
+                    RateLimit?: string;
+                    /** @description Seconds to wait before retrying. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description `internal_error`: unexpected; quote X-Request-ID */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description `service_unavailable`: the database cannot be reached or timed out (see Retry-After) */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before retrying. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    listApiKeys: {
+        parameters: {
+            query?: {
+                /** @description Page number, from 1. */
+                page?: number;
+                /** @description Keys per page, 1 to 100 (default 25). */
+                per_page?: number;
+                /** @description List revoked keys too (default false). */
+                include_revoked?: boolean;
+                /** @description Only keys whose name or description contains this text, in any case (empty: every key); `%` and `_` are taken literally. */
+                search?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of keys, and where it sits. */
+            200: {
+                headers: {
+                    /** @description The workspace's daily quota. */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left today (UTC). */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description Unix seconds of the next 00:00 UTC, when the daily quota resets. */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description Both windows (draft-ietf-httpapi-ratelimit-headers-11), e.g. `"minute";q=10;w=60, "day";q=100;w=86400`. */
+                    "RateLimit-Policy"?: string;
+                    /** @description The window that runs out first: `"minute";r=<remaining>;t=<seconds to reset>`. */
+                    RateLimit?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "data": [
+                     *         {
+                     *           "id": "0c000000-0000-4000-8000-000000000001",
+                     *           "prefix": "wbk_3yBqLd1x",
+                     *           "name": "nightly sync",
+                     *           "description": "The CRM's nightly import",
+                     *           "permissions": [
+                     *             "contacts:read"
+                     *           ],
+                     *           "expires_at": "2027-01-01T00:00:00.000000Z",
+                     *           "created_at": "2026-12-06T10:00:00.000000Z",
+                     *           "last_used_at": "2026-12-06T10:05:00.000000Z",
+                     *           "revoked_at": null
+                     *         }
+                     *       ],
+                     *       "meta": {
+                     *         "page": 1,
+                     *         "per_page": 25,
+                     *         "total": 1
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ApiKeyPage"];
+                };
+            };
+            /** @description `validation_error`: the path, query, body or JSON is invalid */
+            400: {
+                headers: {
+                    /** @description The workspace's daily quota. */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left today (UTC). */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description Unix seconds of the next 00:00 UTC, when the daily quota resets. */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description Both windows (draft-ietf-httpapi-ratelimit-headers-11), e.g. `"minute";q=10;w=60, "day";q=100;w=86400`. */
+                    "RateLimit-Policy"?: string;
+                    /** @description The window that runs out first: `"minute";r=<remaining>;t=<seconds to reset>`. */
+                    RateLimit?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description `invalid_key`: missing, malformed, unknown, revoked or expired API key (see WWW-Authenticate) */
+            401: {
+                headers: {
+                    /** @description Bearer realm="api-gateway" (error="invalid_token" when a key was sent). */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description `insufficient_permissions`: the key lacks the route's permission, would grant (or rotate) one it lacks, or would revoke the workspace's last admin key */
+            403: {
+                headers: {
+                    /** @description The workspace's daily quota. */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left today (UTC). */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description Unix seconds of the next 00:00 UTC, when the daily quota resets. */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description Both windows (draft-ietf-httpapi-ratelimit-headers-11), e.g. `"minute";q=10;w=60, "day";q=100;w=86400`. */
+                    "RateLimit-Policy"?: string;
+                    /** @description The window that runs out first: `"minute";r=<remaining>;t=<seconds to reset>`. */
+                    RateLimit?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description `not_found`: no such route */
+            404: {
+                headers: {
+                    /** @description The workspace's daily quota. */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left today (UTC). */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description Unix seconds of the next 00:00 UTC, when the daily quota resets. */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description Both windows (draft-ietf-httpapi-ratelimit-headers-11), e.g. `"minute";q=10;w=60, "day";q=100;w=86400`. */
+                    "RateLimit-Policy"?: string;
+                    /** @description The window that runs out first: `"minute";r=<remaining>;t=<seconds to reset>`. */
+                    RateLimit?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description `method_not_allowed`: the path exists under another method (see Allow) */
+            405: {
+                headers: {
+                    /** @description The methods the path allows. */
+                    Allow?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description `payload_too_large`: body over 64 KiB */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description `unsupported_media_type`: the body is not declared application/json */
+            415: {
+                headers: {
+                    /** @description The workspace's daily quota. */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left today (UTC). */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description Unix seconds of the next 00:00 UTC, when the daily quota resets. */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description Both windows (draft-ietf-httpapi-ratelimit-headers-11), e.g. `"minute";q=10;w=60, "day";q=100;w=86400`. */
+                    "RateLimit-Policy"?: string;
+                    /** @description The window that runs out first: `"minute";r=<remaining>;t=<seconds to reset>`. */
+                    RateLimit?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description `rate_limited`: the workspace's minute or day quota is spent, or too many of its requests are in flight at once; nothing was done (see Retry-After) */
+            429: {
+                headers: {
+                    /** @description The workspace's daily quota. */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left today (UTC). */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description Unix seconds of the next 00:00 UTC, when the daily quota resets. */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description Both windows (draft-ietf-httpapi-ratelimit-headers-11), e.g. `"minute";q=10;w=60, "day";q=100;w=86400`. */
+                    "RateLimit-Policy"?: string;
+                    /** @description The window that runs out first: `"minute";r=<remaining>;t=<seconds to reset>`. */
+                    RateLimit?: string;
+                    /** @description Seconds to wait before retrying. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description `internal_error`: unexpected; quote X-Request-ID */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description `service_unavailable`: the database cannot be reached or timed out (see Retry-After) */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before retrying. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    createApiKey: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "name": "nightly sync",
+                 *       "permissions": [
+                 *         "contacts:read"
+                 *       ],
+                 *       "description": "The CRM's nightly import",
+                 *       "expires_at": "2027-01-01T00:00:00Z"
+                 *     }
+                 */
+                "application/json": components["schemas"]["CreateApiKey"];
+            };
+        };
+        responses: {
+            /** @description The key, with its plaintext (shown only here). */
+            201: {
+                headers: {
+                    /** @description The workspace's daily quota. */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left today (UTC). */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description Unix seconds of the next 00:00 UTC, when the daily quota resets. */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description Both windows (draft-ietf-httpapi-ratelimit-headers-11), e.g. `"minute";q=10;w=60, "day";q=100;w=86400`. */
+                    "RateLimit-Policy"?: string;
+                    /** @description The window that runs out first: `"minute";r=<remaining>;t=<seconds to reset>`. */
+                    RateLimit?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "data": {
+                     *         "id": "0c000000-0000-4000-8000-000000000001",
+                     *         "key": "wbk_3yBqLd1xV9sQk2TfR7mWcN4pZ8hJ6gA0eU5oI1rY3tE7wX9cv2Lm",
+                     *         "prefix": "wbk_3yBqLd1x",
+                     *         "name": "nightly sync",
+                     *         "description": "The CRM's nightly import",
+                     *         "permissions": [
+                     *           "contacts:read"
+                     *         ],
+                     *         "expires_at": "2027-01-01T00:00:00.000000Z",
+                     *         "created_at": "2026-12-06T10:00:00.000000Z"
+                     *       }
+                     *     }
+                     */
+                    "application/json": {
+                        data: components["schemas"]["NewApiKey"];
+                    };
+                };
+            };
+            /** @description `validation_error`: the path, query, body or JSON is invalid */
+            400: {
+                headers: {
+                    /** @description The workspace's daily quota. */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left today (UTC). */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description Unix seconds of the next 00:00 UTC, when the daily quota resets. */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description Both windows (draft-ietf-httpapi-ratelimit-headers-11), e.g. `"minute";q=10;w=60, "day";q=100;w=86400`. */
+                    "RateLimit-Policy"?: string;
+                    /** @description The window that runs out first: `"minute";r=<remaining>;t=<seconds to reset>`. */
+                    RateLimit?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description `invalid_key`: missing, malformed, unknown, revoked or expired API key (see WWW-Authenticate) */
+            401: {
+                headers: {
+                    /** @description Bearer realm="api-gateway" (error="invalid_token" when a key was sent). */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description `insufficient_permissions`: the key lacks the route's permission, would grant (or rotate) one it lacks, or would revoke the workspace's last admin key */
+            403: {
+                headers: {
+                    /** @description The workspace's daily quota. */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left today (UTC). */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description Unix seconds of the next 00:00 UTC, when the daily quota resets. */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description Both windows (draft-ietf-httpapi-ratelimit-headers-11), e.g. `"minute";q=10;w=60, "day";q=100;w=86400`. */
+                    "RateLimit-Policy"?: string;
+                    /** @description The window that runs out first: `"minute";r=<remaining>;t=<seconds to reset>`. */
+                    RateLimit?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description `not_found`: no such route */
+            404: {
+                headers: {
+                    /** @description The workspace's daily quota. */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left today (UTC). */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description Unix seconds of the next 00:00 UTC, when the daily quota resets. */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description Both windows (draft-ietf-httpapi-ratelimit-headers-11), e.g. `"minute";q=10;w=60, "day";q=100;w=86400`. */
+                    "RateLimit-Policy"?: string;
+                    /** @description The window that runs out first: `"minute";r=<remaining>;t=<seconds to reset>`. */
+                    RateLimit?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description `method_not_allowed`: the path exists under another method (see Allow) */
+            405: {
+                headers: {
+                    /** @description The methods the path allows. */
+                    Allow?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description `too_many_api_keys`: the workspace has as many live API keys as it may (100 unless raised for it) */
+            409: {
+                headers: {
+                    /** @description The workspace's daily quota. */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left today (UTC). */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description Unix seconds of the next 00:00 UTC, when the daily quota resets. */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description Both windows (draft-ietf-httpapi-ratelimit-headers-11), e.g. `"minute";q=10;w=60, "day";q=100;w=86400`. */
+                    "RateLimit-Policy"?: string;
+                    /** @description The window that runs out first: `"minute";r=<remaining>;t=<seconds to reset>`. */
+                    RateLimit?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description `payload_too_large`: body over 64 KiB */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description `unsupported_media_type`: the body is not declared application/json */
+            415: {
+                headers: {
+                    /** @description The workspace's daily quota. */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left today (UTC). */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description Unix seconds of the next 00:00 UTC, when the daily quota resets. */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description Both windows (draft-ietf-httpapi-ratelimit-headers-11), e.g. `"minute";q=10;w=60, "day";q=100;w=86400`. */
+                    "RateLimit-Policy"?: string;
+                    /** @description The window that runs out first: `"minute";r=<remaining>;t=<seconds to reset>`. */
+                    RateLimit?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description `rate_limited`: the workspace's minute or day quota is spent, or too many of its requests are in flight at once; nothing was done (see Retry-After) */
+            429: {
+                headers: {
+                    /** @description The workspace's daily quota. */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left today (UTC). */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description Unix seconds of the next 00:00 UTC, when the daily quota resets. */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description Both windows (draft-ietf-httpapi-ratelimit-headers-11), e.g. `"minute";q=10;w=60, "day";q=100;w=86400`. */
+                    "RateLimit-Policy"?: string;
+                    /** @description The window that runs out first: `"minute";r=<remaining>;t=<seconds to reset>`. */
+                    RateLimit?: string;
+                    /** @description Seconds to wait before retrying. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description `internal_error`: unexpected; quote X-Request-ID */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description `service_unavailable`: the database cannot be reached or timed out (see Retry-After) */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before retrying. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    revokeApiKey: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The API key's id (as the list shows it; never the key itself). */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Revoked; no body. */
+            204: {
+                headers: {
+                    /** @description The workspace's daily quota. */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left today (UTC). */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description Unix seconds of the next 00:00 UTC, when the daily quota resets. */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description Both windows (draft-ietf-httpapi-ratelimit-headers-11), e.g. `"minute";q=10;w=60, "day";q=100;w=86400`. */
+                    "RateLimit-Policy"?: string;
+                    /** @description The window that runs out first: `"minute";r=<remaining>;t=<seconds to reset>`. */
+                    RateLimit?: string;
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description `validation_error`: the path, query, body or JSON is invalid */
+            400: {
+                headers: {
+                    /** @description The workspace's daily quota. */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left today (UTC). */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description Unix seconds of the next 00:00 UTC, when the daily quota resets. */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description Both windows (draft-ietf-httpapi-ratelimit-headers-11), e.g. `"minute";q=10;w=60, "day";q=100;w=86400`. */
+                    "RateLimit-Policy"?: string;
+                    /** @description The window that runs out first: `"minute";r=<remaining>;t=<seconds to reset>`. */
+                    RateLimit?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description `invalid_key`: missing, malformed, unknown, revoked or expired API key (see WWW-Authenticate) */
+            401: {
+                headers: {
+                    /** @description Bearer realm="api-gateway" (error="invalid_token" when a key was sent). */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description `insufficient_permissions`: the key lacks the route's permission, would grant (or rotate) one it lacks, or would revoke the workspace's last admin key */
+            403: {
+                headers: {
+                    /** @description The workspace's daily quota. */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left today (UTC). */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description Unix seconds of the next 00:00 UTC, when the daily quota resets. */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description Both windows (draft-ietf-httpapi-ratelimit-headers-11), e.g. `"minute";q=10;w=60, "day";q=100;w=86400`. */
+                    "RateLimit-Policy"?: string;
+                    /** @description The window that runs out first: `"minute";r=<remaining>;t=<seconds to reset>`. */
+                    RateLimit?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description `not_found`: no such route; `api_key_not_found`: no such API key in the key's workspace (another workspace's looks the same) */
+            404: {
+                headers: {
+                    /** @description The workspace's daily quota. */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left today (UTC). */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description Unix seconds of the next 00:00 UTC, when the daily quota resets. */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description Both windows (draft-ietf-httpapi-ratelimit-headers-11), e.g. `"minute";q=10;w=60, "day";q=100;w=86400`. */
+                    "RateLimit-Policy"?: string;
+                    /** @description The window that runs out first: `"minute";r=<remaining>;t=<seconds to reset>`. */
+                    RateLimit?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description `method_not_allowed`: the path exists under another method (see Allow) */
+            405: {
+                headers: {
+                    /** @description The methods the path allows. */
+                    Allow?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description `payload_too_large`: body over 64 KiB */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description `unsupported_media_type`: the body is not declared application/json */
+            415: {
+                headers: {
+                    /** @description The workspace's daily quota. */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left today (UTC). */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description Unix seconds of the next 00:00 UTC, when the daily quota resets. */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description Both windows (draft-ietf-httpapi-ratelimit-headers-11), e.g. `"minute";q=10;w=60, "day";q=100;w=86400`. */
+                    "RateLimit-Policy"?: string;
+                    /** @description The window that runs out first: `"minute";r=<remaining>;t=<seconds to reset>`. */
+                    RateLimit?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description `rate_limited`: the workspace's minute or day quota is spent, or too many of its requests are in flight at once; nothing was done (see Retry-After) */
+            429: {
+                headers: {
+                    /** @description The workspace's daily quota. */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left today (UTC). */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description Unix seconds of the next 00:00 UTC, when the daily quota resets. */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description Both windows (draft-ietf-httpapi-ratelimit-headers-11), e.g. `"minute";q=10;w=60, "day";q=100;w=86400`. */
+                    "RateLimit-Policy"?: string;
+                    /** @description The window that runs out first: `"minute";r=<remaining>;t=<seconds to reset>`. */
+                    RateLimit?: string;
+                    /** @description Seconds to wait before retrying. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description `internal_error`: unexpected; quote X-Request-ID */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description `service_unavailable`: the database cannot be reached or timed out (see Retry-After) */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before retrying. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    rotateApiKey: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The API key's id (as the list shows it; never the key itself). */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "grace_seconds": 3600
+                 *     }
+                 */
+                "application/json": components["schemas"]["RotateApiKey"];
+            };
+        };
+        responses: {
+            /** @description The successor, with its plaintext (shown only here). */
+            201: {
+                headers: {
+                    /** @description The workspace's daily quota. */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left today (UTC). */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description Unix seconds of the next 00:00 UTC, when the daily quota resets. */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description Both windows (draft-ietf-httpapi-ratelimit-headers-11), e.g. `"minute";q=10;w=60, "day";q=100;w=86400`. */
+                    "RateLimit-Policy"?: string;
+                    /** @description The window that runs out first: `"minute";r=<remaining>;t=<seconds to reset>`. */
+                    RateLimit?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "data": {
+                     *         "id": "0c000000-0000-4000-8000-000000000002",
+                     *         "key": "wbk_3yBqLd1xV9sQk2TfR7mWcN4pZ8hJ6gA0eU5oI1rY3tE7wX9cv2Lm",
+                     *         "prefix": "wbk_3yBqLd1x",
+                     *         "name": "nightly sync",
+                     *         "description": "The CRM's nightly import",
+                     *         "permissions": [
+                     *           "contacts:read"
+                     *         ],
+                     *         "expires_at": "2027-01-01T00:00:00.000000Z",
+                     *         "created_at": "2026-12-06T10:00:00.000000Z"
+                     *       }
+                     *     }
+                     */
+                    "application/json": {
+                        data: components["schemas"]["NewApiKey"];
+                    };
+                };
+            };
+            /** @description `validation_error`: the path, query, body or JSON is invalid */
+            400: {
+                headers: {
+                    /** @description The workspace's daily quota. */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left today (UTC). */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description Unix seconds of the next 00:00 UTC, when the daily quota resets. */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description Both windows (draft-ietf-httpapi-ratelimit-headers-11), e.g. `"minute";q=10;w=60, "day";q=100;w=86400`. */
+                    "RateLimit-Policy"?: string;
+                    /** @description The window that runs out first: `"minute";r=<remaining>;t=<seconds to reset>`. */
+                    RateLimit?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description `invalid_key`: missing, malformed, unknown, revoked or expired API key (see WWW-Authenticate) */
+            401: {
+                headers: {
+                    /** @description Bearer realm="api-gateway" (error="invalid_token" when a key was sent). */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description `insufficient_permissions`: the key lacks the route's permission, would grant (or rotate) one it lacks, or would revoke the workspace's last admin key */
+            403: {
+                headers: {
+                    /** @description The workspace's daily quota. */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left today (UTC). */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description Unix seconds of the next 00:00 UTC, when the daily quota resets. */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description Both windows (draft-ietf-httpapi-ratelimit-headers-11), e.g. `"minute";q=10;w=60, "day";q=100;w=86400`. */
+                    "RateLimit-Policy"?: string;
+                    /** @description The window that runs out first: `"minute";r=<remaining>;t=<seconds to reset>`. */
+                    RateLimit?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description `not_found`: no such route; `api_key_not_found`: no such API key in the key's workspace (another workspace's looks the same) */
+            404: {
+                headers: {
+                    /** @description The workspace's daily quota. */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left today (UTC). */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description Unix seconds of the next 00:00 UTC, when the daily quota resets. */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description Both windows (draft-ietf-httpapi-ratelimit-headers-11), e.g. `"minute";q=10;w=60, "day";q=100;w=86400`. */
+                    "RateLimit-Policy"?: string;
+                    /** @description The window that runs out first: `"minute";r=<remaining>;t=<seconds to reset>`. */
+                    RateLimit?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description `method_not_allowed`: the path exists under another method (see Allow) */
+            405: {
+                headers: {
+                    /** @description The methods the path allows. */
+                    Allow?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description `api_key_not_active`: the API key is revoked or expired: it cannot be rotated; create a new one; `too_many_api_keys`: the workspace has as many live API keys as it may (100 unless raised for it) */
+            409: {
+                headers: {
+                    /** @description The workspace's daily quota. */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left today (UTC). */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description Unix seconds of the next 00:00 UTC, when the daily quota resets. */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description Both windows (draft-ietf-httpapi-ratelimit-headers-11), e.g. `"minute";q=10;w=60, "day";q=100;w=86400`. */
+                    "RateLimit-Policy"?: string;
+                    /** @description The window that runs out first: `"minute";r=<remaining>;t=<seconds to reset>`. */
+                    RateLimit?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description `payload_too_large`: body over 64 KiB */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description `unsupported_media_type`: the body is not declared application/json */
+            415: {
+                headers: {
+                    /** @description The workspace's daily quota. */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left today (UTC). */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description Unix seconds of the next 00:00 UTC, when the daily quota resets. */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description Both windows (draft-ietf-httpapi-ratelimit-headers-11), e.g. `"minute";q=10;w=60, "day";q=100;w=86400`. */
+                    "RateLimit-Policy"?: string;
+                    /** @description The window that runs out first: `"minute";r=<remaining>;t=<seconds to reset>`. */
+                    RateLimit?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description `rate_limited`: the workspace's minute or day quota is spent, or too many of its requests are in flight at once; nothing was done (see Retry-After) */
             429: {
                 headers: {
                     /** @description The workspace's daily quota. */

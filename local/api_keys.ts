@@ -1,8 +1,12 @@
 /**
  * Key lifecycle with table-owner rights: create, list, revoke, rotate. The one module behind
  * `deno task keys` (local/keys.ts is a thin CLI over it), the dev server's demo key and the test
- * fixtures. Only a key's SHA-256 and display prefix are stored; its plaintext is returned once.
- * "Now" is the database's clock, the one the gateway checks revoked_at and expires_at against.
+ * fixtures. Creating, revoking and rotating go through the SQL functions the API's endpoints use
+ * (internal.create_api_key, revoke_api_key, rotate_api_key: supabase/migrations), so there is
+ * one way to mint, revoke and rotate; the operator names the org, where the API takes it from the
+ * caller's key. Only a key's SHA-256 and display prefix are stored; its plaintext is returned
+ * once. "Now" is the database's clock, the one the gateway checks revoked_at and expires_at
+ * against.
  */
 import {
   API_KEY_PATTERN,
@@ -30,9 +34,10 @@ export interface NewKey {
   revokedAt?: Date | null;
 }
 
-/** Mints a key: stores only its hash and display prefix, returns the plaintext once. No checks
- * beyond the table's own (fixtures use it to make revoked and expired keys); people go through
- * issueKey. `query` must run with table-owner rights (service_role cannot insert keys). */
+/** Writes a key row directly: stores only its hash and display prefix, returns the plaintext
+ * once. No checks beyond the table's own and no limit: test fixtures use it to make revoked,
+ * expired and odd keys. People, the demo key and the API go through internal.create_api_key
+ * (issueKey). */
 export async function createApiKey(
   query: Query,
   key: NewKey,
@@ -113,6 +118,7 @@ export interface KeyInfo {
   orgId: string;
   prefix: string;
   name: string;
+  description: string | null;
   permissions: string[];
   createdAt: Date;
   lastUsedAt: Date | null;
@@ -125,6 +131,7 @@ const KEY_FIELDS = [
   "org_id",
   "prefix",
   "name",
+  "description",
   "permissions",
   "created_at",
   "last_used_at",
@@ -140,6 +147,7 @@ type KeyRow = {
   org_id: string;
   prefix: string;
   name: string;
+  description: string | null;
   permissions: string[];
   created_at: Date | string;
   last_used_at: Date | string | null;
@@ -154,6 +162,7 @@ const toInfo = (r: KeyRow): KeyInfo => ({
   orgId: r.org_id,
   prefix: r.prefix,
   name: r.name,
+  description: r.description,
   permissions: r.permissions,
   createdAt: new Date(r.created_at),
   lastUsedAt: time(r.last_used_at),
@@ -167,15 +176,39 @@ async function assertOrg(query: Query, orgId: string): Promise<void> {
   if (!found) throw new KeyError(`unknown org ${orgId}`);
 }
 
-/** A new key for an existing org, with known permissions and an optional future expiry. */
+/** The outcome and data of one of the key functions in schema internal. */
+type KeyOutcome<D> = { outcome: string; data?: D };
+
+const LIMIT_REACHED = "the org has as many live keys as it may (orgs.max_api_keys, else 100): " +
+  "revoke one first";
+
+/** A new key for an existing org, with known permissions and an optional future expiry, through
+ * internal.create_api_key (the API's own), which enforces the org's live-key limit. */
 export async function issueKey(
   query: Query,
-  key: { orgId: string; name: string; permissions: string[]; expiresAt?: Date | null },
+  key: {
+    orgId: string;
+    name: string;
+    permissions: string[];
+    description?: string | null;
+    expiresAt?: Date | null;
+  },
 ): Promise<{ id: string; prefix: string; plaintext: string }> {
   const permissions = parsePermissions(key.permissions.join(","));
   if (key.name.trim() === "") throw new KeyError("the key's name is empty");
+  if (key.name.length > 120) throw new KeyError("the key's name is longer than 120 characters");
+  if ((key.description?.length ?? 0) > 500) {
+    throw new KeyError("the description is longer than 500 characters");
+  }
   await assertOrg(query, key.orgId);
-  return await createApiKey(query, { ...key, permissions });
+  const plaintext = generateApiKey();
+  const [{ r }] = await query<{ r: KeyOutcome<{ id: string; prefix: string }> }>(
+    `select internal.create_api_key($1::uuid, $2, $3, $4::text[], $5, $6::timestamptz) as r`,
+    [key.orgId, plaintext, key.name, permissions, key.description ?? null, key.expiresAt ?? null],
+  );
+  if (r.outcome === "too_many_api_keys") throw new KeyError(LIMIT_REACHED);
+  if (r.outcome !== "ok" || !r.data) throw new KeyError(`the key was not created (${r.outcome})`);
+  return { id: r.data.id, prefix: r.data.prefix, plaintext };
 }
 
 /** The org's keys, newest first. */
@@ -218,23 +251,27 @@ export async function findKey(query: Query, ref: string): Promise<KeyInfo> {
   return toInfo(rows[0]);
 }
 
-/** Revokes a key now: the gateway refuses it from the next request on. A key already revoked
- * in the past stays as it was; a rotated key still in its grace period is cut short. */
+/** Revokes a key now, through internal.revoke_api_key: the gateway refuses it from the next
+ * request on. A key already revoked stays as it was; a rotated key still in its grace period is
+ * cut short. The operator may revoke an org's last admin key (the API may not: an org would lose
+ * its way to manage keys; the operator can always mint another). */
 export async function revokeKey(query: Query, ref: string): Promise<KeyInfo> {
   const key = await findKey(query, ref);
-  const [row] = await query<KeyRow>(
-    `update public.api_keys set revoked_at = least(coalesce(revoked_at, 'infinity'), now())
-     where id = $1 returning ${KEY_COLUMNS}`,
-    [key.id],
+  const [{ r }] = await query<{ r: KeyOutcome<unknown> }>(
+    "select internal.revoke_api_key($1::uuid, $2::uuid, true) as r",
+    [key.orgId, key.id],
   );
-  return toInfo(row);
+  if (r.outcome !== "ok") throw new KeyError(`${describe(key)} was not revoked (${r.outcome})`);
+  return await findKey(query, key.id);
 }
 
-/** A new key with the old one's org, name, permissions and expiry (`expiresAt` replaces the
- * expiry when given); the old key is revoked `graceSeconds` from now (0: at once). One statement,
- * so either both happen or neither. A key that is revoked or expired is refused, not rotated:
- * rotating must not bring a dead key back to life, nor give its successor a longer life than it
- * had (a key in its grace period is still live, and can be rotated). */
+const describe = (key: KeyInfo) => `the key ${key.prefix} (${key.id})`;
+
+/** A new key with the old one's org, name, description, permissions and expiry (`expiresAt`
+ * replaces the expiry when given); the old key expires `graceSeconds` from now (0: at once), or
+ * at its own expiry if that comes first. Through internal.rotate_api_key (the API's own), in one
+ * transaction. A key that is revoked or expired is refused, not rotated: rotating must not bring
+ * a dead key back to life (a key in its grace period is still live, and can be rotated). */
 export async function rotateKey(
   query: Query,
   ref: string,
@@ -246,39 +283,22 @@ export async function rotateKey(
   }
 > {
   const key = await findKey(query, ref);
+  const graceSeconds = options.graceSeconds ?? 0;
+  if (graceSeconds > 604_800) throw new KeyError("the grace period is at most 7d");
   const plaintext = generateApiKey();
-  const prefix = plaintext.slice(0, API_KEY_PREFIX_LENGTH);
-  const rows = await query<KeyRow & { new_id: string; new_expires_at: Date | string | null }>(
-    `with old as (
-       select id from public.api_keys
-       where id = $1 and (revoked_at is null or revoked_at > now())
-         and (expires_at is null or expires_at > now())
-       for update
-     ), created as (
-       insert into public.api_keys (org_id, name, key_hash, prefix, permissions, expires_at)
-       select k.org_id, k.name, $2, $3, k.permissions, coalesce($5::timestamptz, k.expires_at)
-       from public.api_keys k join old on old.id = k.id
-       returning id, expires_at
-     ), retired as (
-       update public.api_keys k
-       set revoked_at = least(coalesce(k.revoked_at, 'infinity'), now() + make_interval(secs => $4))
-       from old where k.id = old.id
-       returning k.*
-     )
-     select ${columns("retired.")}, created.id as new_id, created.expires_at as new_expires_at
-     from retired, created`,
-    [
-      key.id,
-      await hashApiKey(plaintext),
-      prefix,
-      options.graceSeconds ?? 0,
-      options.expiresAt ?? null,
-    ],
+  const [{ r }] = await query<
+    { r: KeyOutcome<{ key: { id: string; prefix: string; expires_at: string | null } }> }
+  >(
+    `select internal.rotate_api_key($1::uuid, $2::uuid, $3, $4::integer, $5::timestamptz) as r`,
+    [key.orgId, key.id, plaintext, graceSeconds, options.expiresAt ?? null],
   );
-  if (rows.length === 0) throw new KeyError(await whyNotRotated(query, key));
+  if (r.outcome === "api_key_not_active") throw new KeyError(await whyNotRotated(query, key));
+  if (r.outcome === "too_many_api_keys") throw new KeyError(LIMIT_REACHED);
+  if (r.outcome !== "ok" || !r.data) throw new KeyError(`${describe(key)} is gone`);
+  const made = r.data.key;
   return {
-    old: toInfo(rows[0]),
-    created: { id: rows[0].new_id, prefix, plaintext, expiresAt: time(rows[0].new_expires_at) },
+    old: await findKey(query, key.id),
+    created: { id: made.id, prefix: made.prefix, plaintext, expiresAt: time(made.expires_at) },
   };
 }
 
@@ -290,7 +310,7 @@ async function whyNotRotated(query: Query, key: KeyInfo): Promise<string> {
      from public.api_keys where id = $1`,
     [key.id],
   );
-  const name = `the key ${key.prefix} (${key.id})`;
+  const name = describe(key);
   if (state?.revoked) return `${name} is already revoked: nothing to rotate; create a new key`;
   if (state?.expired) return `${name} has expired: nothing to rotate; create a new key`;
   return `${name} is gone`;

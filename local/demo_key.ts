@@ -1,6 +1,7 @@
 /**
- * The dev server's demo key: every permission, for the seed's demo org, so each endpoint can be
- * tried with the one key the banner shows. It lives only while the dev server that minted it runs:
+ * The dev server's demo key: every permission (admin:api_keys included, so the README's "Try it"
+ * mints a second key over the API), for the seed's demo org, so each endpoint can be tried with
+ * the one key the banner shows. Minted as the keys CLI mints (issueKey). It lives only while the dev server that minted it runs:
  *   - revoked at a clean stop (every mode);
  *   - its expiry is LIFETIME ahead, renewed every RENEW_EVERY while the server runs: a crash
  *     (SIGKILL, a power cut) leaves a key that dies within LIFETIME, in a shared DATABASE_URL too;
@@ -10,7 +11,7 @@
  *     key is its own.
  * A demo key is known by its name: NAME and the time it was minted.
  */
-import { createApiKey, revokeKey } from "./api_keys.ts";
+import { issueKey, revokeKey } from "./api_keys.ts";
 import { demoOrgId } from "./seed.ts";
 import type { Query } from "./sql_db.ts";
 import { PERMISSIONS } from "../supabase/functions/api-gateway/permissions.ts";
@@ -60,7 +61,7 @@ export async function mintDemoKey(
       [orgId, NAME],
     );
   }
-  const key = await createApiKey(owner, {
+  const key = await issueKey(owner, {
     orgId,
     name: `${NAME} ${new Date().toISOString()}`,
     permissions: [...PERMISSIONS],

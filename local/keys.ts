@@ -22,10 +22,11 @@ import { postgresJsQuery, type Query } from "./sql_db.ts";
 import { TASK } from "./task_command.ts";
 
 const USAGE = `usage: ${TASK} keys <command>
-  create --org <org id> --name <text> --permissions ${PERMISSIONS.join(",")} [--expires <ISO date>]
+  create --org <org id> --name <text> --permissions ${PERMISSIONS.join(",")}
+         [--description <text>] [--expires <ISO date>]
   list   --org <org id> [--json]
   revoke <key id | prefix>
-  rotate <key id | prefix> [--grace 30s|15m|2h|7d] [--expires <ISO date>]
+  rotate <key id | prefix> [--grace 30s|15m|2h|7d (default 0)] [--expires <ISO date>]
 The database: DATABASE_URL, an owner connection string (\`${TASK} dev\` prints its own).`;
 
 class UsageError extends Error {}
@@ -38,6 +39,7 @@ function parse(args: string[]) {
       options: {
         org: { type: "string" },
         name: { type: "string" },
+        description: { type: "string" },
         permissions: { type: "string" },
         expires: { type: "string" },
         grace: { type: "string" },
@@ -70,6 +72,8 @@ function oneRef(positionals: string[], command: string): string {
 
 const when = (d: Date | null) => d ? d.toISOString().replace(/\.\d{3}Z$/, "Z") : "-";
 
+// A future revoked_at is a rotation's grace as this tool wrote it before rotations shortened the
+// old key's expiry instead (supabase/migrations/*_rotate_api_key.sql).
 function revokedText(key: KeyInfo, now = new Date()): string {
   if (!key.revokedAt) return "-";
   return key.revokedAt > now ? `${when(key.revokedAt)} (grace)` : when(key.revokedAt);
@@ -107,12 +111,13 @@ async function run(parsed: Parsed, query: Query): Promise<void> {
   const command = positionals[0];
   switch (command) {
     case "create": {
-      onlyOptions(values, ["org", "name", "permissions", "expires"]);
+      onlyOptions(values, ["org", "name", "permissions", "description", "expires"]);
       if (positionals.length > 1) throw new UsageError("create takes no positional argument");
       const key = await issueKey(query, {
         orgId: required(values, "org"),
         name: required(values, "name"),
         permissions: required(values, "permissions").split(","),
+        description: values.description ?? null,
         expiresAt: values.expires === undefined ? null : parseExpiry(values.expires),
       });
       console.log(
@@ -145,7 +150,7 @@ async function run(parsed: Parsed, query: Query): Promise<void> {
         ? `expires ${when(created.expiresAt)}${expiresAt ? "" : ", as the old one"}`
         : "no expiry";
       console.log(
-        `rotated key ${old.prefix} (id ${old.id}): it is refused from ${when(old.revokedAt)}` +
+        `rotated key ${old.prefix} (id ${old.id}): it is refused from ${when(old.expiresAt)}` +
           `${graceSeconds > 0 ? "" : " (now)"}.\n` +
           `new key ${created.prefix} (id ${created.id}, ${expiry}), shown only this once:\n` +
           created.plaintext,

@@ -141,6 +141,11 @@ export function generateDocument(endpoints: AnyEndpoint[] = ENDPOINTS) {
         description: "Endpoints that receive the workspace's events, signed per Standard " +
           "Webhooks (the `webhooks` section lists the events).",
       },
+      {
+        name: "api-keys",
+        description: "The workspace's API keys: create (the key shown once), list, revoke, " +
+          "rotate. A key grants only what it holds.",
+      },
     ],
     servers: [
       {

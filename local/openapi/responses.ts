@@ -1,5 +1,7 @@
 import { z } from "@hono/zod-openapi";
 import {
+  apiKeyNotActive,
+  apiKeyNotFound,
   companyNotFound,
   deliveryNotFound,
   deliveryRetryLimited,
@@ -16,6 +18,7 @@ import {
   rateLimited,
   routeNotFound,
   serviceUnavailable,
+  tooManyApiKeys,
   unknownKey,
   unsupportedMediaType,
   validationError,
@@ -89,6 +92,9 @@ function errorExample(code: ErrorCode, permission: Permission) {
     webhook_limit_reached: webhookLimitReached().message,
     webhook_url_taken: webhookUrlTaken().message,
     delivery_retry_limited: deliveryRetryLimited(3600).message,
+    api_key_not_found: apiKeyNotFound("0c000000-0000-4000-8000-000000000009").message,
+    too_many_api_keys: tooManyApiKeys().message,
+    api_key_not_active: apiKeyNotActive("0c000000-0000-4000-8000-000000000009").message,
     not_found: routeNotFound("GET", "/api-gateway/v1/companies").message,
     method_not_allowed: methodNotAllowed("PUT", "OPTIONS, POST").message,
     payload_too_large: payloadTooLarge().message,
@@ -119,7 +125,8 @@ export function errorResponses(routeCodes: readonly ErrorCode[], permission: Per
     ...routeCodes,
   ];
   const byStatus = new Map<number, ErrorCode[]>();
-  for (const code of codes) {
+  // A route may declare a code every route has (its own insufficient_permissions): listed once.
+  for (const code of new Set(codes)) {
     const status = ERRORS[code].status;
     byStatus.set(status, [...byStatus.get(status) ?? [], code]);
   }

@@ -430,6 +430,7 @@ const FAKE_TENANT: Tenant = {
   contactIds: [C1, C2, C3],
   webhookIds: ["0e000000-0000-4000-8000-000000000001", "0e000000-0000-4000-8000-000000000002"],
   deliveryIds: ["0d100000-0000-4000-8000-000000000001"],
+  keyIds: { [API_KEY]: "0c000000-0000-4000-8000-000000000001" },
   keys: {
     only: Object.fromEntries(PERMISSIONS.map((p) => [p, API_KEY])) as Record<Permission, string>,
     without: Object.fromEntries(PERMISSIONS.map((p) => [p, API_KEY])) as Record<Permission, string>,

@@ -5,14 +5,30 @@ import { MAX_BODY_BYTES } from "../../supabase/functions/api-gateway/limits.ts";
 
 const PHASE = (label: string) => new RegExp(`^${label}\\.\\.\\. \\d+\\.\\d s$`, "m");
 
-async function curl(command: string) {
+async function curl(command: string, env: Record<string, string> = {}) {
   const out = await new Deno.Command("sh", {
     args: ["-c", `timeout 30 ${command} -w '\\n%{http_code}'`],
+    env,
     stdout: "piped",
     stderr: "piped",
   }).output();
   const text = new TextDecoder().decode(out.stdout).trim().split("\n");
   return { status: Number(text.pop()), body: JSON.parse(text.join("\n")) };
+}
+
+/** The curl commands of the README's "Try it", as written (its exports are the test's env). */
+async function readmeTryIt(): Promise<string[]> {
+  const readme = await Deno.readTextFile(new URL("../../README.md", import.meta.url));
+  const section = readme.slice(readme.indexOf("\n## Try it\n"));
+  const start = section.indexOf("```sh\n") + 6;
+  const block = section.slice(start, section.indexOf("\n```", start));
+  const commands: string[] = [];
+  for (const line of block.split("\n")) {
+    if (line.startsWith("export ") || line.startsWith("#")) continue;
+    if (line.startsWith("curl ")) commands.push(line);
+    else commands[commands.length - 1] += `\n${line}`;
+  }
+  return commands;
 }
 
 /** A body sent as a stream: no Content-Length, Transfer-Encoding: chunked. */
@@ -60,6 +76,21 @@ Deno.test("e2e: `deno task dev` says what it does, serves the printed curl, warn
     const first = await curl(command);
     assert.equal(first.status, 200);
     assert.equal(first.body.data.updated + first.body.data.failed, 2);
+
+    // The README's "Try it": the demo key reads, then mints a second key over the API, which
+    // holds what it was given and nothing else.
+    const env = {
+      LEADLEX_API_URL: `http://localhost:${port}/functions/v1`,
+      LEADLEX_API_KEY: key,
+    };
+    const [read, mint] = await readmeTryIt();
+    assert.equal((await curl(read, env)).status, 200, read);
+    const minted = await curl(mint, env);
+    assert.equal(minted.status, 201, JSON.stringify(minted.body));
+    assert.deepEqual(minted.body.data.permissions, ["contacts:read"]);
+    const second = { ...env, LEADLEX_API_KEY: minted.body.data.key };
+    assert.equal((await curl(read, second)).status, 200, "the second key reads");
+    assert.equal((await curl(mint, second)).status, 403, "and may not mint keys");
 
     // The same URL without the key: the envelope, over a real socket.
     const unauth = await curl(command.replace(/-H "Authorization: [^"]+" \\\n/, ""));

@@ -13,6 +13,8 @@ export interface Tenant {
   webhookIds: string[];
   /** The delivery of webhookIds[0]. */
   deliveryIds: string[];
+  /** The id of each of `keys`, by plaintext. */
+  keyIds: Record<string, string>;
   /** Plaintext keys. */
   keys: {
     /** Exactly one permission. */
@@ -42,6 +44,8 @@ export interface TenantOptions {
   perDay?: number | null;
   /** The org's webhook endpoint limit (default: unlimited, as the rate limits). */
   maxWebhooks?: number | null;
+  /** The org's live API key limit (default: unlimited; null: the default, 100). */
+  maxApiKeys?: number | null;
 }
 
 const UNTHROTTLED = 1_000_000_000;
@@ -50,14 +54,15 @@ const UNTHROTTLED = 1_000_000_000;
 export async function createTenant(owner: Query, opts: TenantOptions = {}): Promise<Tenant> {
   const [{ id: orgId }] = await owner<{ id: string }>(
     `insert into public.orgs
-       (name, plan, rate_limit_per_minute, rate_limit_per_day, max_webhook_endpoints)
-     values ($1, $2, $3, $4, $5) returning id`,
+       (name, plan, rate_limit_per_minute, rate_limit_per_day, max_webhook_endpoints, max_api_keys)
+     values ($1, $2, $3, $4, $5, $6) returning id`,
     [
       `test org ${crypto.randomUUID().slice(0, 8)}`,
       opts.plan ?? "starter",
       opts.perMinute === undefined ? UNTHROTTLED : opts.perMinute,
       opts.perDay === undefined ? UNTHROTTLED : opts.perDay,
       opts.maxWebhooks === undefined ? UNTHROTTLED : opts.maxWebhooks,
+      opts.maxApiKeys === undefined ? UNTHROTTLED : opts.maxApiKeys,
     ],
   );
   const companyIds = (await owner<{ id: string }>(
@@ -72,8 +77,12 @@ export async function createTenant(owner: Query, opts: TenantOptions = {}): Prom
     [orgId, opts.contacts ?? 5],
   )).map((r) => r.id).sort();
 
-  const mint = async (permissions: readonly string[], extra: object = {}) =>
-    (await createApiKey(owner, { orgId, permissions: [...permissions], ...extra })).plaintext;
+  const keyIds: Record<string, string> = {};
+  const mint = async (permissions: readonly string[], extra: object = {}) => {
+    const key = await createApiKey(owner, { orgId, permissions: [...permissions], ...extra });
+    keyIds[key.plaintext] = key.id;
+    return key.plaintext;
+  };
   const hourAgo = new Date(Date.now() - 3_600_000);
   const only = {} as Record<Permission, string>;
   const without = {} as Record<Permission, string>;
@@ -91,7 +100,7 @@ export async function createTenant(owner: Query, opts: TenantOptions = {}): Prom
     read: only["contacts:read"],
   };
   const { webhookIds, deliveryIds } = await createWebhooks(owner, orgId);
-  return { orgId, companyIds, contactIds, webhookIds, deliveryIds, keys };
+  return { orgId, companyIds, contactIds, webhookIds, deliveryIds, keyIds, keys };
 }
 
 /** Two endpoints of the org (https to the test resolver's public name, both event types), and one

@@ -48,6 +48,9 @@ export interface PropertyHooks {
    * in a body and holds the gateway to it: 200 up to it, 400 validation_error (zod's too_big)
    * past it. Written out, not imported from limits.ts, so a limit raised in code alone fails. */
   maxItems?: Record<string, number>;
+  /** For an array whose items may not repeat (by dotted path): the distinct items it is grown
+   * with, instead of valid(self)'s own repeated. */
+  distinctItems?: Record<string, unknown[]>;
   /** Checks a 200 the property suite provoked: `sent` is what it sent, `key` whose key it was. */
   check200?(
     ctx: { target: DbTarget; tenant: Tenant; sent: GeneratedRequest },

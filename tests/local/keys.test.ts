@@ -125,6 +125,37 @@ async function lifecycle(t: Deno.TestContext, db: Setup, mistakes: boolean) {
     assert.equal(new Date(row.expires_at).toISOString(), "2099-01-01T00:00:00.000Z");
   });
 
+  await step("create goes through the API's own function: its description, its limit", async () => {
+    const key = await create("--permissions", "contacts:read", "--description", "for the CRM");
+    const [row] = await db.owner<{ description: string; prefix: string }>(
+      "select description, prefix from public.api_keys where key_hash = $1",
+      [await hashApiKey(key)],
+    );
+    assert.deepEqual(row, { description: "for the CRM", prefix: key.slice(0, 12) });
+    await db.owner(
+      `update public.orgs set max_api_keys = (select count(*) from public.api_keys
+         where org_id = $1 and revoked_at is null and (expires_at is null or expires_at > now()))
+       where id = $1`,
+      [tenant.orgId],
+    );
+    try {
+      assertRefused(
+        await keys(
+          "create",
+          "--org",
+          tenant.orgId,
+          "--name",
+          "x",
+          "--permissions",
+          "contacts:read",
+        ),
+        /as many live keys as it may/,
+      );
+    } finally {
+      await db.owner("update public.orgs set max_api_keys = null where id = $1", [tenant.orgId]);
+    }
+  });
+
   await step("the create-key alias still works", async () => {
     const r = await new Deno.Command(Deno.execPath(), {
       args: [
@@ -153,6 +184,7 @@ async function lifecycle(t: Deno.TestContext, db: Setup, mistakes: boolean) {
     const mine = listed.find((k) => k.prefix === prefixOf(first))!;
     assert.deepEqual(Object.keys(mine).sort(), [
       "createdAt",
+      "description",
       "expiresAt",
       "id",
       "lastUsedAt",
@@ -189,12 +221,12 @@ async function lifecycle(t: Deno.TestContext, db: Setup, mistakes: boolean) {
     assert.equal(await link(first), 200);
     assert.equal(await link(second), 200);
     const [old] = await db.owner<{ in_grace: boolean }>(
-      `select revoked_at between now() + interval '59 minutes' and now() + interval '61 minutes'
-         as in_grace
+      `select expires_at between now() + interval '59 minutes' and now() + interval '61 minutes'
+         and revoked_at is null as in_grace
        from public.api_keys where key_hash = $1`,
       [await hashApiKey(first)],
     );
-    assert.ok(old.in_grace, "revoked_at = now() + 1h");
+    assert.ok(old.in_grace, "expires_at = now() + 1h (its own expiry was later)");
     const [fresh] = await db.owner<
       { name: string; permissions: string[]; org_id: string; expires_at: Date }
     >(
@@ -241,7 +273,14 @@ async function lifecycle(t: Deno.TestContext, db: Setup, mistakes: boolean) {
   });
 
   await step("a revoked or expired key is not rotated: one line, nothing changed", async () => {
-    const revoked = await idOf(second);
+    // Rotated without grace: it expired then.
+    const rotated = await idOf(second);
+    const { id: revoked } = await createApiKey(db.owner, {
+      orgId: tenant.orgId,
+      name: "gone",
+      permissions: ["contacts:read"],
+      revokedAt: new Date(Date.now() - 60_000),
+    });
     const { id: expired } = await createApiKey(db.owner, {
       orgId: tenant.orgId,
       name: "old",
@@ -255,6 +294,7 @@ async function lifecycle(t: Deno.TestContext, db: Setup, mistakes: boolean) {
       );
     const before = await state();
     assertRefused(await keys("rotate", revoked), /is already revoked: nothing to rotate/);
+    assertRefused(await keys("rotate", rotated), /has expired: nothing to rotate/);
     assertRefused(await keys("rotate", expired), /has expired: nothing to rotate/);
     assertRefused(
       await keys("rotate", expired, "--expires", "2099-01-01"),
@@ -295,6 +335,10 @@ async function lifecycle(t: Deno.TestContext, db: Setup, mistakes: boolean) {
       [[...createRead, "--expires", "2027-02-30"], /not an ISO 8601 date/],
       [[...createRead, "--expires", "2001-01-01"], /not in the future/],
       [["create", ...org, "--permissions", "contacts:read"], /missing --name/],
+      [
+        [...createRead.slice(0, 3), "--name", "n".repeat(121), ...createRead.slice(5)],
+        /longer than 120/,
+      ],
       [["create", ...org, "--name", "x"], /missing --permissions/],
       [["list"], /missing --org/],
       [["list", "--org", crypto.randomUUID()], /unknown org/],

@@ -23,6 +23,7 @@ function tenant(c: string): Tenant {
     contactIds: ids(3).sort(),
     webhookIds: ids(2),
     deliveryIds: ids(1),
+    keyIds: {},
     keys: {
       only,
       without: Object.fromEntries(

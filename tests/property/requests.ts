@@ -215,11 +215,11 @@ function routeRequests(m: RouteModel, ctx: Ctx): fc.Arbitrary<Hostile> {
   for (const hole of m.body?.holes ?? []) {
     if (hole.max === undefined) continue;
     const max = hole.max;
-    const uuids = hole.items.length > 0 &&
-      hole.items.every((i) => typeof i === "string" && UUID.test(i));
+    const own = m.test.property?.distinctItems?.[hole.path] ?? hole.items;
+    const uuids = own.length > 0 && own.every((i) => typeof i === "string" && UUID.test(i));
     const itemBytes = uuids
       ? 39
-      : Math.max(...hole.items.map((i) => utf8.encode(JSON.stringify(i)).length + 1));
+      : Math.max(...own.map((i) => utf8.encode(JSON.stringify(i)).length + 1));
     const fit = Math.floor(
       (MAX_BODY_BYTES - hole.before.length - hole.after.length - 1) / itemBytes,
     );
@@ -232,7 +232,7 @@ function routeRequests(m: RouteModel, ctx: Ctx): fc.Arbitrary<Hostile> {
       item: it,
       before: hole.before,
       after: hole.after,
-      own: hole.items,
+      own,
     });
     if (fit > max) {
       extras.push(w(
@@ -245,11 +245,15 @@ function routeRequests(m: RouteModel, ctx: Ctx): fc.Arbitrary<Hostile> {
         })),
       ));
     }
+    // Sent by self's key with every permission: a body at its maximum may ask for all of them
+    // (the permissions a new API key grants).
+    const all: [string, string] = ["Authorization", `Bearer ${a.keys.all}`];
     extras.push(w(
       1,
       fc.tuple(base, fc.integer({ min: Math.max(1, max - 3), max }), item).map(([v, n, it]) => ({
         ...v,
         aim: `${m.label}: ${n} items in ${hole.path} (at most ${max})`,
+        headers: v.headers.map((h) => h[0] === "Authorization" ? all : h),
         body: grown(n, it),
         expect: { kind: "status", status: m.success } as Expect,
       })),

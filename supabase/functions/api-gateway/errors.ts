@@ -21,7 +21,11 @@ export const ERRORS = {
     status: 401,
     means: "missing, malformed, unknown, revoked or expired API key (see WWW-Authenticate)",
   },
-  insufficient_permissions: { status: 403, means: "the key lacks the route's permission" },
+  insufficient_permissions: {
+    status: 403,
+    means: "the key lacks the route's permission, would grant (or rotate) one it lacks, or would " +
+      "revoke the workspace's last admin key",
+  },
   company_not_found: {
     status: 404,
     means: "no such company in the key's workspace (another workspace's looks the same)",
@@ -29,6 +33,10 @@ export const ERRORS = {
   webhook_not_found: {
     status: 404,
     means: "no such webhook endpoint in the key's workspace (another workspace's looks the same)",
+  },
+  api_key_not_found: {
+    status: 404,
+    means: "no such API key in the key's workspace (another workspace's looks the same)",
   },
   delivery_not_found: { status: 404, means: "no such delivery of this webhook endpoint" },
   not_found: { status: 404, means: "no such route" },
@@ -44,6 +52,14 @@ export const ERRORS = {
   webhook_url_taken: {
     status: 409,
     means: "another webhook endpoint of the workspace has this URL: change that one instead",
+  },
+  too_many_api_keys: {
+    status: 409,
+    means: "the workspace has as many live API keys as it may (100 unless raised for it)",
+  },
+  api_key_not_active: {
+    status: 409,
+    means: "the API key is revoked or expired: it cannot be rotated; create a new one",
   },
   payload_too_large: { status: 413, means: `body over ${MAX_BODY_BYTES / 1024} KiB` },
   unsupported_media_type: { status: 415, means: "the body is not declared application/json" },
@@ -126,6 +142,39 @@ export const workspaceBusy = () =>
     "Too many of this workspace's requests are in flight at once. Retry after 1 second.",
     undefined,
     { "Retry-After": "1" },
+  );
+
+/** 403 for a key that would grant (create, rotate) permissions it does not hold itself. */
+export const cannotGrant = (missing: readonly string[]) =>
+  new ApiError(
+    "insufficient_permissions",
+    `This API key cannot grant permissions it does not hold: ${
+      missing.slice(0, 10).map((p) => cut(p, 40)).join(", ")
+    }.`,
+  );
+
+/** 403 for revoking the workspace's last live key holding admin:api_keys. */
+export const lastAdminKey = () =>
+  new ApiError(
+    "insufficient_permissions",
+    "This is the workspace's last active key with admin:api_keys: revoking it would leave no key " +
+      "that can manage keys. Create another admin key first.",
+  );
+
+export const apiKeyNotFound = (id: string) =>
+  new ApiError("api_key_not_found", `No API key ${id} in this workspace.`);
+
+export const tooManyApiKeys = () =>
+  new ApiError(
+    "too_many_api_keys",
+    "This workspace has as many active API keys as it may (100 unless raised for it): revoke one " +
+      "first.",
+  );
+
+export const apiKeyNotActive = (id: string) =>
+  new ApiError(
+    "api_key_not_active",
+    `API key ${id} is revoked or expired: it cannot be rotated. Create a new key instead.`,
   );
 
 export const companyNotFound = (id: string) =>

@@ -15,6 +15,10 @@ export default {
     {
       "name": "webhooks",
       "description": "Endpoints that receive the workspace's events, signed per Standard Webhooks (the `webhooks` section lists the events)."
+    },
+    {
+      "name": "api-keys",
+      "description": "The workspace's API keys: create (the key shown once), list, revoke, rotate. A key grants only what it holds."
     }
   ],
   "servers": [
@@ -194,12 +198,15 @@ export default {
                   "insufficient_permissions",
                   "company_not_found",
                   "webhook_not_found",
+                  "api_key_not_found",
                   "delivery_not_found",
                   "not_found",
                   "method_not_allowed",
                   "webhook_inactive",
                   "webhook_limit_reached",
                   "webhook_url_taken",
+                  "too_many_api_keys",
+                  "api_key_not_active",
                   "payload_too_large",
                   "unsupported_media_type",
                   "rate_limited",
@@ -801,6 +808,250 @@ export default {
           "error_class",
           "response_prefix"
         ]
+      },
+      "NewApiKey": {
+        "type": "object",
+        "properties": {
+          "id": {
+            "type": "string",
+            "format": "uuid"
+          },
+          "key": {
+            "type": "string",
+            "description": "The key: `wbk_` and 52 letters and digits. Shown only in this answer."
+          },
+          "prefix": {
+            "type": "string",
+            "description": "Its first 12 characters, as the list shows it."
+          },
+          "name": {
+            "type": [
+              "string",
+              "null"
+            ],
+            "description": "As given; a rotation's successor keeps its predecessor's (null only for a key made without one, outside the API)."
+          },
+          "description": {
+            "type": [
+              "string",
+              "null"
+            ]
+          },
+          "permissions": {
+            "type": "array",
+            "items": {
+              "type": "string",
+              "enum": [
+                "contacts:read",
+                "contacts:write",
+                "webhooks:read",
+                "webhooks:write",
+                "admin:api_keys"
+              ]
+            }
+          },
+          "expires_at": {
+            "type": [
+              "string",
+              "null"
+            ],
+            "format": "date-time",
+            "description": "When it stops working (null: never). ISO 8601, UTC."
+          },
+          "created_at": {
+            "type": "string",
+            "format": "date-time",
+            "description": "When it was created. ISO 8601, UTC."
+          }
+        },
+        "required": [
+          "id",
+          "key",
+          "prefix",
+          "name",
+          "description",
+          "permissions",
+          "expires_at",
+          "created_at"
+        ]
+      },
+      "CreateApiKey": {
+        "type": "object",
+        "properties": {
+          "name": {
+            "type": "string",
+            "minLength": 1,
+            "maxLength": 120,
+            "description": "1 to 120 characters.",
+            "example": "nightly sync"
+          },
+          "permissions": {
+            "type": "array",
+            "items": {
+              "type": "string",
+              "enum": [
+                "contacts:read",
+                "contacts:write",
+                "webhooks:read",
+                "webhooks:write",
+                "admin:api_keys"
+              ]
+            },
+            "minItems": 1,
+            "maxItems": 5,
+            "description": "1 to 5 of contacts:read, contacts:write, webhooks:read, webhooks:write, admin:api_keys, none twice; only permissions the calling key holds itself.",
+            "example": [
+              "contacts:read"
+            ]
+          },
+          "description": {
+            "type": [
+              "string",
+              "null"
+            ],
+            "minLength": 0,
+            "maxLength": 500,
+            "description": "Free text, up to 500 characters.",
+            "example": "The CRM's nightly import"
+          },
+          "expires_at": {
+            "type": [
+              "string",
+              "null"
+            ],
+            "format": "date-time",
+            "description": "When the key stops working: an ISO 8601 date-time with a zone, in the future. None: it works until revoked.",
+            "example": "2027-01-01T00:00:00Z"
+          }
+        },
+        "required": [
+          "name",
+          "permissions"
+        ],
+        "additionalProperties": false
+      },
+      "ApiKeyPage": {
+        "type": "object",
+        "properties": {
+          "data": {
+            "type": "array",
+            "items": {
+              "$ref": "#/components/schemas/ApiKey"
+            }
+          },
+          "meta": {
+            "type": "object",
+            "properties": {
+              "page": {
+                "type": "integer"
+              },
+              "per_page": {
+                "type": "integer"
+              },
+              "total": {
+                "type": "integer",
+                "minimum": 0,
+                "description": "Keys that match in all."
+              }
+            },
+            "required": [
+              "page",
+              "per_page",
+              "total"
+            ]
+          }
+        },
+        "required": [
+          "data",
+          "meta"
+        ]
+      },
+      "ApiKey": {
+        "type": "object",
+        "properties": {
+          "id": {
+            "type": "string",
+            "format": "uuid"
+          },
+          "name": {
+            "type": [
+              "string",
+              "null"
+            ]
+          },
+          "description": {
+            "type": [
+              "string",
+              "null"
+            ]
+          },
+          "prefix": {
+            "type": [
+              "string",
+              "null"
+            ]
+          },
+          "permissions": {
+            "type": "array",
+            "items": {
+              "type": "string"
+            }
+          },
+          "created_at": {
+            "type": "string",
+            "format": "date-time",
+            "description": "When it was created. ISO 8601, UTC."
+          },
+          "last_used_at": {
+            "type": [
+              "string",
+              "null"
+            ],
+            "format": "date-time",
+            "description": "Its latest use, to the minute (null: never). ISO 8601, UTC."
+          },
+          "expires_at": {
+            "type": [
+              "string",
+              "null"
+            ],
+            "format": "date-time",
+            "description": "When it stops working (null: never). ISO 8601, UTC."
+          },
+          "revoked_at": {
+            "type": [
+              "string",
+              "null"
+            ],
+            "format": "date-time",
+            "description": "When it was revoked (null: it is not). ISO 8601, UTC."
+          }
+        },
+        "required": [
+          "id",
+          "name",
+          "description",
+          "prefix",
+          "permissions",
+          "created_at",
+          "last_used_at",
+          "expires_at",
+          "revoked_at"
+        ]
+      },
+      "RotateApiKey": {
+        "type": "object",
+        "properties": {
+          "grace_seconds": {
+            "type": "integer",
+            "minimum": 0,
+            "maximum": 604800,
+            "default": 86400,
+            "description": "How long the old key keeps working, 0 to 604800 seconds (default 86400: a day), never past its own expiry.",
+            "example": 3600
+          }
+        },
+        "additionalProperties": false
       }
     },
     "parameters": {}
@@ -990,7 +1241,7 @@ export default {
             }
           },
           "403": {
-            "description": "`insufficient_permissions`: the key lacks the route's permission",
+            "description": "`insufficient_permissions`: the key lacks the route's permission, would grant (or rotate) one it lacks, or would revoke the workspace's last admin key",
             "headers": {
               "X-RateLimit-Limit": {
                 "description": "The workspace's daily quota.",
@@ -1504,7 +1755,7 @@ export default {
             }
           },
           "403": {
-            "description": "`insufficient_permissions`: the key lacks the route's permission",
+            "description": "`insufficient_permissions`: the key lacks the route's permission, would grant (or rotate) one it lacks, or would revoke the workspace's last admin key",
             "headers": {
               "X-RateLimit-Limit": {
                 "description": "The workspace's daily quota.",
@@ -2041,7 +2292,7 @@ export default {
             }
           },
           "403": {
-            "description": "`insufficient_permissions`: the key lacks the route's permission",
+            "description": "`insufficient_permissions`: the key lacks the route's permission, would grant (or rotate) one it lacks, or would revoke the workspace's last admin key",
             "headers": {
               "X-RateLimit-Limit": {
                 "description": "The workspace's daily quota.",
@@ -2573,7 +2824,7 @@ export default {
             }
           },
           "403": {
-            "description": "`insufficient_permissions`: the key lacks the route's permission",
+            "description": "`insufficient_permissions`: the key lacks the route's permission, would grant (or rotate) one it lacks, or would revoke the workspace's last admin key",
             "headers": {
               "X-RateLimit-Limit": {
                 "description": "The workspace's daily quota.",
@@ -3156,7 +3407,7 @@ export default {
             }
           },
           "403": {
-            "description": "`insufficient_permissions`: the key lacks the route's permission",
+            "description": "`insufficient_permissions`: the key lacks the route's permission, would grant (or rotate) one it lacks, or would revoke the workspace's last admin key",
             "headers": {
               "X-RateLimit-Limit": {
                 "description": "The workspace's daily quota.",
@@ -3687,7 +3938,7 @@ export default {
             }
           },
           "403": {
-            "description": "`insufficient_permissions`: the key lacks the route's permission",
+            "description": "`insufficient_permissions`: the key lacks the route's permission, would grant (or rotate) one it lacks, or would revoke the workspace's last admin key",
             "headers": {
               "X-RateLimit-Limit": {
                 "description": "The workspace's daily quota.",
@@ -4223,7 +4474,7 @@ export default {
             }
           },
           "403": {
-            "description": "`insufficient_permissions`: the key lacks the route's permission",
+            "description": "`insufficient_permissions`: the key lacks the route's permission, would grant (or rotate) one it lacks, or would revoke the workspace's last admin key",
             "headers": {
               "X-RateLimit-Limit": {
                 "description": "The workspace's daily quota.",
@@ -4757,7 +5008,7 @@ export default {
             }
           },
           "403": {
-            "description": "`insufficient_permissions`: the key lacks the route's permission",
+            "description": "`insufficient_permissions`: the key lacks the route's permission, would grant (or rotate) one it lacks, or would revoke the workspace's last admin key",
             "headers": {
               "X-RateLimit-Limit": {
                 "description": "The workspace's daily quota.",
@@ -5304,7 +5555,7 @@ export default {
             }
           },
           "403": {
-            "description": "`insufficient_permissions`: the key lacks the route's permission",
+            "description": "`insufficient_permissions`: the key lacks the route's permission, would grant (or rotate) one it lacks, or would revoke the workspace's last admin key",
             "headers": {
               "X-RateLimit-Limit": {
                 "description": "The workspace's daily quota.",
@@ -5837,7 +6088,7 @@ export default {
             }
           },
           "403": {
-            "description": "`insufficient_permissions`: the key lacks the route's permission",
+            "description": "`insufficient_permissions`: the key lacks the route's permission, would grant (or rotate) one it lacks, or would revoke the workspace's last admin key",
             "headers": {
               "X-RateLimit-Limit": {
                 "description": "The workspace's daily quota.",
@@ -6175,6 +6426,2186 @@ export default {
                       "error": {
                         "code": "delivery_retry_limited",
                         "message": "This delivery was retried by hand 10 times in 24 hours. Retry after 3600 seconds."
+                      }
+                    }
+                  }
+                },
+                "schema": {
+                  "$ref": "#/components/schemas/Error"
+                }
+              }
+            }
+          },
+          "500": {
+            "description": "`internal_error`: unexpected; quote X-Request-ID",
+            "headers": {},
+            "content": {
+              "application/json": {
+                "examples": {
+                  "internal_error": {
+                    "summary": "internal_error",
+                    "value": {
+                      "error": {
+                        "code": "internal_error",
+                        "message": "An unexpected error occurred. Quote the request id."
+                      }
+                    }
+                  }
+                },
+                "schema": {
+                  "$ref": "#/components/schemas/Error"
+                }
+              }
+            }
+          },
+          "503": {
+            "description": "`service_unavailable`: the database cannot be reached or timed out (see Retry-After)",
+            "headers": {
+              "Retry-After": {
+                "description": "Seconds to wait before retrying.",
+                "schema": {
+                  "type": "integer"
+                }
+              }
+            },
+            "content": {
+              "application/json": {
+                "examples": {
+                  "service_unavailable": {
+                    "summary": "service_unavailable",
+                    "value": {
+                      "error": {
+                        "code": "service_unavailable",
+                        "message": "The service is temporarily unavailable. Retry after a few seconds."
+                      }
+                    }
+                  }
+                },
+                "schema": {
+                  "$ref": "#/components/schemas/Error"
+                }
+              }
+            }
+          }
+        }
+      }
+    },
+    "/api-gateway/v1/api-keys": {
+      "post": {
+        "operationId": "createApiKey",
+        "tags": [
+          "api-keys"
+        ],
+        "summary": "Create an API key",
+        "description": "A new key for the workspace, shown only in this answer (store it now: only its hash is kept). A key grants only permissions the calling key holds itself; any other is refused (403, naming them). At most 100 active keys per workspace. Send an `Idempotency-Key`: a retried request then shows the same key instead of minting another.\n\nRequires the `admin:api_keys` permission.",
+        "security": [
+          {
+            "ApiKey": []
+          }
+        ],
+        "requestBody": {
+          "required": true,
+          "content": {
+            "application/json": {
+              "example": {
+                "name": "nightly sync",
+                "permissions": [
+                  "contacts:read"
+                ],
+                "description": "The CRM's nightly import",
+                "expires_at": "2027-01-01T00:00:00Z"
+              },
+              "schema": {
+                "$ref": "#/components/schemas/CreateApiKey"
+              }
+            }
+          }
+        },
+        "responses": {
+          "201": {
+            "description": "The key, with its plaintext (shown only here).",
+            "headers": {
+              "X-RateLimit-Limit": {
+                "description": "The workspace's daily quota.",
+                "schema": {
+                  "type": "integer"
+                }
+              },
+              "X-RateLimit-Remaining": {
+                "description": "Requests left today (UTC).",
+                "schema": {
+                  "type": "integer"
+                }
+              },
+              "X-RateLimit-Reset": {
+                "description": "Unix seconds of the next 00:00 UTC, when the daily quota resets.",
+                "schema": {
+                  "type": "integer"
+                }
+              },
+              "RateLimit-Policy": {
+                "description": "Both windows (draft-ietf-httpapi-ratelimit-headers-11), e.g. `\"minute\";q=10;w=60, \"day\";q=100;w=86400`.",
+                "schema": {
+                  "type": "string"
+                }
+              },
+              "RateLimit": {
+                "description": "The window that runs out first: `\"minute\";r=<remaining>;t=<seconds to reset>`.",
+                "schema": {
+                  "type": "string"
+                }
+              }
+            },
+            "content": {
+              "application/json": {
+                "example": {
+                  "data": {
+                    "id": "0c000000-0000-4000-8000-000000000001",
+                    "key": "wbk_3yBqLd1xV9sQk2TfR7mWcN4pZ8hJ6gA0eU5oI1rY3tE7wX9cv2Lm",
+                    "prefix": "wbk_3yBqLd1x",
+                    "name": "nightly sync",
+                    "description": "The CRM's nightly import",
+                    "permissions": [
+                      "contacts:read"
+                    ],
+                    "expires_at": "2027-01-01T00:00:00.000000Z",
+                    "created_at": "2026-12-06T10:00:00.000000Z"
+                  }
+                },
+                "schema": {
+                  "type": "object",
+                  "properties": {
+                    "data": {
+                      "$ref": "#/components/schemas/NewApiKey"
+                    }
+                  },
+                  "required": [
+                    "data"
+                  ]
+                }
+              }
+            }
+          },
+          "400": {
+            "description": "`validation_error`: the path, query, body or JSON is invalid",
+            "headers": {
+              "X-RateLimit-Limit": {
+                "description": "The workspace's daily quota.",
+                "schema": {
+                  "type": "integer"
+                }
+              },
+              "X-RateLimit-Remaining": {
+                "description": "Requests left today (UTC).",
+                "schema": {
+                  "type": "integer"
+                }
+              },
+              "X-RateLimit-Reset": {
+                "description": "Unix seconds of the next 00:00 UTC, when the daily quota resets.",
+                "schema": {
+                  "type": "integer"
+                }
+              },
+              "RateLimit-Policy": {
+                "description": "Both windows (draft-ietf-httpapi-ratelimit-headers-11), e.g. `\"minute\";q=10;w=60, \"day\";q=100;w=86400`.",
+                "schema": {
+                  "type": "string"
+                }
+              },
+              "RateLimit": {
+                "description": "The window that runs out first: `\"minute\";r=<remaining>;t=<seconds to reset>`.",
+                "schema": {
+                  "type": "string"
+                }
+              }
+            },
+            "content": {
+              "application/json": {
+                "examples": {
+                  "validation_error": {
+                    "summary": "validation_error",
+                    "value": {
+                      "error": {
+                        "code": "validation_error",
+                        "message": "Invalid request body. contact_ids.3: Invalid UUID",
+                        "details": [
+                          {
+                            "path": "contact_ids.3",
+                            "code": "invalid_format",
+                            "message": "Invalid UUID",
+                            "in": "body"
+                          }
+                        ]
+                      }
+                    }
+                  }
+                },
+                "schema": {
+                  "$ref": "#/components/schemas/Error"
+                }
+              }
+            }
+          },
+          "401": {
+            "description": "`invalid_key`: missing, malformed, unknown, revoked or expired API key (see WWW-Authenticate)",
+            "headers": {
+              "WWW-Authenticate": {
+                "description": "Bearer realm=\"api-gateway\" (error=\"invalid_token\" when a key was sent).",
+                "schema": {
+                  "type": "string"
+                }
+              }
+            },
+            "content": {
+              "application/json": {
+                "examples": {
+                  "invalid_key": {
+                    "summary": "invalid_key",
+                    "value": {
+                      "error": {
+                        "code": "invalid_key",
+                        "message": "Invalid API key: it is unknown, revoked or expired."
+                      }
+                    }
+                  }
+                },
+                "schema": {
+                  "$ref": "#/components/schemas/Error"
+                }
+              }
+            }
+          },
+          "403": {
+            "description": "`insufficient_permissions`: the key lacks the route's permission, would grant (or rotate) one it lacks, or would revoke the workspace's last admin key",
+            "headers": {
+              "X-RateLimit-Limit": {
+                "description": "The workspace's daily quota.",
+                "schema": {
+                  "type": "integer"
+                }
+              },
+              "X-RateLimit-Remaining": {
+                "description": "Requests left today (UTC).",
+                "schema": {
+                  "type": "integer"
+                }
+              },
+              "X-RateLimit-Reset": {
+                "description": "Unix seconds of the next 00:00 UTC, when the daily quota resets.",
+                "schema": {
+                  "type": "integer"
+                }
+              },
+              "RateLimit-Policy": {
+                "description": "Both windows (draft-ietf-httpapi-ratelimit-headers-11), e.g. `\"minute\";q=10;w=60, \"day\";q=100;w=86400`.",
+                "schema": {
+                  "type": "string"
+                }
+              },
+              "RateLimit": {
+                "description": "The window that runs out first: `\"minute\";r=<remaining>;t=<seconds to reset>`.",
+                "schema": {
+                  "type": "string"
+                }
+              }
+            },
+            "content": {
+              "application/json": {
+                "examples": {
+                  "insufficient_permissions": {
+                    "summary": "insufficient_permissions",
+                    "value": {
+                      "error": {
+                        "code": "insufficient_permissions",
+                        "message": "This API key lacks the required permission: admin:api_keys."
+                      }
+                    }
+                  }
+                },
+                "schema": {
+                  "$ref": "#/components/schemas/Error"
+                }
+              }
+            }
+          },
+          "404": {
+            "description": "`not_found`: no such route",
+            "headers": {
+              "X-RateLimit-Limit": {
+                "description": "The workspace's daily quota.",
+                "schema": {
+                  "type": "integer"
+                }
+              },
+              "X-RateLimit-Remaining": {
+                "description": "Requests left today (UTC).",
+                "schema": {
+                  "type": "integer"
+                }
+              },
+              "X-RateLimit-Reset": {
+                "description": "Unix seconds of the next 00:00 UTC, when the daily quota resets.",
+                "schema": {
+                  "type": "integer"
+                }
+              },
+              "RateLimit-Policy": {
+                "description": "Both windows (draft-ietf-httpapi-ratelimit-headers-11), e.g. `\"minute\";q=10;w=60, \"day\";q=100;w=86400`.",
+                "schema": {
+                  "type": "string"
+                }
+              },
+              "RateLimit": {
+                "description": "The window that runs out first: `\"minute\";r=<remaining>;t=<seconds to reset>`.",
+                "schema": {
+                  "type": "string"
+                }
+              }
+            },
+            "content": {
+              "application/json": {
+                "examples": {
+                  "not_found": {
+                    "summary": "not_found",
+                    "value": {
+                      "error": {
+                        "code": "not_found",
+                        "message": "No route for GET /api-gateway/v1/companies."
+                      }
+                    }
+                  }
+                },
+                "schema": {
+                  "$ref": "#/components/schemas/Error"
+                }
+              }
+            }
+          },
+          "405": {
+            "description": "`method_not_allowed`: the path exists under another method (see Allow)",
+            "headers": {
+              "Allow": {
+                "description": "The methods the path allows.",
+                "schema": {
+                  "type": "string"
+                }
+              }
+            },
+            "content": {
+              "application/json": {
+                "examples": {
+                  "method_not_allowed": {
+                    "summary": "method_not_allowed",
+                    "value": {
+                      "error": {
+                        "code": "method_not_allowed",
+                        "message": "Method PUT is not allowed here. Allowed: OPTIONS, POST."
+                      }
+                    }
+                  }
+                },
+                "schema": {
+                  "$ref": "#/components/schemas/Error"
+                }
+              }
+            }
+          },
+          "409": {
+            "description": "`too_many_api_keys`: the workspace has as many live API keys as it may (100 unless raised for it)",
+            "headers": {
+              "X-RateLimit-Limit": {
+                "description": "The workspace's daily quota.",
+                "schema": {
+                  "type": "integer"
+                }
+              },
+              "X-RateLimit-Remaining": {
+                "description": "Requests left today (UTC).",
+                "schema": {
+                  "type": "integer"
+                }
+              },
+              "X-RateLimit-Reset": {
+                "description": "Unix seconds of the next 00:00 UTC, when the daily quota resets.",
+                "schema": {
+                  "type": "integer"
+                }
+              },
+              "RateLimit-Policy": {
+                "description": "Both windows (draft-ietf-httpapi-ratelimit-headers-11), e.g. `\"minute\";q=10;w=60, \"day\";q=100;w=86400`.",
+                "schema": {
+                  "type": "string"
+                }
+              },
+              "RateLimit": {
+                "description": "The window that runs out first: `\"minute\";r=<remaining>;t=<seconds to reset>`.",
+                "schema": {
+                  "type": "string"
+                }
+              }
+            },
+            "content": {
+              "application/json": {
+                "examples": {
+                  "too_many_api_keys": {
+                    "summary": "too_many_api_keys",
+                    "value": {
+                      "error": {
+                        "code": "too_many_api_keys",
+                        "message": "This workspace has as many active API keys as it may (100 unless raised for it): revoke one first."
+                      }
+                    }
+                  }
+                },
+                "schema": {
+                  "$ref": "#/components/schemas/Error"
+                }
+              }
+            }
+          },
+          "413": {
+            "description": "`payload_too_large`: body over 64 KiB",
+            "headers": {},
+            "content": {
+              "application/json": {
+                "examples": {
+                  "payload_too_large": {
+                    "summary": "payload_too_large",
+                    "value": {
+                      "error": {
+                        "code": "payload_too_large",
+                        "message": "Request body is larger than 64 KiB."
+                      }
+                    }
+                  }
+                },
+                "schema": {
+                  "$ref": "#/components/schemas/Error"
+                }
+              }
+            }
+          },
+          "415": {
+            "description": "`unsupported_media_type`: the body is not declared application/json",
+            "headers": {
+              "X-RateLimit-Limit": {
+                "description": "The workspace's daily quota.",
+                "schema": {
+                  "type": "integer"
+                }
+              },
+              "X-RateLimit-Remaining": {
+                "description": "Requests left today (UTC).",
+                "schema": {
+                  "type": "integer"
+                }
+              },
+              "X-RateLimit-Reset": {
+                "description": "Unix seconds of the next 00:00 UTC, when the daily quota resets.",
+                "schema": {
+                  "type": "integer"
+                }
+              },
+              "RateLimit-Policy": {
+                "description": "Both windows (draft-ietf-httpapi-ratelimit-headers-11), e.g. `\"minute\";q=10;w=60, \"day\";q=100;w=86400`.",
+                "schema": {
+                  "type": "string"
+                }
+              },
+              "RateLimit": {
+                "description": "The window that runs out first: `\"minute\";r=<remaining>;t=<seconds to reset>`.",
+                "schema": {
+                  "type": "string"
+                }
+              }
+            },
+            "content": {
+              "application/json": {
+                "examples": {
+                  "unsupported_media_type": {
+                    "summary": "unsupported_media_type",
+                    "value": {
+                      "error": {
+                        "code": "unsupported_media_type",
+                        "message": "Send the request body as JSON with `Content-Type: application/json`."
+                      }
+                    }
+                  }
+                },
+                "schema": {
+                  "$ref": "#/components/schemas/Error"
+                }
+              }
+            }
+          },
+          "429": {
+            "description": "`rate_limited`: the workspace's minute or day quota is spent, or too many of its requests are in flight at once; nothing was done (see Retry-After)",
+            "headers": {
+              "X-RateLimit-Limit": {
+                "description": "The workspace's daily quota.",
+                "schema": {
+                  "type": "integer"
+                }
+              },
+              "X-RateLimit-Remaining": {
+                "description": "Requests left today (UTC).",
+                "schema": {
+                  "type": "integer"
+                }
+              },
+              "X-RateLimit-Reset": {
+                "description": "Unix seconds of the next 00:00 UTC, when the daily quota resets.",
+                "schema": {
+                  "type": "integer"
+                }
+              },
+              "RateLimit-Policy": {
+                "description": "Both windows (draft-ietf-httpapi-ratelimit-headers-11), e.g. `\"minute\";q=10;w=60, \"day\";q=100;w=86400`.",
+                "schema": {
+                  "type": "string"
+                }
+              },
+              "RateLimit": {
+                "description": "The window that runs out first: `\"minute\";r=<remaining>;t=<seconds to reset>`.",
+                "schema": {
+                  "type": "string"
+                }
+              },
+              "Retry-After": {
+                "description": "Seconds to wait before retrying.",
+                "schema": {
+                  "type": "integer"
+                }
+              }
+            },
+            "content": {
+              "application/json": {
+                "examples": {
+                  "rate_limited": {
+                    "summary": "rate_limited",
+                    "value": {
+                      "error": {
+                        "code": "rate_limited",
+                        "message": "Rate limit exceeded: this workspace's per-minute quota of 50 requests is spent. Retry after 17 seconds."
+                      }
+                    }
+                  }
+                },
+                "schema": {
+                  "$ref": "#/components/schemas/Error"
+                }
+              }
+            }
+          },
+          "500": {
+            "description": "`internal_error`: unexpected; quote X-Request-ID",
+            "headers": {},
+            "content": {
+              "application/json": {
+                "examples": {
+                  "internal_error": {
+                    "summary": "internal_error",
+                    "value": {
+                      "error": {
+                        "code": "internal_error",
+                        "message": "An unexpected error occurred. Quote the request id."
+                      }
+                    }
+                  }
+                },
+                "schema": {
+                  "$ref": "#/components/schemas/Error"
+                }
+              }
+            }
+          },
+          "503": {
+            "description": "`service_unavailable`: the database cannot be reached or timed out (see Retry-After)",
+            "headers": {
+              "Retry-After": {
+                "description": "Seconds to wait before retrying.",
+                "schema": {
+                  "type": "integer"
+                }
+              }
+            },
+            "content": {
+              "application/json": {
+                "examples": {
+                  "service_unavailable": {
+                    "summary": "service_unavailable",
+                    "value": {
+                      "error": {
+                        "code": "service_unavailable",
+                        "message": "The service is temporarily unavailable. Retry after a few seconds."
+                      }
+                    }
+                  }
+                },
+                "schema": {
+                  "$ref": "#/components/schemas/Error"
+                }
+              }
+            }
+          }
+        }
+      },
+      "get": {
+        "operationId": "listApiKeys",
+        "tags": [
+          "api-keys"
+        ],
+        "summary": "List the API keys",
+        "description": "One page of the workspace's keys, oldest first (by created_at, then id): metadata only, never a key or its hash. Revoked keys only with include_revoked=true; search filters by name or description.\n\nRequires the `admin:api_keys` permission.",
+        "security": [
+          {
+            "ApiKey": []
+          }
+        ],
+        "parameters": [
+          {
+            "schema": {
+              "type": "integer",
+              "minimum": 1,
+              "maximum": 2147483647,
+              "default": 1,
+              "description": "Page number, from 1.",
+              "example": 1
+            },
+            "required": false,
+            "description": "Page number, from 1.",
+            "name": "page",
+            "in": "query"
+          },
+          {
+            "schema": {
+              "type": "integer",
+              "minimum": 1,
+              "maximum": 100,
+              "default": 25,
+              "description": "Keys per page, 1 to 100 (default 25).",
+              "example": 25
+            },
+            "required": false,
+            "description": "Keys per page, 1 to 100 (default 25).",
+            "name": "per_page",
+            "in": "query"
+          },
+          {
+            "schema": {
+              "type": "boolean",
+              "default": false,
+              "description": "List revoked keys too (default false).",
+              "example": false
+            },
+            "required": false,
+            "description": "List revoked keys too (default false).",
+            "name": "include_revoked",
+            "in": "query"
+          },
+          {
+            "schema": {
+              "type": "string",
+              "minLength": 0,
+              "maxLength": 200,
+              "description": "Only keys whose name or description contains this text, in any case (empty: every key); `%` and `_` are taken literally.",
+              "example": "sync"
+            },
+            "required": false,
+            "description": "Only keys whose name or description contains this text, in any case (empty: every key); `%` and `_` are taken literally.",
+            "name": "search",
+            "in": "query"
+          }
+        ],
+        "responses": {
+          "200": {
+            "description": "A page of keys, and where it sits.",
+            "headers": {
+              "X-RateLimit-Limit": {
+                "description": "The workspace's daily quota.",
+                "schema": {
+                  "type": "integer"
+                }
+              },
+              "X-RateLimit-Remaining": {
+                "description": "Requests left today (UTC).",
+                "schema": {
+                  "type": "integer"
+                }
+              },
+              "X-RateLimit-Reset": {
+                "description": "Unix seconds of the next 00:00 UTC, when the daily quota resets.",
+                "schema": {
+                  "type": "integer"
+                }
+              },
+              "RateLimit-Policy": {
+                "description": "Both windows (draft-ietf-httpapi-ratelimit-headers-11), e.g. `\"minute\";q=10;w=60, \"day\";q=100;w=86400`.",
+                "schema": {
+                  "type": "string"
+                }
+              },
+              "RateLimit": {
+                "description": "The window that runs out first: `\"minute\";r=<remaining>;t=<seconds to reset>`.",
+                "schema": {
+                  "type": "string"
+                }
+              }
+            },
+            "content": {
+              "application/json": {
+                "example": {
+                  "data": [
+                    {
+                      "id": "0c000000-0000-4000-8000-000000000001",
+                      "prefix": "wbk_3yBqLd1x",
+                      "name": "nightly sync",
+                      "description": "The CRM's nightly import",
+                      "permissions": [
+                        "contacts:read"
+                      ],
+                      "expires_at": "2027-01-01T00:00:00.000000Z",
+                      "created_at": "2026-12-06T10:00:00.000000Z",
+                      "last_used_at": "2026-12-06T10:05:00.000000Z",
+                      "revoked_at": null
+                    }
+                  ],
+                  "meta": {
+                    "page": 1,
+                    "per_page": 25,
+                    "total": 1
+                  }
+                },
+                "schema": {
+                  "$ref": "#/components/schemas/ApiKeyPage"
+                }
+              }
+            }
+          },
+          "400": {
+            "description": "`validation_error`: the path, query, body or JSON is invalid",
+            "headers": {
+              "X-RateLimit-Limit": {
+                "description": "The workspace's daily quota.",
+                "schema": {
+                  "type": "integer"
+                }
+              },
+              "X-RateLimit-Remaining": {
+                "description": "Requests left today (UTC).",
+                "schema": {
+                  "type": "integer"
+                }
+              },
+              "X-RateLimit-Reset": {
+                "description": "Unix seconds of the next 00:00 UTC, when the daily quota resets.",
+                "schema": {
+                  "type": "integer"
+                }
+              },
+              "RateLimit-Policy": {
+                "description": "Both windows (draft-ietf-httpapi-ratelimit-headers-11), e.g. `\"minute\";q=10;w=60, \"day\";q=100;w=86400`.",
+                "schema": {
+                  "type": "string"
+                }
+              },
+              "RateLimit": {
+                "description": "The window that runs out first: `\"minute\";r=<remaining>;t=<seconds to reset>`.",
+                "schema": {
+                  "type": "string"
+                }
+              }
+            },
+            "content": {
+              "application/json": {
+                "examples": {
+                  "validation_error": {
+                    "summary": "validation_error",
+                    "value": {
+                      "error": {
+                        "code": "validation_error",
+                        "message": "Invalid request body. contact_ids.3: Invalid UUID",
+                        "details": [
+                          {
+                            "path": "contact_ids.3",
+                            "code": "invalid_format",
+                            "message": "Invalid UUID",
+                            "in": "body"
+                          }
+                        ]
+                      }
+                    }
+                  }
+                },
+                "schema": {
+                  "$ref": "#/components/schemas/Error"
+                }
+              }
+            }
+          },
+          "401": {
+            "description": "`invalid_key`: missing, malformed, unknown, revoked or expired API key (see WWW-Authenticate)",
+            "headers": {
+              "WWW-Authenticate": {
+                "description": "Bearer realm=\"api-gateway\" (error=\"invalid_token\" when a key was sent).",
+                "schema": {
+                  "type": "string"
+                }
+              }
+            },
+            "content": {
+              "application/json": {
+                "examples": {
+                  "invalid_key": {
+                    "summary": "invalid_key",
+                    "value": {
+                      "error": {
+                        "code": "invalid_key",
+                        "message": "Invalid API key: it is unknown, revoked or expired."
+                      }
+                    }
+                  }
+                },
+                "schema": {
+                  "$ref": "#/components/schemas/Error"
+                }
+              }
+            }
+          },
+          "403": {
+            "description": "`insufficient_permissions`: the key lacks the route's permission, would grant (or rotate) one it lacks, or would revoke the workspace's last admin key",
+            "headers": {
+              "X-RateLimit-Limit": {
+                "description": "The workspace's daily quota.",
+                "schema": {
+                  "type": "integer"
+                }
+              },
+              "X-RateLimit-Remaining": {
+                "description": "Requests left today (UTC).",
+                "schema": {
+                  "type": "integer"
+                }
+              },
+              "X-RateLimit-Reset": {
+                "description": "Unix seconds of the next 00:00 UTC, when the daily quota resets.",
+                "schema": {
+                  "type": "integer"
+                }
+              },
+              "RateLimit-Policy": {
+                "description": "Both windows (draft-ietf-httpapi-ratelimit-headers-11), e.g. `\"minute\";q=10;w=60, \"day\";q=100;w=86400`.",
+                "schema": {
+                  "type": "string"
+                }
+              },
+              "RateLimit": {
+                "description": "The window that runs out first: `\"minute\";r=<remaining>;t=<seconds to reset>`.",
+                "schema": {
+                  "type": "string"
+                }
+              }
+            },
+            "content": {
+              "application/json": {
+                "examples": {
+                  "insufficient_permissions": {
+                    "summary": "insufficient_permissions",
+                    "value": {
+                      "error": {
+                        "code": "insufficient_permissions",
+                        "message": "This API key lacks the required permission: admin:api_keys."
+                      }
+                    }
+                  }
+                },
+                "schema": {
+                  "$ref": "#/components/schemas/Error"
+                }
+              }
+            }
+          },
+          "404": {
+            "description": "`not_found`: no such route",
+            "headers": {
+              "X-RateLimit-Limit": {
+                "description": "The workspace's daily quota.",
+                "schema": {
+                  "type": "integer"
+                }
+              },
+              "X-RateLimit-Remaining": {
+                "description": "Requests left today (UTC).",
+                "schema": {
+                  "type": "integer"
+                }
+              },
+              "X-RateLimit-Reset": {
+                "description": "Unix seconds of the next 00:00 UTC, when the daily quota resets.",
+                "schema": {
+                  "type": "integer"
+                }
+              },
+              "RateLimit-Policy": {
+                "description": "Both windows (draft-ietf-httpapi-ratelimit-headers-11), e.g. `\"minute\";q=10;w=60, \"day\";q=100;w=86400`.",
+                "schema": {
+                  "type": "string"
+                }
+              },
+              "RateLimit": {
+                "description": "The window that runs out first: `\"minute\";r=<remaining>;t=<seconds to reset>`.",
+                "schema": {
+                  "type": "string"
+                }
+              }
+            },
+            "content": {
+              "application/json": {
+                "examples": {
+                  "not_found": {
+                    "summary": "not_found",
+                    "value": {
+                      "error": {
+                        "code": "not_found",
+                        "message": "No route for GET /api-gateway/v1/companies."
+                      }
+                    }
+                  }
+                },
+                "schema": {
+                  "$ref": "#/components/schemas/Error"
+                }
+              }
+            }
+          },
+          "405": {
+            "description": "`method_not_allowed`: the path exists under another method (see Allow)",
+            "headers": {
+              "Allow": {
+                "description": "The methods the path allows.",
+                "schema": {
+                  "type": "string"
+                }
+              }
+            },
+            "content": {
+              "application/json": {
+                "examples": {
+                  "method_not_allowed": {
+                    "summary": "method_not_allowed",
+                    "value": {
+                      "error": {
+                        "code": "method_not_allowed",
+                        "message": "Method PUT is not allowed here. Allowed: OPTIONS, POST."
+                      }
+                    }
+                  }
+                },
+                "schema": {
+                  "$ref": "#/components/schemas/Error"
+                }
+              }
+            }
+          },
+          "413": {
+            "description": "`payload_too_large`: body over 64 KiB",
+            "headers": {},
+            "content": {
+              "application/json": {
+                "examples": {
+                  "payload_too_large": {
+                    "summary": "payload_too_large",
+                    "value": {
+                      "error": {
+                        "code": "payload_too_large",
+                        "message": "Request body is larger than 64 KiB."
+                      }
+                    }
+                  }
+                },
+                "schema": {
+                  "$ref": "#/components/schemas/Error"
+                }
+              }
+            }
+          },
+          "415": {
+            "description": "`unsupported_media_type`: the body is not declared application/json",
+            "headers": {
+              "X-RateLimit-Limit": {
+                "description": "The workspace's daily quota.",
+                "schema": {
+                  "type": "integer"
+                }
+              },
+              "X-RateLimit-Remaining": {
+                "description": "Requests left today (UTC).",
+                "schema": {
+                  "type": "integer"
+                }
+              },
+              "X-RateLimit-Reset": {
+                "description": "Unix seconds of the next 00:00 UTC, when the daily quota resets.",
+                "schema": {
+                  "type": "integer"
+                }
+              },
+              "RateLimit-Policy": {
+                "description": "Both windows (draft-ietf-httpapi-ratelimit-headers-11), e.g. `\"minute\";q=10;w=60, \"day\";q=100;w=86400`.",
+                "schema": {
+                  "type": "string"
+                }
+              },
+              "RateLimit": {
+                "description": "The window that runs out first: `\"minute\";r=<remaining>;t=<seconds to reset>`.",
+                "schema": {
+                  "type": "string"
+                }
+              }
+            },
+            "content": {
+              "application/json": {
+                "examples": {
+                  "unsupported_media_type": {
+                    "summary": "unsupported_media_type",
+                    "value": {
+                      "error": {
+                        "code": "unsupported_media_type",
+                        "message": "Send the request body as JSON with `Content-Type: application/json`."
+                      }
+                    }
+                  }
+                },
+                "schema": {
+                  "$ref": "#/components/schemas/Error"
+                }
+              }
+            }
+          },
+          "429": {
+            "description": "`rate_limited`: the workspace's minute or day quota is spent, or too many of its requests are in flight at once; nothing was done (see Retry-After)",
+            "headers": {
+              "X-RateLimit-Limit": {
+                "description": "The workspace's daily quota.",
+                "schema": {
+                  "type": "integer"
+                }
+              },
+              "X-RateLimit-Remaining": {
+                "description": "Requests left today (UTC).",
+                "schema": {
+                  "type": "integer"
+                }
+              },
+              "X-RateLimit-Reset": {
+                "description": "Unix seconds of the next 00:00 UTC, when the daily quota resets.",
+                "schema": {
+                  "type": "integer"
+                }
+              },
+              "RateLimit-Policy": {
+                "description": "Both windows (draft-ietf-httpapi-ratelimit-headers-11), e.g. `\"minute\";q=10;w=60, \"day\";q=100;w=86400`.",
+                "schema": {
+                  "type": "string"
+                }
+              },
+              "RateLimit": {
+                "description": "The window that runs out first: `\"minute\";r=<remaining>;t=<seconds to reset>`.",
+                "schema": {
+                  "type": "string"
+                }
+              },
+              "Retry-After": {
+                "description": "Seconds to wait before retrying.",
+                "schema": {
+                  "type": "integer"
+                }
+              }
+            },
+            "content": {
+              "application/json": {
+                "examples": {
+                  "rate_limited": {
+                    "summary": "rate_limited",
+                    "value": {
+                      "error": {
+                        "code": "rate_limited",
+                        "message": "Rate limit exceeded: this workspace's per-minute quota of 50 requests is spent. Retry after 17 seconds."
+                      }
+                    }
+                  }
+                },
+                "schema": {
+                  "$ref": "#/components/schemas/Error"
+                }
+              }
+            }
+          },
+          "500": {
+            "description": "`internal_error`: unexpected; quote X-Request-ID",
+            "headers": {},
+            "content": {
+              "application/json": {
+                "examples": {
+                  "internal_error": {
+                    "summary": "internal_error",
+                    "value": {
+                      "error": {
+                        "code": "internal_error",
+                        "message": "An unexpected error occurred. Quote the request id."
+                      }
+                    }
+                  }
+                },
+                "schema": {
+                  "$ref": "#/components/schemas/Error"
+                }
+              }
+            }
+          },
+          "503": {
+            "description": "`service_unavailable`: the database cannot be reached or timed out (see Retry-After)",
+            "headers": {
+              "Retry-After": {
+                "description": "Seconds to wait before retrying.",
+                "schema": {
+                  "type": "integer"
+                }
+              }
+            },
+            "content": {
+              "application/json": {
+                "examples": {
+                  "service_unavailable": {
+                    "summary": "service_unavailable",
+                    "value": {
+                      "error": {
+                        "code": "service_unavailable",
+                        "message": "The service is temporarily unavailable. Retry after a few seconds."
+                      }
+                    }
+                  }
+                },
+                "schema": {
+                  "$ref": "#/components/schemas/Error"
+                }
+              }
+            }
+          }
+        }
+      }
+    },
+    "/api-gateway/v1/api-keys/{id}": {
+      "delete": {
+        "operationId": "revokeApiKey",
+        "tags": [
+          "api-keys"
+        ],
+        "summary": "Revoke an API key",
+        "description": "The key is refused from the next request on (401), whatever server answers it. Revoking it again answers the same. The workspace's last active key with admin:api_keys cannot be revoked (403): create another first.\n\nRequires the `admin:api_keys` permission.",
+        "security": [
+          {
+            "ApiKey": []
+          }
+        ],
+        "parameters": [
+          {
+            "schema": {
+              "type": "string",
+              "format": "uuid",
+              "example": "0c000000-0000-4000-8000-000000000001",
+              "description": "The API key's id (as the list shows it; never the key itself)."
+            },
+            "required": true,
+            "description": "The API key's id (as the list shows it; never the key itself).",
+            "name": "id",
+            "in": "path"
+          }
+        ],
+        "responses": {
+          "204": {
+            "description": "Revoked; no body.",
+            "headers": {
+              "X-RateLimit-Limit": {
+                "description": "The workspace's daily quota.",
+                "schema": {
+                  "type": "integer"
+                }
+              },
+              "X-RateLimit-Remaining": {
+                "description": "Requests left today (UTC).",
+                "schema": {
+                  "type": "integer"
+                }
+              },
+              "X-RateLimit-Reset": {
+                "description": "Unix seconds of the next 00:00 UTC, when the daily quota resets.",
+                "schema": {
+                  "type": "integer"
+                }
+              },
+              "RateLimit-Policy": {
+                "description": "Both windows (draft-ietf-httpapi-ratelimit-headers-11), e.g. `\"minute\";q=10;w=60, \"day\";q=100;w=86400`.",
+                "schema": {
+                  "type": "string"
+                }
+              },
+              "RateLimit": {
+                "description": "The window that runs out first: `\"minute\";r=<remaining>;t=<seconds to reset>`.",
+                "schema": {
+                  "type": "string"
+                }
+              }
+            }
+          },
+          "400": {
+            "description": "`validation_error`: the path, query, body or JSON is invalid",
+            "headers": {
+              "X-RateLimit-Limit": {
+                "description": "The workspace's daily quota.",
+                "schema": {
+                  "type": "integer"
+                }
+              },
+              "X-RateLimit-Remaining": {
+                "description": "Requests left today (UTC).",
+                "schema": {
+                  "type": "integer"
+                }
+              },
+              "X-RateLimit-Reset": {
+                "description": "Unix seconds of the next 00:00 UTC, when the daily quota resets.",
+                "schema": {
+                  "type": "integer"
+                }
+              },
+              "RateLimit-Policy": {
+                "description": "Both windows (draft-ietf-httpapi-ratelimit-headers-11), e.g. `\"minute\";q=10;w=60, \"day\";q=100;w=86400`.",
+                "schema": {
+                  "type": "string"
+                }
+              },
+              "RateLimit": {
+                "description": "The window that runs out first: `\"minute\";r=<remaining>;t=<seconds to reset>`.",
+                "schema": {
+                  "type": "string"
+                }
+              }
+            },
+            "content": {
+              "application/json": {
+                "examples": {
+                  "validation_error": {
+                    "summary": "validation_error",
+                    "value": {
+                      "error": {
+                        "code": "validation_error",
+                        "message": "Invalid request body. contact_ids.3: Invalid UUID",
+                        "details": [
+                          {
+                            "path": "contact_ids.3",
+                            "code": "invalid_format",
+                            "message": "Invalid UUID",
+                            "in": "body"
+                          }
+                        ]
+                      }
+                    }
+                  }
+                },
+                "schema": {
+                  "$ref": "#/components/schemas/Error"
+                }
+              }
+            }
+          },
+          "401": {
+            "description": "`invalid_key`: missing, malformed, unknown, revoked or expired API key (see WWW-Authenticate)",
+            "headers": {
+              "WWW-Authenticate": {
+                "description": "Bearer realm=\"api-gateway\" (error=\"invalid_token\" when a key was sent).",
+                "schema": {
+                  "type": "string"
+                }
+              }
+            },
+            "content": {
+              "application/json": {
+                "examples": {
+                  "invalid_key": {
+                    "summary": "invalid_key",
+                    "value": {
+                      "error": {
+                        "code": "invalid_key",
+                        "message": "Invalid API key: it is unknown, revoked or expired."
+                      }
+                    }
+                  }
+                },
+                "schema": {
+                  "$ref": "#/components/schemas/Error"
+                }
+              }
+            }
+          },
+          "403": {
+            "description": "`insufficient_permissions`: the key lacks the route's permission, would grant (or rotate) one it lacks, or would revoke the workspace's last admin key",
+            "headers": {
+              "X-RateLimit-Limit": {
+                "description": "The workspace's daily quota.",
+                "schema": {
+                  "type": "integer"
+                }
+              },
+              "X-RateLimit-Remaining": {
+                "description": "Requests left today (UTC).",
+                "schema": {
+                  "type": "integer"
+                }
+              },
+              "X-RateLimit-Reset": {
+                "description": "Unix seconds of the next 00:00 UTC, when the daily quota resets.",
+                "schema": {
+                  "type": "integer"
+                }
+              },
+              "RateLimit-Policy": {
+                "description": "Both windows (draft-ietf-httpapi-ratelimit-headers-11), e.g. `\"minute\";q=10;w=60, \"day\";q=100;w=86400`.",
+                "schema": {
+                  "type": "string"
+                }
+              },
+              "RateLimit": {
+                "description": "The window that runs out first: `\"minute\";r=<remaining>;t=<seconds to reset>`.",
+                "schema": {
+                  "type": "string"
+                }
+              }
+            },
+            "content": {
+              "application/json": {
+                "examples": {
+                  "insufficient_permissions": {
+                    "summary": "insufficient_permissions",
+                    "value": {
+                      "error": {
+                        "code": "insufficient_permissions",
+                        "message": "This API key lacks the required permission: admin:api_keys."
+                      }
+                    }
+                  }
+                },
+                "schema": {
+                  "$ref": "#/components/schemas/Error"
+                }
+              }
+            }
+          },
+          "404": {
+            "description": "`not_found`: no such route; `api_key_not_found`: no such API key in the key's workspace (another workspace's looks the same)",
+            "headers": {
+              "X-RateLimit-Limit": {
+                "description": "The workspace's daily quota.",
+                "schema": {
+                  "type": "integer"
+                }
+              },
+              "X-RateLimit-Remaining": {
+                "description": "Requests left today (UTC).",
+                "schema": {
+                  "type": "integer"
+                }
+              },
+              "X-RateLimit-Reset": {
+                "description": "Unix seconds of the next 00:00 UTC, when the daily quota resets.",
+                "schema": {
+                  "type": "integer"
+                }
+              },
+              "RateLimit-Policy": {
+                "description": "Both windows (draft-ietf-httpapi-ratelimit-headers-11), e.g. `\"minute\";q=10;w=60, \"day\";q=100;w=86400`.",
+                "schema": {
+                  "type": "string"
+                }
+              },
+              "RateLimit": {
+                "description": "The window that runs out first: `\"minute\";r=<remaining>;t=<seconds to reset>`.",
+                "schema": {
+                  "type": "string"
+                }
+              }
+            },
+            "content": {
+              "application/json": {
+                "examples": {
+                  "not_found": {
+                    "summary": "not_found",
+                    "value": {
+                      "error": {
+                        "code": "not_found",
+                        "message": "No route for GET /api-gateway/v1/companies."
+                      }
+                    }
+                  },
+                  "api_key_not_found": {
+                    "summary": "api_key_not_found",
+                    "value": {
+                      "error": {
+                        "code": "api_key_not_found",
+                        "message": "No API key 0c000000-0000-4000-8000-000000000009 in this workspace."
+                      }
+                    }
+                  }
+                },
+                "schema": {
+                  "$ref": "#/components/schemas/Error"
+                }
+              }
+            }
+          },
+          "405": {
+            "description": "`method_not_allowed`: the path exists under another method (see Allow)",
+            "headers": {
+              "Allow": {
+                "description": "The methods the path allows.",
+                "schema": {
+                  "type": "string"
+                }
+              }
+            },
+            "content": {
+              "application/json": {
+                "examples": {
+                  "method_not_allowed": {
+                    "summary": "method_not_allowed",
+                    "value": {
+                      "error": {
+                        "code": "method_not_allowed",
+                        "message": "Method PUT is not allowed here. Allowed: OPTIONS, POST."
+                      }
+                    }
+                  }
+                },
+                "schema": {
+                  "$ref": "#/components/schemas/Error"
+                }
+              }
+            }
+          },
+          "413": {
+            "description": "`payload_too_large`: body over 64 KiB",
+            "headers": {},
+            "content": {
+              "application/json": {
+                "examples": {
+                  "payload_too_large": {
+                    "summary": "payload_too_large",
+                    "value": {
+                      "error": {
+                        "code": "payload_too_large",
+                        "message": "Request body is larger than 64 KiB."
+                      }
+                    }
+                  }
+                },
+                "schema": {
+                  "$ref": "#/components/schemas/Error"
+                }
+              }
+            }
+          },
+          "415": {
+            "description": "`unsupported_media_type`: the body is not declared application/json",
+            "headers": {
+              "X-RateLimit-Limit": {
+                "description": "The workspace's daily quota.",
+                "schema": {
+                  "type": "integer"
+                }
+              },
+              "X-RateLimit-Remaining": {
+                "description": "Requests left today (UTC).",
+                "schema": {
+                  "type": "integer"
+                }
+              },
+              "X-RateLimit-Reset": {
+                "description": "Unix seconds of the next 00:00 UTC, when the daily quota resets.",
+                "schema": {
+                  "type": "integer"
+                }
+              },
+              "RateLimit-Policy": {
+                "description": "Both windows (draft-ietf-httpapi-ratelimit-headers-11), e.g. `\"minute\";q=10;w=60, \"day\";q=100;w=86400`.",
+                "schema": {
+                  "type": "string"
+                }
+              },
+              "RateLimit": {
+                "description": "The window that runs out first: `\"minute\";r=<remaining>;t=<seconds to reset>`.",
+                "schema": {
+                  "type": "string"
+                }
+              }
+            },
+            "content": {
+              "application/json": {
+                "examples": {
+                  "unsupported_media_type": {
+                    "summary": "unsupported_media_type",
+                    "value": {
+                      "error": {
+                        "code": "unsupported_media_type",
+                        "message": "Send the request body as JSON with `Content-Type: application/json`."
+                      }
+                    }
+                  }
+                },
+                "schema": {
+                  "$ref": "#/components/schemas/Error"
+                }
+              }
+            }
+          },
+          "429": {
+            "description": "`rate_limited`: the workspace's minute or day quota is spent, or too many of its requests are in flight at once; nothing was done (see Retry-After)",
+            "headers": {
+              "X-RateLimit-Limit": {
+                "description": "The workspace's daily quota.",
+                "schema": {
+                  "type": "integer"
+                }
+              },
+              "X-RateLimit-Remaining": {
+                "description": "Requests left today (UTC).",
+                "schema": {
+                  "type": "integer"
+                }
+              },
+              "X-RateLimit-Reset": {
+                "description": "Unix seconds of the next 00:00 UTC, when the daily quota resets.",
+                "schema": {
+                  "type": "integer"
+                }
+              },
+              "RateLimit-Policy": {
+                "description": "Both windows (draft-ietf-httpapi-ratelimit-headers-11), e.g. `\"minute\";q=10;w=60, \"day\";q=100;w=86400`.",
+                "schema": {
+                  "type": "string"
+                }
+              },
+              "RateLimit": {
+                "description": "The window that runs out first: `\"minute\";r=<remaining>;t=<seconds to reset>`.",
+                "schema": {
+                  "type": "string"
+                }
+              },
+              "Retry-After": {
+                "description": "Seconds to wait before retrying.",
+                "schema": {
+                  "type": "integer"
+                }
+              }
+            },
+            "content": {
+              "application/json": {
+                "examples": {
+                  "rate_limited": {
+                    "summary": "rate_limited",
+                    "value": {
+                      "error": {
+                        "code": "rate_limited",
+                        "message": "Rate limit exceeded: this workspace's per-minute quota of 50 requests is spent. Retry after 17 seconds."
+                      }
+                    }
+                  }
+                },
+                "schema": {
+                  "$ref": "#/components/schemas/Error"
+                }
+              }
+            }
+          },
+          "500": {
+            "description": "`internal_error`: unexpected; quote X-Request-ID",
+            "headers": {},
+            "content": {
+              "application/json": {
+                "examples": {
+                  "internal_error": {
+                    "summary": "internal_error",
+                    "value": {
+                      "error": {
+                        "code": "internal_error",
+                        "message": "An unexpected error occurred. Quote the request id."
+                      }
+                    }
+                  }
+                },
+                "schema": {
+                  "$ref": "#/components/schemas/Error"
+                }
+              }
+            }
+          },
+          "503": {
+            "description": "`service_unavailable`: the database cannot be reached or timed out (see Retry-After)",
+            "headers": {
+              "Retry-After": {
+                "description": "Seconds to wait before retrying.",
+                "schema": {
+                  "type": "integer"
+                }
+              }
+            },
+            "content": {
+              "application/json": {
+                "examples": {
+                  "service_unavailable": {
+                    "summary": "service_unavailable",
+                    "value": {
+                      "error": {
+                        "code": "service_unavailable",
+                        "message": "The service is temporarily unavailable. Retry after a few seconds."
+                      }
+                    }
+                  }
+                },
+                "schema": {
+                  "$ref": "#/components/schemas/Error"
+                }
+              }
+            }
+          }
+        }
+      }
+    },
+    "/api-gateway/v1/api-keys/{id}/rotate": {
+      "post": {
+        "operationId": "rotateApiKey",
+        "tags": [
+          "api-keys"
+        ],
+        "summary": "Rotate an API key",
+        "description": "A successor with the key's name, description, permissions and expiry, shown only in this answer. The old key keeps working for grace_seconds (default a day; never past its own expiry), then is refused. Only a key whose permissions the calling key holds itself can be rotated; a revoked or expired one cannot (409).\n\nRequires the `admin:api_keys` permission.",
+        "security": [
+          {
+            "ApiKey": []
+          }
+        ],
+        "parameters": [
+          {
+            "schema": {
+              "type": "string",
+              "format": "uuid",
+              "example": "0c000000-0000-4000-8000-000000000001",
+              "description": "The API key's id (as the list shows it; never the key itself)."
+            },
+            "required": true,
+            "description": "The API key's id (as the list shows it; never the key itself).",
+            "name": "id",
+            "in": "path"
+          }
+        ],
+        "requestBody": {
+          "required": true,
+          "content": {
+            "application/json": {
+              "example": {
+                "grace_seconds": 3600
+              },
+              "schema": {
+                "$ref": "#/components/schemas/RotateApiKey"
+              }
+            }
+          }
+        },
+        "responses": {
+          "201": {
+            "description": "The successor, with its plaintext (shown only here).",
+            "headers": {
+              "X-RateLimit-Limit": {
+                "description": "The workspace's daily quota.",
+                "schema": {
+                  "type": "integer"
+                }
+              },
+              "X-RateLimit-Remaining": {
+                "description": "Requests left today (UTC).",
+                "schema": {
+                  "type": "integer"
+                }
+              },
+              "X-RateLimit-Reset": {
+                "description": "Unix seconds of the next 00:00 UTC, when the daily quota resets.",
+                "schema": {
+                  "type": "integer"
+                }
+              },
+              "RateLimit-Policy": {
+                "description": "Both windows (draft-ietf-httpapi-ratelimit-headers-11), e.g. `\"minute\";q=10;w=60, \"day\";q=100;w=86400`.",
+                "schema": {
+                  "type": "string"
+                }
+              },
+              "RateLimit": {
+                "description": "The window that runs out first: `\"minute\";r=<remaining>;t=<seconds to reset>`.",
+                "schema": {
+                  "type": "string"
+                }
+              }
+            },
+            "content": {
+              "application/json": {
+                "example": {
+                  "data": {
+                    "id": "0c000000-0000-4000-8000-000000000002",
+                    "key": "wbk_3yBqLd1xV9sQk2TfR7mWcN4pZ8hJ6gA0eU5oI1rY3tE7wX9cv2Lm",
+                    "prefix": "wbk_3yBqLd1x",
+                    "name": "nightly sync",
+                    "description": "The CRM's nightly import",
+                    "permissions": [
+                      "contacts:read"
+                    ],
+                    "expires_at": "2027-01-01T00:00:00.000000Z",
+                    "created_at": "2026-12-06T10:00:00.000000Z"
+                  }
+                },
+                "schema": {
+                  "type": "object",
+                  "properties": {
+                    "data": {
+                      "$ref": "#/components/schemas/NewApiKey"
+                    }
+                  },
+                  "required": [
+                    "data"
+                  ]
+                }
+              }
+            }
+          },
+          "400": {
+            "description": "`validation_error`: the path, query, body or JSON is invalid",
+            "headers": {
+              "X-RateLimit-Limit": {
+                "description": "The workspace's daily quota.",
+                "schema": {
+                  "type": "integer"
+                }
+              },
+              "X-RateLimit-Remaining": {
+                "description": "Requests left today (UTC).",
+                "schema": {
+                  "type": "integer"
+                }
+              },
+              "X-RateLimit-Reset": {
+                "description": "Unix seconds of the next 00:00 UTC, when the daily quota resets.",
+                "schema": {
+                  "type": "integer"
+                }
+              },
+              "RateLimit-Policy": {
+                "description": "Both windows (draft-ietf-httpapi-ratelimit-headers-11), e.g. `\"minute\";q=10;w=60, \"day\";q=100;w=86400`.",
+                "schema": {
+                  "type": "string"
+                }
+              },
+              "RateLimit": {
+                "description": "The window that runs out first: `\"minute\";r=<remaining>;t=<seconds to reset>`.",
+                "schema": {
+                  "type": "string"
+                }
+              }
+            },
+            "content": {
+              "application/json": {
+                "examples": {
+                  "validation_error": {
+                    "summary": "validation_error",
+                    "value": {
+                      "error": {
+                        "code": "validation_error",
+                        "message": "Invalid request body. contact_ids.3: Invalid UUID",
+                        "details": [
+                          {
+                            "path": "contact_ids.3",
+                            "code": "invalid_format",
+                            "message": "Invalid UUID",
+                            "in": "body"
+                          }
+                        ]
+                      }
+                    }
+                  }
+                },
+                "schema": {
+                  "$ref": "#/components/schemas/Error"
+                }
+              }
+            }
+          },
+          "401": {
+            "description": "`invalid_key`: missing, malformed, unknown, revoked or expired API key (see WWW-Authenticate)",
+            "headers": {
+              "WWW-Authenticate": {
+                "description": "Bearer realm=\"api-gateway\" (error=\"invalid_token\" when a key was sent).",
+                "schema": {
+                  "type": "string"
+                }
+              }
+            },
+            "content": {
+              "application/json": {
+                "examples": {
+                  "invalid_key": {
+                    "summary": "invalid_key",
+                    "value": {
+                      "error": {
+                        "code": "invalid_key",
+                        "message": "Invalid API key: it is unknown, revoked or expired."
+                      }
+                    }
+                  }
+                },
+                "schema": {
+                  "$ref": "#/components/schemas/Error"
+                }
+              }
+            }
+          },
+          "403": {
+            "description": "`insufficient_permissions`: the key lacks the route's permission, would grant (or rotate) one it lacks, or would revoke the workspace's last admin key",
+            "headers": {
+              "X-RateLimit-Limit": {
+                "description": "The workspace's daily quota.",
+                "schema": {
+                  "type": "integer"
+                }
+              },
+              "X-RateLimit-Remaining": {
+                "description": "Requests left today (UTC).",
+                "schema": {
+                  "type": "integer"
+                }
+              },
+              "X-RateLimit-Reset": {
+                "description": "Unix seconds of the next 00:00 UTC, when the daily quota resets.",
+                "schema": {
+                  "type": "integer"
+                }
+              },
+              "RateLimit-Policy": {
+                "description": "Both windows (draft-ietf-httpapi-ratelimit-headers-11), e.g. `\"minute\";q=10;w=60, \"day\";q=100;w=86400`.",
+                "schema": {
+                  "type": "string"
+                }
+              },
+              "RateLimit": {
+                "description": "The window that runs out first: `\"minute\";r=<remaining>;t=<seconds to reset>`.",
+                "schema": {
+                  "type": "string"
+                }
+              }
+            },
+            "content": {
+              "application/json": {
+                "examples": {
+                  "insufficient_permissions": {
+                    "summary": "insufficient_permissions",
+                    "value": {
+                      "error": {
+                        "code": "insufficient_permissions",
+                        "message": "This API key lacks the required permission: admin:api_keys."
+                      }
+                    }
+                  }
+                },
+                "schema": {
+                  "$ref": "#/components/schemas/Error"
+                }
+              }
+            }
+          },
+          "404": {
+            "description": "`not_found`: no such route; `api_key_not_found`: no such API key in the key's workspace (another workspace's looks the same)",
+            "headers": {
+              "X-RateLimit-Limit": {
+                "description": "The workspace's daily quota.",
+                "schema": {
+                  "type": "integer"
+                }
+              },
+              "X-RateLimit-Remaining": {
+                "description": "Requests left today (UTC).",
+                "schema": {
+                  "type": "integer"
+                }
+              },
+              "X-RateLimit-Reset": {
+                "description": "Unix seconds of the next 00:00 UTC, when the daily quota resets.",
+                "schema": {
+                  "type": "integer"
+                }
+              },
+              "RateLimit-Policy": {
+                "description": "Both windows (draft-ietf-httpapi-ratelimit-headers-11), e.g. `\"minute\";q=10;w=60, \"day\";q=100;w=86400`.",
+                "schema": {
+                  "type": "string"
+                }
+              },
+              "RateLimit": {
+                "description": "The window that runs out first: `\"minute\";r=<remaining>;t=<seconds to reset>`.",
+                "schema": {
+                  "type": "string"
+                }
+              }
+            },
+            "content": {
+              "application/json": {
+                "examples": {
+                  "not_found": {
+                    "summary": "not_found",
+                    "value": {
+                      "error": {
+                        "code": "not_found",
+                        "message": "No route for GET /api-gateway/v1/companies."
+                      }
+                    }
+                  },
+                  "api_key_not_found": {
+                    "summary": "api_key_not_found",
+                    "value": {
+                      "error": {
+                        "code": "api_key_not_found",
+                        "message": "No API key 0c000000-0000-4000-8000-000000000009 in this workspace."
+                      }
+                    }
+                  }
+                },
+                "schema": {
+                  "$ref": "#/components/schemas/Error"
+                }
+              }
+            }
+          },
+          "405": {
+            "description": "`method_not_allowed`: the path exists under another method (see Allow)",
+            "headers": {
+              "Allow": {
+                "description": "The methods the path allows.",
+                "schema": {
+                  "type": "string"
+                }
+              }
+            },
+            "content": {
+              "application/json": {
+                "examples": {
+                  "method_not_allowed": {
+                    "summary": "method_not_allowed",
+                    "value": {
+                      "error": {
+                        "code": "method_not_allowed",
+                        "message": "Method PUT is not allowed here. Allowed: OPTIONS, POST."
+                      }
+                    }
+                  }
+                },
+                "schema": {
+                  "$ref": "#/components/schemas/Error"
+                }
+              }
+            }
+          },
+          "409": {
+            "description": "`api_key_not_active`: the API key is revoked or expired: it cannot be rotated; create a new one; `too_many_api_keys`: the workspace has as many live API keys as it may (100 unless raised for it)",
+            "headers": {
+              "X-RateLimit-Limit": {
+                "description": "The workspace's daily quota.",
+                "schema": {
+                  "type": "integer"
+                }
+              },
+              "X-RateLimit-Remaining": {
+                "description": "Requests left today (UTC).",
+                "schema": {
+                  "type": "integer"
+                }
+              },
+              "X-RateLimit-Reset": {
+                "description": "Unix seconds of the next 00:00 UTC, when the daily quota resets.",
+                "schema": {
+                  "type": "integer"
+                }
+              },
+              "RateLimit-Policy": {
+                "description": "Both windows (draft-ietf-httpapi-ratelimit-headers-11), e.g. `\"minute\";q=10;w=60, \"day\";q=100;w=86400`.",
+                "schema": {
+                  "type": "string"
+                }
+              },
+              "RateLimit": {
+                "description": "The window that runs out first: `\"minute\";r=<remaining>;t=<seconds to reset>`.",
+                "schema": {
+                  "type": "string"
+                }
+              }
+            },
+            "content": {
+              "application/json": {
+                "examples": {
+                  "api_key_not_active": {
+                    "summary": "api_key_not_active",
+                    "value": {
+                      "error": {
+                        "code": "api_key_not_active",
+                        "message": "API key 0c000000-0000-4000-8000-000000000009 is revoked or expired: it cannot be rotated. Create a new key instead."
+                      }
+                    }
+                  },
+                  "too_many_api_keys": {
+                    "summary": "too_many_api_keys",
+                    "value": {
+                      "error": {
+                        "code": "too_many_api_keys",
+                        "message": "This workspace has as many active API keys as it may (100 unless raised for it): revoke one first."
+                      }
+                    }
+                  }
+                },
+                "schema": {
+                  "$ref": "#/components/schemas/Error"
+                }
+              }
+            }
+          },
+          "413": {
+            "description": "`payload_too_large`: body over 64 KiB",
+            "headers": {},
+            "content": {
+              "application/json": {
+                "examples": {
+                  "payload_too_large": {
+                    "summary": "payload_too_large",
+                    "value": {
+                      "error": {
+                        "code": "payload_too_large",
+                        "message": "Request body is larger than 64 KiB."
+                      }
+                    }
+                  }
+                },
+                "schema": {
+                  "$ref": "#/components/schemas/Error"
+                }
+              }
+            }
+          },
+          "415": {
+            "description": "`unsupported_media_type`: the body is not declared application/json",
+            "headers": {
+              "X-RateLimit-Limit": {
+                "description": "The workspace's daily quota.",
+                "schema": {
+                  "type": "integer"
+                }
+              },
+              "X-RateLimit-Remaining": {
+                "description": "Requests left today (UTC).",
+                "schema": {
+                  "type": "integer"
+                }
+              },
+              "X-RateLimit-Reset": {
+                "description": "Unix seconds of the next 00:00 UTC, when the daily quota resets.",
+                "schema": {
+                  "type": "integer"
+                }
+              },
+              "RateLimit-Policy": {
+                "description": "Both windows (draft-ietf-httpapi-ratelimit-headers-11), e.g. `\"minute\";q=10;w=60, \"day\";q=100;w=86400`.",
+                "schema": {
+                  "type": "string"
+                }
+              },
+              "RateLimit": {
+                "description": "The window that runs out first: `\"minute\";r=<remaining>;t=<seconds to reset>`.",
+                "schema": {
+                  "type": "string"
+                }
+              }
+            },
+            "content": {
+              "application/json": {
+                "examples": {
+                  "unsupported_media_type": {
+                    "summary": "unsupported_media_type",
+                    "value": {
+                      "error": {
+                        "code": "unsupported_media_type",
+                        "message": "Send the request body as JSON with `Content-Type: application/json`."
+                      }
+                    }
+                  }
+                },
+                "schema": {
+                  "$ref": "#/components/schemas/Error"
+                }
+              }
+            }
+          },
+          "429": {
+            "description": "`rate_limited`: the workspace's minute or day quota is spent, or too many of its requests are in flight at once; nothing was done (see Retry-After)",
+            "headers": {
+              "X-RateLimit-Limit": {
+                "description": "The workspace's daily quota.",
+                "schema": {
+                  "type": "integer"
+                }
+              },
+              "X-RateLimit-Remaining": {
+                "description": "Requests left today (UTC).",
+                "schema": {
+                  "type": "integer"
+                }
+              },
+              "X-RateLimit-Reset": {
+                "description": "Unix seconds of the next 00:00 UTC, when the daily quota resets.",
+                "schema": {
+                  "type": "integer"
+                }
+              },
+              "RateLimit-Policy": {
+                "description": "Both windows (draft-ietf-httpapi-ratelimit-headers-11), e.g. `\"minute\";q=10;w=60, \"day\";q=100;w=86400`.",
+                "schema": {
+                  "type": "string"
+                }
+              },
+              "RateLimit": {
+                "description": "The window that runs out first: `\"minute\";r=<remaining>;t=<seconds to reset>`.",
+                "schema": {
+                  "type": "string"
+                }
+              },
+              "Retry-After": {
+                "description": "Seconds to wait before retrying.",
+                "schema": {
+                  "type": "integer"
+                }
+              }
+            },
+            "content": {
+              "application/json": {
+                "examples": {
+                  "rate_limited": {
+                    "summary": "rate_limited",
+                    "value": {
+                      "error": {
+                        "code": "rate_limited",
+                        "message": "Rate limit exceeded: this workspace's per-minute quota of 50 requests is spent. Retry after 17 seconds."
                       }
                     }
                   }

@@ -234,6 +234,9 @@ select set_eq(
       and has_column_privilege('service_role', c.oid, t.attnum, p.priv)
       and not has_table_privilege('service_role', c.oid, p.priv)$$,
   $$values ('api_keys', 'last_used_at', 'UPDATE'),
+           ('api_keys', 'revoked_at', 'UPDATE'),
+           ('api_keys', 'expires_at', 'UPDATE'),
+           ('orgs', 'max_api_keys', 'SELECT'),
            ('contacts', 'company_id', 'UPDATE'),
            ('contacts', 'updated_at', 'UPDATE'),
            ('companies', 'updated_at', 'UPDATE'),
@@ -242,6 +245,10 @@ select set_eq(
            ('orgs', 'rate_limit_per_day', 'SELECT'),
            ('orgs', 'rate_limit_per_minute', 'SELECT'),
            ('orgs', 'max_webhook_endpoints', 'SELECT')
+    union all
+    select 'api_keys', c, 'INSERT'
+      from unnest(array['org_id', 'name', 'description', 'key_hash', 'prefix', 'permissions',
+                        'expires_at', 'created_at']) c
     union all
     select 'webhook_endpoints', c, 'INSERT'
       from unnest(array['org_id', 'url', 'events', 'description', 'active', 'secret']) c
@@ -262,7 +269,7 @@ select set_eq(
     select 'webhook_attempts', c, 'INSERT'
       from unnest(array['org_id', 'delivery_id', 'attempt', 'attempted_at', 'status_code',
                         'duration_ms', 'error_class', 'response_prefix']) c$$,
-  'service_role''s column-level privileges are exactly UPDATE on api_keys.last_used_at, contacts.company_id, contacts.updated_at, companies.updated_at; SELECT on orgs.id, plan, rate_limit_per_day, rate_limit_per_minute, max_webhook_endpoints; and the webhook columns its functions write'
+  'service_role''s column-level privileges are exactly UPDATE on api_keys.last_used_at, revoked_at, expires_at, contacts.company_id, contacts.updated_at, companies.updated_at; INSERT of a new key''s columns; SELECT on orgs.id, plan, rate_limit_per_day, rate_limit_per_minute, max_webhook_endpoints, max_api_keys; and the webhook columns its functions write'
 );
 select ok(
   not has_any_column_privilege('service_role', 'public.orgs', 'INSERT, UPDATE, REFERENCES')
@@ -302,11 +309,24 @@ select set_eq(
            ('select', 'orgs', 'rate_limit_per_day', 'ok'),
            ('select', 'orgs', 'rate_limit_per_minute', 'ok'),
            ('select', 'orgs', 'max_webhook_endpoints', 'ok'),
+           ('select', 'orgs', 'max_api_keys', 'ok'),
            ('update', 'api_keys', 'last_used_at', 'ok'),
+           ('update', 'api_keys', 'revoked_at', 'ok'),
+           ('update', 'api_keys', 'expires_at', 'ok'),
+           -- Allowed, then refused by a not-null column (the key's hash has no default).
+           ('insert', 'api_keys', null, '23502'),
+           ('insert', 'api_keys', 'org_id', '23502'),
+           ('insert', 'api_keys', 'name', '23502'),
+           ('insert', 'api_keys', 'description', '23502'),
+           ('insert', 'api_keys', 'key_hash', '23502'),
+           ('insert', 'api_keys', 'prefix', '23502'),
+           ('insert', 'api_keys', 'permissions', '23502'),
+           ('insert', 'api_keys', 'expires_at', '23502'),
+           ('insert', 'api_keys', 'created_at', '23502'),
            ('update', 'contacts', 'company_id', 'ok'),
            ('update', 'contacts', 'updated_at', 'ok'),
            ('update', 'companies', 'updated_at', 'ok')$$,
-  'as service_role, exactly the selects on api_keys / companies / contacts / plans / api_usage and orgs'' columns, the four column updates and insert / update / delete on api_usage are allowed; every other statement is denied'
+  'as service_role, exactly the selects on api_keys / companies / contacts / plans / api_usage and orgs'' columns, the six column updates, a new key''s inserts and insert / update / delete on api_usage are allowed; every other statement is denied'
 );
 select set_eq(
   $$select distinct action, rel, col from tap.privilege_probe('service_role')
@@ -334,8 +354,8 @@ select throws_ok($$update public.orgs set plan = plan where false$$, '42501', nu
 select throws_ok($$update public.plans set requests_per_day = requests_per_day where false$$, '42501', null, 'service_role cannot change a plan''s limits');
 select throws_ok($$insert into public.plans (name, requests_per_day, requests_per_minute) values ('x', 1, 1)$$, '42501', null, 'service_role cannot create plans');
 select throws_ok($$truncate public.api_usage$$, '42501', null, 'service_role cannot truncate api_usage');
-select throws_ok($$insert into public.api_keys (org_id, key_hash) values (gen_random_uuid(), repeat('a', 64))$$, '42501', null, 'service_role cannot insert api keys');
-select throws_ok($$update public.api_keys set revoked_at = null where false$$, '42501', null, 'service_role cannot un-revoke (update revoked_at of) api keys');
+select throws_ok($$insert into public.api_keys (org_id, key_hash, last_used_at) values (gen_random_uuid(), repeat('a', 64), now())$$, '42501', null, 'service_role cannot insert a key with a last use (or any column beyond a new key''s)');
+select throws_ok($$update public.api_keys set key_hash = key_hash, permissions = permissions where false$$, '42501', null, 'service_role cannot change a key''s hash or permissions');
 select throws_ok($$update public.companies set name = name where false$$, '42501', null, 'service_role cannot rename companies');
 select throws_ok($$update public.contacts set org_id = org_id where false$$, '42501', null, 'service_role cannot move contacts between orgs');
 select throws_ok($$delete from public.contacts where false$$, '42501', null, 'service_role cannot delete contacts');

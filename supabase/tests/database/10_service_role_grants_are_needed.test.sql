@@ -22,7 +22,8 @@ insert into public.api_keys (org_id, key_hash, prefix, permissions) values
   ('0f800000-0000-4000-8000-000000000001', repeat('8a', 32), 'wbk_grants', array['contacts:write']),
   ('0f800000-0000-4000-8000-000000000001', repeat('8c', 32), 'wbk_hooks',
    array['contacts:write', 'webhooks:read', 'webhooks:write']),
-  ('0f800000-0000-4000-8000-000000000002', repeat('8b', 32), 'wbk_suspend', array['contacts:write']);
+  ('0f800000-0000-4000-8000-000000000002', repeat('8b', 32), 'wbk_suspend', array['contacts:write']),
+  ('0f800000-0000-4000-8000-000000000001', repeat('8d', 32), 'wbk_admin', array['admin:api_keys']);
 insert into public.companies (id, org_id, name) values
   ('c0800000-0000-4000-8000-000000000001', '0f800000-0000-4000-8000-000000000001', 'Grants Co');
 insert into public.contacts (id, org_id, full_name) values
@@ -58,6 +59,33 @@ begin
     raise exception 'purge_api_usage deleted another count than 1';
   end if;
   perform tap.webhook_workload(v_at);
+  perform tap.api_key_workload(v_at);
+end;
+$$;
+
+-- Every API key function, every path that touches a table: a key created (the org's limit read,
+-- every column of a new key inserted), listed, rotated (the old key's expiry cut short, the
+-- successor inserted) and revoked.
+create function tap.api_key_workload(p_at timestamptz) returns void
+language plpgsql
+as $$
+declare
+  v_admin constant text := repeat('8d', 32);
+  r jsonb;
+  v_id uuid;
+begin
+  r := public.create_api_key(v_admin, 'wbk_' || repeat('G', 52), 'grants', array['admin:api_keys'],
+    'described', p_at + interval '1 day', p_at);
+  if r ->> 'outcome' <> 'ok' then raise exception 'create_api_key answered %', r; end if;
+  v_id := (r #>> '{data,id}')::uuid;
+  r := public.list_api_keys(v_admin, 1, 10, true, 'grant', p_at);
+  if r #>> '{data,total}' <> '1' then raise exception 'list_api_keys answered %', r; end if;
+  r := public.rotate_api_key(v_admin, v_id, 'wbk_' || repeat('H', 52), 60, p_at);
+  if r ->> 'outcome' <> 'ok' then raise exception 'rotate_api_key answered %', r; end if;
+  r := public.revoke_api_key(v_admin, v_id, p_at);
+  if r ->> 'outcome' <> 'ok' or r #>> '{data,revoked_at}' is null then
+    raise exception 'revoke_api_key answered %', r;
+  end if;
 end;
 $$;
 

@@ -46,7 +46,10 @@ export async function callAuthorized(
     case "invalid_key":
       throw unknownKey();
     case "insufficient_permissions":
-      throw missingPermission(caller.permission);
+      // With data, the endpoint's own refusal (a key that would grant what it lacks): its
+      // declaration words it. Without, api_authorize's: the key lacks the route's permission.
+      if (outcome.data === undefined) throw missingPermission(caller.permission);
+      break;
     case "busy":
       throw workspaceBusy();
   }

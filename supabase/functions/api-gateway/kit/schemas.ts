@@ -67,17 +67,17 @@ const queryInt = (z: Zod, name: string, min: number, max: number, fallback: numb
   ).default(fallback);
 
 /** LeadLex pagination: `?page` from 1 and `?per_page` up to MAX_PER_PAGE, nothing else. */
-export const pageQuery = (z: Zod, items: string) =>
+export const pageQuery = (z: Zod, items: string, perPage = DEFAULT_PER_PAGE) =>
   z.strictObject({
     page: queryInt(z, "page", 1, MAX_PAGE, 1).meta({
       param: { name: "page", in: "query" },
       description: "Page number, from 1.",
       example: 1,
     }),
-    per_page: queryInt(z, "per_page", 1, MAX_PER_PAGE, DEFAULT_PER_PAGE).meta({
+    per_page: queryInt(z, "per_page", 1, MAX_PER_PAGE, perPage).meta({
       param: { name: "per_page", in: "query" },
-      description: `${items} per page, 1 to ${MAX_PER_PAGE} (default ${DEFAULT_PER_PAGE}).`,
-      example: DEFAULT_PER_PAGE,
+      description: `${items} per page, 1 to ${MAX_PER_PAGE} (default ${perPage}).`,
+      example: perPage,
     }),
   });
 

@@ -1,0 +1,48 @@
+import { defineEndpoint } from "../kit/endpoint.ts";
+import type { Zod } from "../kit/zod.ts";
+import {
+  API_KEYS_PER_PAGE,
+  type ApiKey,
+  apiKeyExample,
+  apiKeyPage,
+  listApiKeysQuery,
+} from "../api_keys/schemas.ts";
+
+const { key: _plaintext, ...listed } = apiKeyExample;
+
+export const listApiKeys = defineEndpoint({
+  method: "get",
+  path: "/v1/api-keys",
+  operationId: "listApiKeys",
+  tags: ["api-keys"],
+  summary: "List the API keys",
+  description: "One page of the workspace's keys, oldest first (by created_at, then id): " +
+    "metadata only, never a key or its hash. Revoked keys only with include_revoked=true; " +
+    "search filters by name or description.",
+  permission: "admin:api_keys",
+  request: (z: Zod) => ({ query: listApiKeysQuery(z) }),
+  sql: {
+    fn: "list_api_keys",
+    args: ({ query }) => ({
+      p_page: query.page,
+      p_per_page: query.per_page,
+      p_include_revoked: query.include_revoked,
+      p_search: query.search ?? null,
+    }),
+  },
+  response: {
+    description: "A page of keys, and where it sits.",
+    schema: apiKeyPage,
+    example: {
+      data: [{ ...listed, last_used_at: "2026-12-06T10:05:00.000000Z", revoked_at: null }],
+      meta: { page: 1, per_page: API_KEYS_PER_PAGE, total: 1 },
+    },
+    from: (
+      data: { keys: ApiKey[]; total: number },
+      { query }: { query: { page: number; per_page: number } },
+    ) => ({
+      data: data.keys,
+      meta: { page: query.page, per_page: query.per_page, total: data.total },
+    }),
+  },
+});
