@@ -57,7 +57,7 @@ export interface paths {
         };
         /**
          * List a company's contacts
-         * @description One page of the contacts linked to one of the workspace's companies, oldest first (by created_at, then id). A page past the end is empty.
+         * @description One page of the contacts linked to one of the workspace's companies, oldest first (by created_at, then id). A page past the end is empty. Walk them all with meta.next_cursor: the first page, then ?cursor= until it is null.
          *
          *     Requires the `contacts:read` permission.
          */
@@ -157,7 +157,7 @@ export interface paths {
         };
         /**
          * List a webhook endpoint's deliveries
-         * @description One page of the endpoint's deliveries, newest first: each event sent to it, its status and every attempt (time, status code, duration, error class, the first bytes of the answer). Kept 30 days.
+         * @description One page of the endpoint's deliveries, newest first: each event sent to it, its status, how many attempts were made and the latest 20 of them (time, status code, duration, error class, the first bytes of the answer). Kept 30 days.
          *
          *     Requires the `webhooks:read` permission.
          */
@@ -329,10 +329,15 @@ export interface components {
         ContactPage: {
             data: components["schemas"]["Contact"][];
             meta: {
-                page: number;
+                /** @description The page number (page mode only). */
+                page?: number;
                 per_page: number;
-                /** @description Contacts of the company in all. */
-                total: number;
+                /** @description Contacts in all (page mode only). */
+                total?: number;
+                /** @description Whether a page follows this one. */
+                has_more: boolean;
+                /** @description Send it as ?cursor= for the next page; null when nothing follows. */
+                next_cursor: string | null;
             };
         };
         Contact: {
@@ -416,10 +421,15 @@ export interface components {
         WebhookPage: {
             data: components["schemas"]["Webhook"][];
             meta: {
-                page: number;
+                /** @description The page number (page mode only). */
+                page?: number;
                 per_page: number;
-                /** @description Webhook endpoints in all. */
-                total: number;
+                /** @description Webhook endpoints in all (page mode only). */
+                total?: number;
+                /** @description Whether a page follows this one. */
+                has_more: boolean;
+                /** @description Send it as ?cursor= for the next page; null when nothing follows. */
+                next_cursor: string | null;
             };
         };
         Webhook: {
@@ -480,10 +490,15 @@ export interface components {
         DeliveryPage: {
             data: components["schemas"]["Delivery"][];
             meta: {
-                page: number;
+                /** @description The page number (page mode only). */
+                page?: number;
                 per_page: number;
-                /** @description Deliveries of the endpoint in all. */
-                total: number;
+                /** @description Deliveries of the endpoint in all (page mode only). */
+                total?: number;
+                /** @description Whether a page follows this one. */
+                has_more: boolean;
+                /** @description Send it as ?cursor= for the next page; null when nothing follows. */
+                next_cursor: string | null;
             };
         };
         Delivery: {
@@ -511,6 +526,9 @@ export interface components {
              * @description When the event was written. ISO 8601, UTC.
              */
             created_at: string;
+            /** @description Attempts made in all. */
+            attempt_count: number;
+            /** @description The latest 20 attempts at most, oldest first. */
             attempts: components["schemas"]["DeliveryAttempt"][];
         };
         DeliveryAttempt: {
@@ -946,10 +964,12 @@ export interface operations {
     listCompanyContacts: {
         parameters: {
             query?: {
-                /** @description Page number, from 1. */
+                /** @description Page number, from 1 (default 1). Page mode: the page's meta has total. At most 10000 contacts may come before the page ((page - 1) * per_page); walk further with cursor. Not with cursor. */
                 page?: number;
                 /** @description Contacts per page, 1 to 100 (default 50). */
                 per_page?: number;
+                /** @description The previous page's meta.next_cursor: the page after it, read from the index at that position, at the same cost however deep. Its meta has no total. Not with page. */
+                cursor?: string;
             };
             header?: never;
             path: {
@@ -991,7 +1011,9 @@ export interface operations {
                      *       "meta": {
                      *         "page": 1,
                      *         "per_page": 50,
-                     *         "total": 1
+                     *         "total": 1,
+                     *         "has_more": false,
+                     *         "next_cursor": null
                      *       }
                      *     }
                      */
@@ -1151,10 +1173,12 @@ export interface operations {
     listWebhooks: {
         parameters: {
             query?: {
-                /** @description Page number, from 1. */
+                /** @description Page number, from 1 (default 1). Page mode: the page's meta has total. At most 10000 webhook endpoints may come before the page ((page - 1) * per_page); walk further with cursor. Not with cursor. */
                 page?: number;
                 /** @description Webhook endpoints per page, 1 to 100 (default 50). */
                 per_page?: number;
+                /** @description The previous page's meta.next_cursor: the page after it, read from the index at that position, at the same cost however deep. Its meta has no total. Not with page. */
+                cursor?: string;
             };
             header?: never;
             path?: never;
@@ -1200,7 +1224,9 @@ export interface operations {
                      *       "meta": {
                      *         "page": 1,
                      *         "per_page": 50,
-                     *         "total": 1
+                     *         "total": 1,
+                     *         "has_more": false,
+                     *         "next_cursor": null
                      *       }
                      *     }
                      */
@@ -2192,10 +2218,12 @@ export interface operations {
     listWebhookDeliveries: {
         parameters: {
             query?: {
-                /** @description Page number, from 1. */
+                /** @description Page number, from 1 (default 1). Page mode: the page's meta has total. At most 10000 deliveries may come before the page ((page - 1) * per_page); walk further with cursor. Not with cursor. */
                 page?: number;
                 /** @description Deliveries per page, 1 to 100 (default 50). */
                 per_page?: number;
+                /** @description The previous page's meta.next_cursor: the page after it, read from the index at that position, at the same cost however deep. Its meta has no total. Not with page. */
+                cursor?: string;
             };
             header?: never;
             path: {
@@ -2232,6 +2260,7 @@ export interface operations {
                      *           "status": "succeeded",
                      *           "next_attempt_at": null,
                      *           "created_at": "2026-11-29T10:05:00.000000Z",
+                     *           "attempt_count": 1,
                      *           "attempts": [
                      *             {
                      *               "attempt": 1,
@@ -2247,7 +2276,9 @@ export interface operations {
                      *       "meta": {
                      *         "page": 1,
                      *         "per_page": 50,
-                     *         "total": 1
+                     *         "total": 1,
+                     *         "has_more": false,
+                     *         "next_cursor": null
                      *       }
                      *     }
                      */
@@ -2444,6 +2475,7 @@ export interface operations {
                      *           "status": "pending",
                      *           "next_attempt_at": "2026-11-29T10:20:00.000000Z",
                      *           "created_at": "2026-11-29T10:05:00.000000Z",
+                     *           "attempt_count": 0,
                      *           "attempts": []
                      *         }
                      *       }

@@ -294,7 +294,8 @@ export default {
             "type": "object",
             "properties": {
               "page": {
-                "type": "integer"
+                "type": "integer",
+                "description": "The page number (page mode only)."
               },
               "per_page": {
                 "type": "integer"
@@ -302,13 +303,24 @@ export default {
               "total": {
                 "type": "integer",
                 "minimum": 0,
-                "description": "Contacts of the company in all."
+                "description": "Contacts in all (page mode only)."
+              },
+              "has_more": {
+                "type": "boolean",
+                "description": "Whether a page follows this one."
+              },
+              "next_cursor": {
+                "type": [
+                  "string",
+                  "null"
+                ],
+                "description": "Send it as ?cursor= for the next page; null when nothing follows."
               }
             },
             "required": [
-              "page",
               "per_page",
-              "total"
+              "has_more",
+              "next_cursor"
             ]
           }
         },
@@ -503,7 +515,8 @@ export default {
             "type": "object",
             "properties": {
               "page": {
-                "type": "integer"
+                "type": "integer",
+                "description": "The page number (page mode only)."
               },
               "per_page": {
                 "type": "integer"
@@ -511,13 +524,24 @@ export default {
               "total": {
                 "type": "integer",
                 "minimum": 0,
-                "description": "Webhook endpoints in all."
+                "description": "Webhook endpoints in all (page mode only)."
+              },
+              "has_more": {
+                "type": "boolean",
+                "description": "Whether a page follows this one."
+              },
+              "next_cursor": {
+                "type": [
+                  "string",
+                  "null"
+                ],
+                "description": "Send it as ?cursor= for the next page; null when nothing follows."
               }
             },
             "required": [
-              "page",
               "per_page",
-              "total"
+              "has_more",
+              "next_cursor"
             ]
           }
         },
@@ -662,7 +686,8 @@ export default {
             "type": "object",
             "properties": {
               "page": {
-                "type": "integer"
+                "type": "integer",
+                "description": "The page number (page mode only)."
               },
               "per_page": {
                 "type": "integer"
@@ -670,13 +695,24 @@ export default {
               "total": {
                 "type": "integer",
                 "minimum": 0,
-                "description": "Deliveries of the endpoint in all."
+                "description": "Deliveries of the endpoint in all (page mode only)."
+              },
+              "has_more": {
+                "type": "boolean",
+                "description": "Whether a page follows this one."
+              },
+              "next_cursor": {
+                "type": [
+                  "string",
+                  "null"
+                ],
+                "description": "Send it as ?cursor= for the next page; null when nothing follows."
               }
             },
             "required": [
-              "page",
               "per_page",
-              "total"
+              "has_more",
+              "next_cursor"
             ]
           }
         },
@@ -727,11 +763,18 @@ export default {
             "format": "date-time",
             "description": "When the event was written. ISO 8601, UTC."
           },
+          "attempt_count": {
+            "type": "integer",
+            "minimum": 0,
+            "description": "Attempts made in all."
+          },
           "attempts": {
             "type": "array",
             "items": {
               "$ref": "#/components/schemas/DeliveryAttempt"
-            }
+            },
+            "maxItems": 20,
+            "description": "The latest 20 attempts at most, oldest first."
           }
         },
         "required": [
@@ -741,6 +784,7 @@ export default {
           "status",
           "next_attempt_at",
           "created_at",
+          "attempt_count",
           "attempts"
         ]
       },
@@ -1839,7 +1883,7 @@ export default {
           "contacts"
         ],
         "summary": "List a company's contacts",
-        "description": "One page of the contacts linked to one of the workspace's companies, oldest first (by created_at, then id). A page past the end is empty.\n\nRequires the `contacts:read` permission.",
+        "description": "One page of the contacts linked to one of the workspace's companies, oldest first (by created_at, then id). A page past the end is empty. Walk them all with meta.next_cursor: the first page, then ?cursor= until it is null.\n\nRequires the `contacts:read` permission.",
         "security": [
           {
             "ApiKey": []
@@ -1863,12 +1907,11 @@ export default {
               "type": "integer",
               "minimum": 1,
               "maximum": 2147483647,
-              "default": 1,
-              "description": "Page number, from 1.",
+              "description": "Page number, from 1 (default 1). Page mode: the page's meta has total. At most 10000 contacts may come before the page ((page - 1) * per_page); walk further with cursor. Not with cursor.",
               "example": 1
             },
             "required": false,
-            "description": "Page number, from 1.",
+            "description": "Page number, from 1 (default 1). Page mode: the page's meta has total. At most 10000 contacts may come before the page ((page - 1) * per_page); walk further with cursor. Not with cursor.",
             "name": "page",
             "in": "query"
           },
@@ -1884,6 +1927,16 @@ export default {
             "required": false,
             "description": "Contacts per page, 1 to 100 (default 50).",
             "name": "per_page",
+            "in": "query"
+          },
+          {
+            "schema": {
+              "type": "string",
+              "description": "The previous page's meta.next_cursor: the page after it, read from the index at that position, at the same cost however deep. Its meta has no total. Not with page."
+            },
+            "required": false,
+            "description": "The previous page's meta.next_cursor: the page after it, read from the index at that position, at the same cost however deep. Its meta has no total. Not with page.",
+            "name": "cursor",
             "in": "query"
           }
         ],
@@ -1938,7 +1991,9 @@ export default {
                   "meta": {
                     "page": 1,
                     "per_page": 50,
-                    "total": 1
+                    "total": 1,
+                    "has_more": false,
+                    "next_cursor": null
                   }
                 },
                 "schema": {
@@ -2962,12 +3017,11 @@ export default {
               "type": "integer",
               "minimum": 1,
               "maximum": 2147483647,
-              "default": 1,
-              "description": "Page number, from 1.",
+              "description": "Page number, from 1 (default 1). Page mode: the page's meta has total. At most 10000 webhook endpoints may come before the page ((page - 1) * per_page); walk further with cursor. Not with cursor.",
               "example": 1
             },
             "required": false,
-            "description": "Page number, from 1.",
+            "description": "Page number, from 1 (default 1). Page mode: the page's meta has total. At most 10000 webhook endpoints may come before the page ((page - 1) * per_page); walk further with cursor. Not with cursor.",
             "name": "page",
             "in": "query"
           },
@@ -2983,6 +3037,16 @@ export default {
             "required": false,
             "description": "Webhook endpoints per page, 1 to 100 (default 50).",
             "name": "per_page",
+            "in": "query"
+          },
+          {
+            "schema": {
+              "type": "string",
+              "description": "The previous page's meta.next_cursor: the page after it, read from the index at that position, at the same cost however deep. Its meta has no total. Not with page."
+            },
+            "required": false,
+            "description": "The previous page's meta.next_cursor: the page after it, read from the index at that position, at the same cost however deep. Its meta has no total. Not with page.",
+            "name": "cursor",
             "in": "query"
           }
         ],
@@ -3044,7 +3108,9 @@ export default {
                   "meta": {
                     "page": 1,
                     "per_page": 50,
-                    "total": 1
+                    "total": 1,
+                    "has_more": false,
+                    "next_cursor": null
                   }
                 },
                 "schema": {
@@ -5030,7 +5096,7 @@ export default {
           "webhooks"
         ],
         "summary": "List a webhook endpoint's deliveries",
-        "description": "One page of the endpoint's deliveries, newest first: each event sent to it, its status and every attempt (time, status code, duration, error class, the first bytes of the answer). Kept 30 days.\n\nRequires the `webhooks:read` permission.",
+        "description": "One page of the endpoint's deliveries, newest first: each event sent to it, its status, how many attempts were made and the latest 20 of them (time, status code, duration, error class, the first bytes of the answer). Kept 30 days.\n\nRequires the `webhooks:read` permission.",
         "security": [
           {
             "ApiKey": []
@@ -5054,12 +5120,11 @@ export default {
               "type": "integer",
               "minimum": 1,
               "maximum": 2147483647,
-              "default": 1,
-              "description": "Page number, from 1.",
+              "description": "Page number, from 1 (default 1). Page mode: the page's meta has total. At most 10000 deliveries may come before the page ((page - 1) * per_page); walk further with cursor. Not with cursor.",
               "example": 1
             },
             "required": false,
-            "description": "Page number, from 1.",
+            "description": "Page number, from 1 (default 1). Page mode: the page's meta has total. At most 10000 deliveries may come before the page ((page - 1) * per_page); walk further with cursor. Not with cursor.",
             "name": "page",
             "in": "query"
           },
@@ -5075,6 +5140,16 @@ export default {
             "required": false,
             "description": "Deliveries per page, 1 to 100 (default 50).",
             "name": "per_page",
+            "in": "query"
+          },
+          {
+            "schema": {
+              "type": "string",
+              "description": "The previous page's meta.next_cursor: the page after it, read from the index at that position, at the same cost however deep. Its meta has no total. Not with page."
+            },
+            "required": false,
+            "description": "The previous page's meta.next_cursor: the page after it, read from the index at that position, at the same cost however deep. Its meta has no total. Not with page.",
+            "name": "cursor",
             "in": "query"
           }
         ],
@@ -5124,6 +5199,7 @@ export default {
                       "status": "succeeded",
                       "next_attempt_at": null,
                       "created_at": "2026-11-29T10:05:00.000000Z",
+                      "attempt_count": 1,
                       "attempts": [
                         {
                           "attempt": 1,
@@ -5139,7 +5215,9 @@ export default {
                   "meta": {
                     "page": 1,
                     "per_page": 50,
-                    "total": 1
+                    "total": 1,
+                    "has_more": false,
+                    "next_cursor": null
                   }
                 },
                 "schema": {
@@ -5655,6 +5733,7 @@ export default {
                       "status": "pending",
                       "next_attempt_at": "2026-11-29T10:20:00.000000Z",
                       "created_at": "2026-11-29T10:05:00.000000Z",
+                      "attempt_count": 0,
                       "attempts": []
                     }
                   }
