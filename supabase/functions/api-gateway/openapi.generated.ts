@@ -1932,6 +1932,7 @@ export default {
           {
             "schema": {
               "type": "string",
+              "maxLength": 256,
               "description": "The previous page's meta.next_cursor: the page after it, read from the index at that position, at the same cost however deep. Its meta has no total. Not with page."
             },
             "required": false,
@@ -3042,6 +3043,7 @@ export default {
           {
             "schema": {
               "type": "string",
+              "maxLength": 256,
               "description": "The previous page's meta.next_cursor: the page after it, read from the index at that position, at the same cost however deep. Its meta has no total. Not with page."
             },
             "required": false,
@@ -5145,6 +5147,7 @@ export default {
           {
             "schema": {
               "type": "string",
+              "maxLength": 256,
               "description": "The previous page's meta.next_cursor: the page after it, read from the index at that position, at the same cost however deep. Its meta has no total. Not with page."
             },
             "required": false,
