@@ -59,7 +59,7 @@ export default defineRouteTest({
     const page = json as Page;
     assert.equal(page.meta.page, 1);
     assert.equal(page.meta.per_page, 50);
-    assert.equal(page.data.length, Math.min(page.meta.total, 50));
+    assert.equal(page.data.length, Math.min(page.meta.total!, 50));
   },
   sqlData: { contacts: [], total: 0, has_more: false },
   writes: false,
