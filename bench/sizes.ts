@@ -34,6 +34,10 @@ export interface Size {
    * with and without a subscribed endpoint, and how many links the latency figure times. */
   webhookBatch: number;
   latencyEvents: number;
+  /** Pages (bench/pages.ts): the contacts of its one company, and how many calls each of its two
+   * cursor pages is timed over. */
+  pagesContacts: number;
+  pagesRepeats: number;
 }
 
 export const DEFAULT: Size = {
@@ -57,6 +61,8 @@ export const DEFAULT: Size = {
   hotSeconds: 4,
   webhookBatch: 10,
   latencyEvents: 300,
+  pagesContacts: 200_000,
+  pagesRepeats: 51,
 };
 
 export const QUICK: Size = {
@@ -83,6 +89,9 @@ export const QUICK: Size = {
   hotSeconds: 1,
   webhookBatch: 10,
   latencyEvents: 10,
+  // Ten pages: the code runs, the figures mean little.
+  pagesContacts: 1_000,
+  pagesRepeats: 3,
 };
 
 /** The biggest batch: the one the targets are stated for. */

@@ -17,7 +17,9 @@ create function public.list_company_contacts(
   p_page integer,
   p_per_page integer,
   p_now timestamptz default null,
-  p_after_created_at timestamptz default null,
+  -- Text, cast here: a client library may send a timestamptz parameter cut to milliseconds
+  -- (postgres.js does), which would put the position before the row it names.
+  p_after_created_at text default null,
   p_after_id uuid default null
 )
 returns jsonb
@@ -33,6 +35,7 @@ declare
   v_auth jsonb := public.api_authorize(p_key_hash, 'contacts:read', p_now);
   v_org uuid;
   v_limit integer := greatest(p_per_page, 0);
+  v_at timestamptz := coalesce(p_after_created_at::timestamptz, '-infinity');
   v_total bigint;
   v_contacts jsonb;
   v_has_more boolean;
@@ -65,8 +68,7 @@ begin
     select c.id, c.full_name, c.email, c.company_id, c.created_at, c.updated_at
     from public.contacts c
     where c.org_id = v_org and c.company_id = p_company_id
-      and (c.created_at, c.id) > (coalesce(p_after_created_at, '-infinity'),
-                                  coalesce(p_after_id, '00000000-0000-0000-0000-000000000000'))
+      and (c.created_at, c.id) > (v_at, coalesce(p_after_id, '00000000-0000-0000-0000-000000000000'))
     order by c.created_at, c.id
     limit v_limit + 1
     offset case when p_after_id is null
@@ -83,5 +85,5 @@ begin
 end;
 $$;
 
-revoke execute on function public.list_company_contacts(text, uuid, integer, integer, timestamptz, timestamptz, uuid) from public, anon, authenticated;
-grant execute on function public.list_company_contacts(text, uuid, integer, integer, timestamptz, timestamptz, uuid) to service_role;
+revoke execute on function public.list_company_contacts(text, uuid, integer, integer, timestamptz, text, uuid) from public, anon, authenticated;
+grant execute on function public.list_company_contacts(text, uuid, integer, integer, timestamptz, text, uuid) to service_role;

@@ -8,7 +8,9 @@ create function public.list_webhooks(
   p_page integer,
   p_per_page integer,
   p_now timestamptz default null,
-  p_after_created_at timestamptz default null,
+  -- Text, cast here: a client library may send a timestamptz parameter cut to milliseconds
+  -- (postgres.js does), which would put the position before the row it names.
+  p_after_created_at text default null,
   p_after_id uuid default null
 )
 returns jsonb
@@ -23,6 +25,7 @@ declare
   v_auth jsonb := public.api_authorize(p_key_hash, 'webhooks:read', p_now);
   v_org uuid;
   v_limit integer := greatest(p_per_page, 0);
+  v_at timestamptz := coalesce(p_after_created_at::timestamptz, '-infinity');
   v_total bigint;
   v_webhooks jsonb;
   v_has_more boolean;
@@ -43,8 +46,7 @@ begin
     select e.id
     from public.webhook_endpoints e
     where e.org_id = v_org and e.deleted_at is null
-      and (e.created_at, e.id) > (coalesce(p_after_created_at, '-infinity'),
-                                  coalesce(p_after_id, '00000000-0000-0000-0000-000000000000'))
+      and (e.created_at, e.id) > (v_at, coalesce(p_after_id, '00000000-0000-0000-0000-000000000000'))
     order by e.created_at, e.id
     limit v_limit + 1
     offset case when p_after_id is null
@@ -62,5 +64,5 @@ begin
 end;
 $$;
 
-revoke execute on function public.list_webhooks(text, integer, integer, timestamptz, timestamptz, uuid) from public, anon, authenticated;
-grant execute on function public.list_webhooks(text, integer, integer, timestamptz, timestamptz, uuid) to service_role;
+revoke execute on function public.list_webhooks(text, integer, integer, timestamptz, text, uuid) from public, anon, authenticated;
+grant execute on function public.list_webhooks(text, integer, integer, timestamptz, text, uuid) to service_role;

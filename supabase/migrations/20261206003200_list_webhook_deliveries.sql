@@ -12,7 +12,9 @@ create function public.list_webhook_deliveries(
   p_page integer,
   p_per_page integer,
   p_now timestamptz default null,
-  p_after_created_at timestamptz default null,
+  -- Text, cast here: a client library may send a timestamptz parameter cut to milliseconds
+  -- (postgres.js does), which would put the position before the row it names.
+  p_after_created_at text default null,
   p_after_id uuid default null
 )
 returns jsonb
@@ -27,7 +29,7 @@ declare
   v_auth jsonb := public.api_authorize(p_key_hash, 'webhooks:read', p_now);
   v_org uuid;
   v_limit integer := greatest(p_per_page, 0);
-  v_at timestamptz := coalesce(p_after_created_at, 'infinity');
+  v_at timestamptz := coalesce(p_after_created_at::timestamptz, 'infinity');
   v_id uuid := coalesce(p_after_id, '00000000-0000-0000-0000-000000000000');
   v_total bigint;
   v_deliveries jsonb;
@@ -75,5 +77,5 @@ begin
 end;
 $$;
 
-revoke execute on function public.list_webhook_deliveries(text, uuid, integer, integer, timestamptz, timestamptz, uuid) from public, anon, authenticated;
-grant execute on function public.list_webhook_deliveries(text, uuid, integer, integer, timestamptz, timestamptz, uuid) to service_role;
+revoke execute on function public.list_webhook_deliveries(text, uuid, integer, integer, timestamptz, text, uuid) from public, anon, authenticated;
+grant execute on function public.list_webhook_deliveries(text, uuid, integer, integer, timestamptz, text, uuid) to service_role;

@@ -39,9 +39,13 @@ interface ListCase {
   make(target: DbTarget, n: number): Promise<Made>;
 }
 
-// Rows share created_at in pairs, so the tie-break by id is walked over too.
-const spread = (i: number) => new Date(Date.UTC(2030, 0, 1, 0, 0, i >> 1));
-const randomAt = () => new Date(Date.UTC(2030, 0, 1, 0, 0, Math.floor(Math.random() * 60)));
+// Rows share created_at in pairs, so the tie-break by id is walked over too; microseconds, which a
+// client library may cut to milliseconds on the way to the database (postgres.js does with a
+// timestamptz parameter): a cursor must keep them.
+const at = (second: number, micro: number) =>
+  `2030-01-01T00:00:${String(second).padStart(2, "0")}.${String(micro).padStart(6, "0")}Z`;
+const spread = (i: number) => at(i >> 2, 123_456 + ((i >> 1) & 1) * 400);
+const randomAt = () => at(Math.floor(Math.random() * 10), Math.floor(Math.random() * 1_000_000));
 
 const LISTS: ListCase[] = [
   {
@@ -53,11 +57,14 @@ const LISTS: ListCase[] = [
       const [company, sibling] = t.companyIds;
       const spare = t.contactIds.slice(n);
       for (const [i, id] of t.contactIds.slice(0, n).entries()) {
-        await owner("update public.contacts set company_id = $1, created_at = $2 where id = $3", [
-          company,
-          spread(i),
-          id,
-        ]);
+        await owner(
+          "update public.contacts set company_id = $1, created_at = $2::text::timestamptz where id = $3",
+          [
+            company,
+            spread(i),
+            id,
+          ],
+        );
       }
       return {
         params: { id: company },
@@ -70,11 +77,14 @@ const LISTS: ListCase[] = [
           )).map((r) => r.id),
         async add() {
           const id = spare.shift()!;
-          await owner("update public.contacts set company_id = $1, created_at = $2 where id = $3", [
-            company,
-            randomAt(),
-            id,
-          ]);
+          await owner(
+            "update public.contacts set company_id = $1, created_at = $2::text::timestamptz where id = $3",
+            [
+              company,
+              randomAt(),
+              id,
+            ],
+          );
           return id;
         },
         async remove(id) {
@@ -91,12 +101,13 @@ const LISTS: ListCase[] = [
       const t = await createTenant(owner);
       const [model] = t.webhookIds;
       let made = 0;
-      const insert = async (at: Date | string) =>
+      const insert = async (createdAt: string) =>
         (await owner<{ id: string }>(
           `insert into public.webhook_endpoints (org_id, url, events, secret, created_at)
-           select org_id, url || '/' || $2, events, secret, $3 from public.webhook_endpoints
+           select org_id, url || '/' || $2, events, secret, $3::text::timestamptz
+           from public.webhook_endpoints
            where id = $1 returning id`,
-          [model, made++, at],
+          [model, made++, createdAt],
         ))[0].id;
       for (let i = 0; i < n; i++) await insert(spread(i));
       // Out of the list, still the model of the rows added.
@@ -134,11 +145,11 @@ const LISTS: ListCase[] = [
          values ($1, 'company.contacts_linked', '{}') returning id`,
         [t.orgId],
       );
-      const insert = async (at: Date | string) =>
+      const insert = async (createdAt: string) =>
         (await owner<{ id: string }>(
           `insert into public.webhook_deliveries (org_id, event_id, endpoint_id, created_at)
-           values ($1, $2, $3, $4) returning id`,
-          [t.orgId, event, endpoint, at],
+           values ($1, $2, $3, $4::text::timestamptz) returning id`,
+          [t.orgId, event, endpoint, createdAt],
         ))[0].id;
       for (let i = 0; i < n; i++) await insert(spread(i));
       return {
@@ -213,8 +224,8 @@ async function walk(
 function assertOrdered(list: ListCase, rows: Row[]) {
   for (let i = 1; i < rows.length; i++) {
     const [a, b] = [rows[i - 1], rows[i]];
-    const at = list.ascending ? a.created_at < b.created_at : a.created_at > b.created_at;
-    assert.ok(at || (a.created_at === b.created_at && a.id < b.id), `${a.id} then ${b.id}`);
+    const earlier = list.ascending ? a.created_at < b.created_at : a.created_at > b.created_at;
+    assert.ok(earlier || (a.created_at === b.created_at && a.id < b.id), `${a.id} then ${b.id}`);
   }
 }
 

@@ -9,8 +9,8 @@ set local search_path = tap, public;
 select plan(14);
 grant usage on schema tap to service_role;
 
-select has_function('public', 'list_company_contacts', array['text', 'uuid', 'integer', 'integer', 'timestamp with time zone', 'timestamp with time zone', 'uuid'],
-  'list_company_contacts(text, uuid, integer, integer, timestamptz, timestamptz, uuid) exists');
+select has_function('public', 'list_company_contacts', array['text', 'uuid', 'integer', 'integer', 'timestamp with time zone', 'text', 'uuid'],
+  'list_company_contacts(text, uuid, integer, integer, timestamptz, text, uuid) exists');
 
 -- Fixture: org A with company A1 holding contacts 1-3 (created in reverse id order, 2 and 3 at the
 -- same instant) and A2 holding contact 4; org B with B1 holding one contact. Keys by hash: 'lr'
