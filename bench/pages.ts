@@ -93,9 +93,7 @@ export async function measurePages(
       const [{ r }] = await sql<{ r: Listed }[]>`
         select public.list_company_contacts(
           p_key_hash => ${keyHash}, p_company_id => ${COMPANY}::uuid, p_page => ${page},
-          p_per_page => ${PER_PAGE}, p_after_created_at => ${
-        after?.created_at ?? null
-      }::timestamptz,
+          p_per_page => ${PER_PAGE}, p_after_created_at => ${after?.created_at ?? null}::text,
           p_after_id => ${after?.id ?? null}::uuid) as r`;
       if (r.outcome !== "ok") throw new Error(`list_company_contacts answered ${r.outcome}`);
       return r.data;
@@ -136,12 +134,14 @@ export async function measurePages(
 
     // The plan the function runs by now (its cached plan, after thousands of calls).
     await sql.unsafe(`
+      reset role;
       load 'auto_explain';
       set auto_explain.log_min_duration = 0;
       set auto_explain.log_analyze = on;
       set auto_explain.log_buffers = on;
       set auto_explain.log_nested_statements = on;
-      set client_min_messages = log`);
+      set client_min_messages = log;
+      set role service_role`);
     await call(1, end);
     return {
       contacts,
