@@ -21,6 +21,8 @@ export const SERVER_SETTINGS: Record<string, string> = {
 
 /** Where the scaling figure's small data set lives (a clone of the migrated database). */
 export const SMALL_DB = "bench_small";
+/** Where the pages figure's one big company lives (bench/pages.ts; a clone too). */
+export const PAGES_DB = "bench_pages";
 
 export interface BenchDb {
   server: PgServer;
@@ -81,6 +83,7 @@ export async function startBenchDb(settings: Record<string, string> = {}): Promi
 
   // The scaling figure's small data set gets its own database, cloned before anything connects.
   await control("template1").unsafe(`create database ${SMALL_DB} template postgres`);
+  await control("template1").unsafe(`create database ${PAGES_DB} template postgres`);
   await control("template1").unsafe(`create database ${MONITOR_DB} template template0`);
   await control().unsafe("create extension if not exists pg_stat_statements");
   const monitor = control(MONITOR_DB);

@@ -15,6 +15,66 @@ export interface DocInput {
   plans: { label: string; lines: string[] }[];
 }
 
+/** The plans section's heading for the list's plan (bench/pages.ts). */
+export const PAGES_PLAN_LABEL =
+  "The contacts list by cursor, at the last page of the pages figure's company (after its walks)";
+
+/** What the pages rows (10.) measure; `apart`: the command that measured them alone. */
+function pagesBullet(contacts: number, apart?: { command: string; seconds: number }): string {
+  return `- **Pages**: a database of its own holding one company with ${
+    contacts.toLocaleString("en-US")
+  } linked contacts (inserted in random order, three to a \`created_at\`), its list function
+  called as the gateway calls it (\`service_role\`, one call per page, 100 a page, timed at the
+  client). A page by cursor near the start (the page after the first) against the last page by
+  cursor, alternated; and a whole walk of the company by cursor (the first page by number, with
+  its \`total\`, then each page's cursor; the mean of one walk before and one after) against the
+  same walk by page number, as clients paged before cursors (a page number past 10,000 rows is now
+  refused by the gateway, not by the function): each such call counts the company and skips the
+  rows before its page.${
+    apart
+      ? ` These rows were measured apart from the rest, by \`${apart.command}\` (took ${
+        Math.round(apart.seconds)
+      } s).`
+      : ""
+  }
+`;
+}
+
+/** docs/benchmarks.md with its pages rows, bullet and plan replaced by these (\`--only pages\`);
+ * the rest as it was. */
+export function withPageFigures(
+  md: string,
+  rows: Row[],
+  plan: string[],
+  command: string,
+  seconds: number,
+): string {
+  const contacts = Number(/one company of ([\d,]+) contacts/.exec(rows[0].figure)![1]
+    .replaceAll(",", ""));
+  // The bullet, in "What runs".
+  md = md.replace(/\n- \*\*Pages\*\*:[\s\S]*?(?=\n- \*\*|\n\n## )/, "");
+  md = md.replace("\n\n## Results", `\n${pagesBullet(contacts, { command, seconds })}\n## Results`);
+  // The rows, at the end of the table.
+  const lines = md.split("\n");
+  const header = lines.findIndex((l) => l.startsWith("| figure"));
+  const columns = lines[header].split("|").slice(1, -1).map((c) => c.trim());
+  let end = header + 2;
+  while (lines[end]?.startsWith("|")) end++;
+  const kept = lines.slice(header + 2, end).filter((l) => !/^\|\s*10\. /.test(l));
+  const added = rows.map((r) => {
+    const cells = [r.figure, r.measured, r.baseline, r.ratio.toFixed(2)];
+    if (columns.includes("ratio before")) cells.push("");
+    cells.push(r.target ?? "", r.met === undefined ? "" : r.met ? "met" : "**missed**");
+    return `| ${cells.join(" | ")} |`;
+  });
+  lines.splice(header + 2, end - header - 2, ...kept, ...added);
+  md = lines.join("\n");
+  // The plan, last.
+  const label = PAGES_PLAN_LABEL.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+  md = md.replace(new RegExp(`\\n### ${label}[\\s\\S]*?(?=\\n### |$)`), "");
+  return `${md.trimEnd()}\n\n### ${PAGES_PLAN_LABEL}\n\n\`\`\`\n${plan.join("\n\n")}\n\`\`\`\n`;
+}
+
 export function benchmarksMarkdown(d: DocInput): string {
   const m = d.machine, s = d.size;
   const settings = Object.entries(SERVER_SETTINGS).map(([k, v]) => `${k}=${v}`).join(", ");
@@ -100,7 +160,7 @@ the (shared) machine, the ratios much less.
   answered from the database, through a PostgREST stand-in on loopback that runs the link function
   on this database (the bare server makes the same round trip). Memory: VmRSS after the first
   answer. What the gateway evaluated before each first answer: V8's coverage of a run.
-
+${pagesBullet(s.pagesContacts)}
 ## Results
 
 ${markdownTable(d.rows, d.before?.rows)}

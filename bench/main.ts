@@ -6,12 +6,14 @@
  *   --quick          a small, short run (the smoke test in `deno task test`); writes no docs
  *   --json <file>    also write the results (rows and raw measurements) there
  *   --before <file>  the results JSON of an earlier run: its ratios become a "before" column
+ *   --only pages     only the pages figures (bench/pages.ts): printed, and at the default size
+ *                    written into docs/benchmarks.md in place of the ones there
  */
 import { chartSvg } from "./chart.ts";
 import { BEFORE_COMMIT, measureColdStarts } from "./cold_start.ts";
 import { SMALL_DB, startBenchDb } from "./database.ts";
 import { batches } from "./dataset.ts";
-import { benchmarksMarkdown } from "./docs.ts";
+import { benchmarksMarkdown, PAGES_PLAN_LABEL, withPageFigures } from "./docs.ts";
 import { explainLink } from "./explain.ts";
 import { measureHotOrg } from "./hot_org.ts";
 import { measureDeliveryLatency } from "./webhook_latency.ts";
@@ -19,7 +21,8 @@ import { measureDispatchThroughput } from "./webhook_dispatch.ts";
 import { measureWebhookThroughput } from "./webhook_throughput.ts";
 import { describeMachine } from "./machine.ts";
 import { measureLoads } from "./measure.ts";
-import { buildRows, markdownTable, type Results, type Row } from "./report.ts";
+import { measurePages } from "./pages.ts";
+import { buildRows, markdownTable, pageRows, type Results, type Row } from "./report.ts";
 import { DEFAULT, QUICK } from "./sizes.ts";
 
 const DOCS = new URL("../docs/", import.meta.url);
@@ -35,6 +38,14 @@ const before = option("--before");
 const started = performance.now();
 const elapsed = () => (performance.now() - started) / 1000;
 const say = (m: string) => console.error(`[bench ${elapsed().toFixed(1)}s] ${m}`);
+
+const only = option("--only");
+if (only !== undefined && only !== "pages") {
+  console.error(`--only ${only}: the one section that runs alone is "pages"`);
+  Deno.exit(2);
+}
+const pagesSize = { contacts: size.pagesContacts, repeats: size.pagesRepeats };
+if (only === "pages") await pagesOnly();
 
 say(`${size.name} size; starting Postgres 15 (migrated by the Supabase CLI)`);
 const db = await startBenchDb();
@@ -72,7 +83,9 @@ try {
     latency: await measureDeliveryLatency(db, size.latencyEvents, 20, say),
     dispatch: await measureDispatchThroughput(db, size, say),
   };
-  results = { loads, cold, smallContacts: small, bigContacts: big, webhooks };
+  const pages = await measurePages(db, pagesSize, say);
+  plans.push({ label: PAGES_PLAN_LABEL, lines: pages.plan });
+  results = { loads, cold, smallContacts: small, bigContacts: big, webhooks, pages };
 } finally {
   await db.destroy();
 }
@@ -113,14 +126,41 @@ if (!quick) {
       plans: plans!,
     }),
   );
-  // Formatted as `deno fmt --check` (part of `deno task test`) expects them.
+  await formatDocs();
+  say(`wrote docs/benchmarks.md, .svg, .json (batch ${biggest} is the one the targets name)`);
+}
+say("done");
+
+/** Formatted as `deno fmt --check` (part of `deno task test`) expects them. */
+async function formatDocs() {
   await new Deno.Command(Deno.execPath(), {
     args: ["fmt", "-q", "docs/benchmarks.md", "docs/benchmarks.json", "docs/benchmarks.svg"],
     cwd: new URL("../", import.meta.url).pathname,
   }).output();
-  say(`wrote docs/benchmarks.md, .svg, .json (batch ${biggest} is the one the targets name)`);
 }
-say("done");
+
+/** `--only pages`: the pages figures alone, on a server of their own; at the default size they
+ * replace those in docs/benchmarks.md (the rest of it stays as the last full run wrote it). */
+async function pagesOnly(): Promise<never> {
+  say(`${size.name} size, pages only; starting Postgres 15 (migrated by the Supabase CLI)`);
+  const db = await startBenchDb();
+  const pages = await measurePages(db, pagesSize, say).finally(() => db.destroy());
+  const rows = pageRows(pages);
+  console.log(markdownTable(rows));
+  console.log(pages.plan.join("\n"));
+  if (!quick) {
+    const file = new URL("benchmarks.md", DOCS);
+    const command = "npx --yes deno@2.9.6 task bench --only pages";
+    await Deno.writeTextFile(
+      file,
+      withPageFigures(await Deno.readTextFile(file), rows, pages.plan, command, elapsed()),
+    );
+    await formatDocs();
+    say("wrote the pages figures into docs/benchmarks.md");
+  }
+  say("done");
+  Deno.exit(0);
+}
 
 /** A checkout of the code before the cold-start work, for its figures beside today's (a git
  * worktree of this clone); none, said loudly, where git or the commit is missing. */

@@ -5,6 +5,7 @@ import { type HotOrg, type OneAndSpread, oneOverSpread } from "./hot_org.ts";
 import type { LoadResult } from "./load.ts";
 import type { Measurements } from "./measure.ts";
 import type { DispatchThroughput } from "./webhook_dispatch.ts";
+import type { PageCosts } from "./pages.ts";
 import type { DeliveryLatency } from "./webhook_latency.ts";
 import type { WebhookThroughput } from "./webhook_throughput.ts";
 import { TARGET_BATCH } from "./sizes.ts";
@@ -21,6 +22,7 @@ export interface Results {
     /** Absent from runs before the dispatcher's pool. */
     dispatch?: DispatchThroughput;
   };
+  pages?: PageCosts;
 }
 
 export interface Row {
@@ -165,7 +167,37 @@ export function buildRows(res: Results): Row[] {
     met: loads.gatewayPeakRssMb <= 128,
   });
   if (res.webhooks) rows.push(...webhookRows(res.webhooks));
+  if (res.pages) rows.push(...pageRows(res.pages));
   return rows;
+}
+
+/** A page's cost at any depth: the last page against one at the start, by cursor; a whole walk
+ * by cursor against by page number. */
+export function pageRows(p: PageCosts): Row[] {
+  const depth = p.endMs / p.startMs;
+  const walk = p.pageWalk.ms / p.cursorWalk.ms;
+  const s = (x: number) => `${(x / 1000).toFixed(1)} s`;
+  return [{
+    id: "pages:depth",
+    figure: `10. list, one company of ${n0(p.contacts)} contacts, ${p.perPage} a page: the last ` +
+      `page by cursor vs the page after the first (median of ${p.repeats} calls each)`,
+    measured: ms(p.endMs),
+    baseline: ms(p.startMs),
+    ratio: depth,
+    target: "≤ 1.5",
+    met: depth <= 1.5,
+  }, {
+    id: "pages:walk",
+    figure: `10. list, that whole company (${n0(p.pageWalk.calls)} pages): walked by page ` +
+      "number vs by cursor",
+    measured: `by page ${s(p.pageWalk.ms)} (${ms(p.pageWalk.ms / p.pageWalk.calls)} a page)`,
+    baseline: `by cursor ${s(p.cursorWalk.ms)} (${
+      ms(p.cursorWalk.ms / p.cursorWalk.calls)
+    } a page)`,
+    ratio: walk,
+    target: "≥ 10",
+    met: walk >= 10,
+  }];
 }
 
 /** The table as Markdown; `before` (rows of an earlier run) adds its ratios as a column. */

@@ -36,6 +36,10 @@ export interface Size {
   latencyEvents: number;
   /** Deliveries of the dispatch throughput figure (bench/webhook_dispatch.ts), per run. */
   dispatchDeliveries: number;
+  /** Pages (bench/pages.ts): the contacts of its one company, and how many calls each of its two
+   * cursor pages is timed over. */
+  pagesContacts: number;
+  pagesRepeats: number;
 }
 
 export const DEFAULT: Size = {
@@ -60,6 +64,8 @@ export const DEFAULT: Size = {
   webhookBatch: 10,
   latencyEvents: 300,
   dispatchDeliveries: 2_000,
+  pagesContacts: 200_000,
+  pagesRepeats: 51,
 };
 
 export const QUICK: Size = {
@@ -87,6 +93,9 @@ export const QUICK: Size = {
   webhookBatch: 10,
   latencyEvents: 10,
   dispatchDeliveries: 100,
+  // Ten pages: the code runs, the figures mean little.
+  pagesContacts: 1_000,
+  pagesRepeats: 3,
 };
 
 /** The biggest batch: the one the targets are stated for. */

@@ -57,7 +57,7 @@ export interface paths {
         };
         /**
          * List a company's contacts
-         * @description One page of the contacts linked to one of the workspace's companies, oldest first (by created_at, then id). A page past the end is empty.
+         * @description One page of the contacts linked to one of the workspace's companies, oldest first (by created_at, then id). A page past the end is empty. Walk them all with meta.next_cursor: the first page, then ?cursor= until it is null.
          *
          *     Requires the `contacts:read` permission.
          */
@@ -157,7 +157,7 @@ export interface paths {
         };
         /**
          * List a webhook endpoint's deliveries
-         * @description One page of the endpoint's deliveries, newest first: each event sent to it, its status and every attempt (time, status code, duration, error class, the first bytes of the answer). Kept 30 days.
+         * @description One page of the endpoint's deliveries, newest first: each event sent to it, its status, how many attempts were made and the latest 20 of them (time, status code, duration, error class, the first bytes of the answer). Kept 30 days.
          *
          *     Requires the `webhooks:read` permission.
          */
@@ -401,10 +401,15 @@ export interface components {
         ContactPage: {
             data: components["schemas"]["Contact"][];
             meta: {
-                page: number;
+                /** @description The page number (page mode only). */
+                page?: number;
                 per_page: number;
-                /** @description Contacts of the company in all. */
-                total: number;
+                /** @description Contacts in all (page mode only). */
+                total?: number;
+                /** @description Whether a page follows this one. */
+                has_more: boolean;
+                /** @description Send it as ?cursor= for the next page; null when nothing follows. */
+                next_cursor: string | null;
             };
         };
         Contact: {
@@ -488,10 +493,15 @@ export interface components {
         WebhookPage: {
             data: components["schemas"]["Webhook"][];
             meta: {
-                page: number;
+                /** @description The page number (page mode only). */
+                page?: number;
                 per_page: number;
-                /** @description Webhook endpoints in all. */
-                total: number;
+                /** @description Webhook endpoints in all (page mode only). */
+                total?: number;
+                /** @description Whether a page follows this one. */
+                has_more: boolean;
+                /** @description Send it as ?cursor= for the next page; null when nothing follows. */
+                next_cursor: string | null;
             };
         };
         Webhook: {
@@ -552,10 +562,15 @@ export interface components {
         DeliveryPage: {
             data: components["schemas"]["Delivery"][];
             meta: {
-                page: number;
+                /** @description The page number (page mode only). */
+                page?: number;
                 per_page: number;
-                /** @description Deliveries of the endpoint in all. */
-                total: number;
+                /** @description Deliveries of the endpoint in all (page mode only). */
+                total?: number;
+                /** @description Whether a page follows this one. */
+                has_more: boolean;
+                /** @description Send it as ?cursor= for the next page; null when nothing follows. */
+                next_cursor: string | null;
             };
         };
         Delivery: {
@@ -583,6 +598,9 @@ export interface components {
              * @description When the event was written. ISO 8601, UTC.
              */
             created_at: string;
+            /** @description Attempts made in all. */
+            attempt_count: number;
+            /** @description The latest 20 attempts at most, oldest first. */
             attempts: components["schemas"]["DeliveryAttempt"][];
         };
         DeliveryAttempt: {
@@ -653,10 +671,15 @@ export interface components {
         ApiKeyPage: {
             data: components["schemas"]["ApiKey"][];
             meta: {
-                page: number;
+                /** @description The page number (page mode only). */
+                page?: number;
                 per_page: number;
-                /** @description Keys that match in all. */
-                total: number;
+                /** @description Keys that match in all (page mode only). */
+                total?: number;
+                /** @description Whether a page follows this one. */
+                has_more: boolean;
+                /** @description Send it as ?cursor= for the next page; null when nothing follows. */
+                next_cursor: string | null;
             };
         };
         ApiKey: {
@@ -1110,10 +1133,12 @@ export interface operations {
     listCompanyContacts: {
         parameters: {
             query?: {
-                /** @description Page number, from 1. */
+                /** @description Page number, from 1 (default 1). Page mode: the page's meta has total. At most 10000 contacts may come before the page ((page - 1) * per_page); walk further with cursor. Not with cursor. */
                 page?: number;
                 /** @description Contacts per page, 1 to 100 (default 50). */
                 per_page?: number;
+                /** @description The previous page's meta.next_cursor: the page after it, read from the index at that position, at the same cost however deep. Its meta has no total. Not with page. */
+                cursor?: string;
             };
             header?: never;
             path: {
@@ -1155,7 +1180,9 @@ export interface operations {
                      *       "meta": {
                      *         "page": 1,
                      *         "per_page": 50,
-                     *         "total": 1
+                     *         "total": 1,
+                     *         "has_more": false,
+                     *         "next_cursor": null
                      *       }
                      *     }
                      */
@@ -1315,10 +1342,12 @@ export interface operations {
     listWebhooks: {
         parameters: {
             query?: {
-                /** @description Page number, from 1. */
+                /** @description Page number, from 1 (default 1). Page mode: the page's meta has total. At most 10000 webhook endpoints may come before the page ((page - 1) * per_page); walk further with cursor. Not with cursor. */
                 page?: number;
                 /** @description Webhook endpoints per page, 1 to 100 (default 50). */
                 per_page?: number;
+                /** @description The previous page's meta.next_cursor: the page after it, read from the index at that position, at the same cost however deep. Its meta has no total. Not with page. */
+                cursor?: string;
             };
             header?: never;
             path?: never;
@@ -1364,7 +1393,9 @@ export interface operations {
                      *       "meta": {
                      *         "page": 1,
                      *         "per_page": 50,
-                     *         "total": 1
+                     *         "total": 1,
+                     *         "has_more": false,
+                     *         "next_cursor": null
                      *       }
                      *     }
                      */
@@ -2375,10 +2406,12 @@ export interface operations {
     listWebhookDeliveries: {
         parameters: {
             query?: {
-                /** @description Page number, from 1. */
+                /** @description Page number, from 1 (default 1). Page mode: the page's meta has total. At most 10000 deliveries may come before the page ((page - 1) * per_page); walk further with cursor. Not with cursor. */
                 page?: number;
                 /** @description Deliveries per page, 1 to 100 (default 50). */
                 per_page?: number;
+                /** @description The previous page's meta.next_cursor: the page after it, read from the index at that position, at the same cost however deep. Its meta has no total. Not with page. */
+                cursor?: string;
             };
             header?: never;
             path: {
@@ -2415,6 +2448,7 @@ export interface operations {
                      *           "status": "succeeded",
                      *           "next_attempt_at": null,
                      *           "created_at": "2026-11-29T10:05:00.000000Z",
+                     *           "attempt_count": 1,
                      *           "attempts": [
                      *             {
                      *               "attempt": 1,
@@ -2430,7 +2464,9 @@ export interface operations {
                      *       "meta": {
                      *         "page": 1,
                      *         "per_page": 50,
-                     *         "total": 1
+                     *         "total": 1,
+                     *         "has_more": false,
+                     *         "next_cursor": null
                      *       }
                      *     }
                      */
@@ -2627,6 +2663,7 @@ export interface operations {
                      *           "status": "pending",
                      *           "next_attempt_at": "2026-11-29T10:20:00.000000Z",
                      *           "created_at": "2026-11-29T10:05:00.000000Z",
+                     *           "attempt_count": 0,
                      *           "attempts": []
                      *         }
                      *       }
@@ -2811,10 +2848,12 @@ export interface operations {
     listApiKeys: {
         parameters: {
             query?: {
-                /** @description Page number, from 1. */
+                /** @description Page number, from 1 (default 1). Page mode: the page's meta has total. At most 10000 keys may come before the page ((page - 1) * per_page); walk further with cursor. Not with cursor. */
                 page?: number;
                 /** @description Keys per page, 1 to 100 (default 25). */
                 per_page?: number;
+                /** @description The previous page's meta.next_cursor: the page after it, read from the index at that position, at the same cost however deep. Its meta has no total. Not with page. */
+                cursor?: string;
                 /** @description List revoked keys too (default false). */
                 include_revoked?: boolean;
                 /** @description Only keys whose name or description contains this text, in any case (empty: every key); `%` and `_` are taken literally. */
@@ -2862,7 +2901,9 @@ export interface operations {
                      *       "meta": {
                      *         "page": 1,
                      *         "per_page": 25,
-                     *         "total": 1
+                     *         "total": 1,
+                     *         "has_more": false,
+                     *         "next_cursor": null
                      *       }
                      *     }
                      */

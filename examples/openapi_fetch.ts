@@ -15,6 +15,8 @@ if (!API_KEY) throw new Error("Set LEADLEX_API_KEY to an API key (wbk_...).");
 const GLOBEX = "c0000000-0000-4000-8000-000000000001";
 const ADA = "a0000000-0000-4000-8000-000000000001";
 const ALAN = "a0000000-0000-4000-8000-000000000002";
+// Contacts per page: 100, the most (the tests set 1, to walk several pages).
+const PER_PAGE = Number(Deno.env.get("LEADLEX_PER_PAGE") ?? 100);
 
 /** On 429 (or 503) waits Retry-After seconds and sends the request again, at most twice: link
  * and unlink are idempotent, and a refused request did nothing. */
@@ -62,6 +64,23 @@ function ok<T>(result: { data?: T; error?: components["schemas"]["Error"]; respo
   return result.data as T;
 }
 
+/** Every page of a company's contacts: the first, then each page's next_cursor until it is null.
+ * A page costs the same however deep; rows linked or unlinked meanwhile may or may not show, and
+ * none shows twice. */
+async function* contactPages(id: string) {
+  let cursor: string | undefined;
+  while (true) {
+    const page = ok(
+      await client.GET("/api-gateway/v1/companies/{id}/contacts", {
+        params: { path: { id }, query: { per_page: PER_PAGE, cursor } },
+      }),
+    );
+    yield page;
+    if (page.meta.next_cursor === null) return;
+    cursor = page.meta.next_cursor;
+  }
+}
+
 try {
   const linked = ok(
     await client.POST("/api-gateway/v1/companies/{id}/contacts/link", {
@@ -71,13 +90,10 @@ try {
   );
   console.log(`linked: ${linked.data.updated} updated, ${linked.data.failed} failed`);
 
-  const page = ok(
-    await client.GET("/api-gateway/v1/companies/{id}/contacts", {
-      params: { path: { id: GLOBEX }, query: { per_page: 50 } },
-    }),
-  );
-  console.log(`Globex has ${page.meta.total} contacts:`);
-  for (const contact of page.data) console.log(`  ${contact.id} ${contact.full_name}`);
+  for await (const page of contactPages(GLOBEX)) {
+    if (page.meta.total !== undefined) console.log(`Globex has ${page.meta.total} contacts:`);
+    for (const contact of page.data) console.log(`  ${contact.id} ${contact.full_name}`);
+  }
 
   const unlinked = ok(
     await client.POST("/api-gateway/v1/companies/{id}/contacts/unlink", {

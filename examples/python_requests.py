@@ -1,5 +1,5 @@
-"""The gateway with requests: link two contacts to a company, list its contacts, unlink one, and
-handle an error.
+"""The gateway with requests: link two contacts to a company, walk all its contacts page by page,
+unlink one, and handle an error.
 
     LEADLEX_API_URL=http://localhost:54321/functions/v1 LEADLEX_API_KEY=wbk_... \\
         python3 examples/python_requests.py
@@ -14,6 +14,8 @@ API = os.environ.get("LEADLEX_API_URL", "http://localhost:54321/functions/v1") +
 GLOBEX = "c0000000-0000-4000-8000-000000000001"
 ADA = "a0000000-0000-4000-8000-000000000001"
 ALAN = "a0000000-0000-4000-8000-000000000002"
+# Contacts per page: 100, the most (the tests set 1, to walk several pages).
+PER_PAGE = int(os.environ.get("LEADLEX_PER_PAGE", "100"))
 
 if not os.environ.get("LEADLEX_API_KEY"):
     sys.exit("Set LEADLEX_API_KEY to an API key (wbk_...).")
@@ -52,14 +54,28 @@ def call(method, path, **kwargs):
         return response.json()
 
 
+def contact_pages(company_id):
+    """Every page of a company's contacts: the first, then each page's next_cursor until it is
+    null. A page costs the same however deep; rows linked or unlinked meanwhile may or may not
+    show, and none shows twice."""
+    params = {"per_page": PER_PAGE}
+    while True:
+        page = call("GET", f"/companies/{company_id}/contacts", params=params)
+        yield page
+        if page["meta"]["next_cursor"] is None:
+            return
+        params = {"per_page": PER_PAGE, "cursor": page["meta"]["next_cursor"]}
+
+
 try:
     linked = call("POST", f"/companies/{GLOBEX}/contacts/link", json={"contact_ids": [ADA, ALAN]})
     print(f"linked: {linked['data']['updated']} updated, {linked['data']['failed']} failed")
 
-    page = call("GET", f"/companies/{GLOBEX}/contacts", params={"per_page": 50})
-    print(f"Globex has {page['meta']['total']} contacts:")
-    for contact in page["data"]:
-        print(f"  {contact['id']} {contact['full_name']}")
+    for page in contact_pages(GLOBEX):
+        if "total" in page["meta"]:
+            print(f"Globex has {page['meta']['total']} contacts:")
+        for contact in page["data"]:
+            print(f"  {contact['id']} {contact['full_name']}")
 
     unlinked = call("POST", f"/companies/{GLOBEX}/contacts/unlink", json={"contact_ids": [ALAN]})
     print(f"unlinked: {unlinked['data']['updated']} updated, {unlinked['data']['failed']} failed")

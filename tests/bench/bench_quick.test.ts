@@ -104,6 +104,17 @@ Deno.test({
     // A real link needs more than a refusal: zod and the PostgREST client load for it.
     assert.ok(evaluated["first link"].gateway.bytes > evaluated["first answer"].gateway.bytes);
     assert.ok(results.loads.gatewayPeakRssMb > 0);
+    // The pages figures: every page read both ways, and a page by cursor read from the list's
+    // index at its position (the plan the function runs after its walks: no sort, no offset).
+    const pages = results.pages;
+    assert.equal(pages.cursorWalk.calls, QUICK.pagesContacts / pages.perPage);
+    assert.equal(pages.pageWalk.calls, QUICK.pagesContacts / pages.perPage);
+    const pagePlan = pages.plan.join("\n");
+    assert.match(
+      pagePlan,
+      /Index Scan using contacts_company_page_idx[^\n]*\n\s*Index Cond: .*ROW\(created_at, id\) > ROW/,
+    );
+    assert.doesNotMatch(pagePlan, /->\s+(Sort|Seq Scan|Bitmap)/);
     for (const plan of plans as { lines: string[] }[]) {
       assert.ok(plan.lines.some((l) => l.includes("public.contacts")), "plans of the function");
     }

@@ -197,7 +197,11 @@ Deno.test({
   });
   const dev = await startDevServer(url);
   const gate = proxy(new URL(dev.base).origin);
-  const env = (apiKey = key.plaintext) => ({ LEADLEX_API_URL: gate.url, LEADLEX_API_KEY: apiKey });
+  const env = (apiKey = key.plaintext, extra: Record<string, string> = {}) => ({
+    LEADLEX_API_URL: gate.url,
+    LEADLEX_API_KEY: apiKey,
+    ...extra,
+  });
 
   try {
     await t.step("curl: link, list, unlink, each answer with its rate-limit headers", async () => {
@@ -237,6 +241,36 @@ Deno.test({
       assert.ok(answer.headers.has("X-RateLimit-Remaining"));
     });
 
+    await t.step(
+      "curl: walk.sh reads a company of 150 and more contacts by cursor, each once",
+      async () => {
+        const extra = (await owner<{ id: string }>(
+          `insert into public.contacts (org_id, company_id, full_name, created_at)
+         select $1, $2, 'walker ' || g, now() - make_interval(secs => g % 7)
+         from generate_series(1, 150) g returning id`,
+          [DEMO_ORG, GLOBEX],
+        )).map((r) => r.id);
+        try {
+          const walked = await run(["sh", "examples/curl/walk.sh"], env());
+          assert.equal(walked.code, 0, walked.stdout + walked.stderr);
+          const pages = walked.stdout.trim().split("\n").map((line) => JSON.parse(line));
+          const expected = (await owner<{ id: string }>(
+            "select id from public.contacts where company_id = $1 order by created_at, id",
+            [GLOBEX],
+          )).map((r) => r.id);
+          assert.equal(pages.length, 2, "100 a page");
+          assert.equal(pages[0].meta.total, expected.length);
+          assert.equal(pages[1].meta.next_cursor, null);
+          assert.deepEqual(
+            pages.flatMap((p: { data: { id: string }[] }) => p.data.map((c) => c.id)),
+            expected,
+          );
+        } finally {
+          await owner("delete from public.contacts where id = any($1::uuid[])", [extra]);
+        }
+      },
+    );
+
     const programs: [string, string[] | null][] = [
       ["fetch", [Deno.execPath(), "run", "--allow-env", "--allow-net", "examples/fetch.ts"]],
       ["openapi-fetch", [
@@ -250,21 +284,26 @@ Deno.test({
     ];
     for (const [name, argv] of programs) {
       await t.step({
-        name: `${name}: link, list, unlink, a handled 404, rate limits printed, a 429 waited out`,
+        name: `${name}: link, walk by cursor, unlink, a handled 404, rate limits printed, ` +
+          "a 429 waited out",
         ignore: argv === null,
         fn: async () => {
           await resetContacts(owner);
           gate.refuseNextRequest();
-          const out = await run(argv!, env());
+          // One contact a page: the walk takes a page, then a cursor's.
+          const out = await run(argv!, env(key.plaintext, { LEADLEX_PER_PAGE: "1" }));
           const said = `${out.stdout}\n${out.stderr}`;
           assert.equal(out.code, 0, said);
-          // One 429, waited out; then link, list, unlink and the unknown company.
-          assert.deepEqual(gate.statuses, [429, 200, 200, 200, 404], said);
+          // One 429, waited out; then link, two pages, unlink and the unknown company.
+          assert.deepEqual(gate.statuses, [429, 200, 200, 200, 200, 404], said);
           assert.match(out.stdout, /retrying in 1 s/);
           assert.match(out.stdout, /^linked: 2 updated, 0 failed$/m);
           assert.match(out.stdout, /^Globex has 2 contacts:$/m);
-          assert.match(out.stdout, new RegExp(`^  ${ADA} Ada Lovelace$`, "m"));
-          assert.match(out.stdout, new RegExp(`^  ${ALAN} Alan Turing$`, "m"));
+          // Each contact once, in order, over the two pages.
+          const listed = [...out.stdout.matchAll(/^ {2}([0-9a-f-]{36}) (.+)$/gm)].map((m) =>
+            `${m[1]} ${m[2]}`
+          );
+          assert.deepEqual(listed, [`${ADA} Ada Lovelace`, `${ALAN} Alan Turing`], said);
           assert.match(out.stdout, /^unlinked: 1 updated, 0 failed$/m);
           assert.match(
             out.stdout,

@@ -302,3 +302,43 @@ export const queryValue = fc.oneof(
   w(1, hostileString.map(percentEncode)),
   w(1, hostileString.map((s) => s.replaceAll("#", ""))),
 );
+
+const base64url = (bytes: Uint8Array) =>
+  btoa(String.fromCharCode(...bytes)).replaceAll("+", "-").replaceAll("/", "_").replace(/=+$/, "");
+
+/** Cursors (`?cursor=`, percent-encoded): any query value; the base64url of any JSON or bytes;
+ * our own shape, `[1, list, parent, created_at, id]`, with each member hostile or another list's
+ * (which may make a well-formed cursor: the answer is then a page); and lengths around the
+ * limit. */
+export const cursorValue = fc.oneof(
+  w(2, queryValue),
+  w(2, hostileJson.map((j) => base64url(utf8.encode(JSON.stringify(j))))),
+  w(1, fc.uint8Array({ maxLength: 200 }).map(base64url)),
+  w(
+    4,
+    fc.tuple(
+      fc.oneof(fc.constant(1), hostileJson),
+      fc.oneof(
+        fc.constantFrom("company_contacts", "webhooks", "webhook_deliveries", "api_keys"),
+        hostileJson,
+      ),
+      fc.oneof(fc.constant(null), fc.uuid(), hostileJson),
+      fc.oneof(
+        fc.date({ min: new Date("0001-01-01"), max: new Date("9999-12-31") }).map((d) =>
+          d.toISOString().replace("Z", "000Z")
+        ),
+        fc.constantFrom(
+          "2030-02-30T00:00:00.000000Z",
+          "2030-01-01T24:00:00.000000Z",
+          "0000-01-01T00:00:00.000000Z",
+          "infinity",
+          "-infinity",
+          "2030-01-01T00:00:00.000000+99:00",
+        ),
+        hostileJson,
+      ),
+      fc.oneof(fc.uuid(), fc.constant("00000000-0000-0000-0000-000000000000"), hostileJson),
+    ).map((members) => base64url(utf8.encode(JSON.stringify(members)))),
+  ),
+  w(1, fc.integer({ min: 250, max: 20_000 }).map((n) => "A".repeat(n))),
+).map(percentEncode);

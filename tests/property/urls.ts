@@ -6,7 +6,7 @@
 import fc from "fast-check";
 import { BASE_PATH, PLATFORM_PREFIX } from "../../supabase/functions/api-gateway/paths.ts";
 import type { Tenant } from "../harness/fixtures.ts";
-import { encodeAll, hostileString, percentEncode, queryValue, w } from "./hostile.ts";
+import { cursorValue, encodeAll, hostileString, percentEncode, queryValue, w } from "./hostile.ts";
 import type { RouteModel } from "./model.ts";
 
 export const serializeQuery = (query?: Record<string, string>) =>
@@ -184,9 +184,9 @@ export function queries(m: RouteModel): fc.Arbitrary<string> {
   const entry = fc.oneof(
     w(
       6,
-      fc.tuple(known, queryValue, fc.boolean()).map((
-        [n, v, keep],
-      ): [string, string] => [n, keep && n in valid ? valid[n] : v]),
+      fc.tuple(known, queryValue, cursorValue, fc.boolean()).map((
+        [n, v, cursor, keep],
+      ): [string, string] => [n, keep && n in valid ? valid[n] : n === "cursor" ? cursor : v]),
     ),
     w(1, fc.tuple(unknownName, queryValue)),
     w(1, fc.tuple(nearName, queryValue)),

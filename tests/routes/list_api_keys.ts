@@ -37,7 +37,7 @@ export default defineRouteTest({
     assert.ok(page.data.some((k) => k.id === self.keyIds[self.keys.all]), "self's key listed");
     assert.ok(!page.data.some((k) => k.id === self.keyIds[self.keys.revoked]), "not revoked ones");
   },
-  sqlData: { keys: [], total: 0 },
+  sqlData: { keys: [], total: 0, has_more: false },
   writes: false,
   crossOrg: (_self, other) => [{
     name: "another org's keys are never listed",

@@ -2,6 +2,7 @@
 import assert from "node:assert/strict";
 import { listCompanyContacts } from "../../supabase/functions/api-gateway/routes/list_company_contacts.ts";
 import { DEFAULT_PER_PAGE, MAX_PER_PAGE } from "../../supabase/functions/api-gateway/limits.ts";
+import { MAX_OFFSET } from "../../supabase/functions/api-gateway/kit/cursor.ts";
 import { createTenant, databaseDigest, type Tenant } from "../harness/fixtures.ts";
 import { routePath, send } from "../harness/http.ts";
 import { defineRouteTest } from "../harness/route_tests.ts";
@@ -18,14 +19,26 @@ type Page = {
     created_at: string;
     updated_at: string;
   }[];
-  meta: { page: number; per_page: number; total: number };
+  meta: {
+    page?: number;
+    per_page: number;
+    total?: number;
+    has_more: boolean;
+    next_cursor: string | null;
+  };
 };
 
 /** A page's shape, and that every contact on it is `tenant`'s and linked to `companyId`. */
 function assertPage(json: unknown, tenant: Tenant, companyId: string) {
   const page = json as Page;
   assert.deepEqual(Object.keys(page).sort(), ["data", "meta"]);
-  assert.deepEqual(Object.keys(page.meta).sort(), ["page", "per_page", "total"]);
+  assert.deepEqual(
+    Object.keys(page.meta).sort(),
+    "total" in page.meta
+      ? ["has_more", "next_cursor", "page", "per_page", "total"]
+      : ["has_more", "next_cursor", "per_page"],
+  );
+  assert.equal(page.meta.has_more, page.meta.next_cursor !== null);
   assert.ok(page.data.length <= page.meta.per_page);
   for (const c of page.data) {
     assert.deepEqual(
@@ -46,9 +59,9 @@ export default defineRouteTest({
     const page = json as Page;
     assert.equal(page.meta.page, 1);
     assert.equal(page.meta.per_page, 50);
-    assert.equal(page.data.length, Math.min(page.meta.total, 50));
+    assert.equal(page.data.length, Math.min(page.meta.total!, 50));
   },
-  sqlData: { contacts: [], total: 0 },
+  sqlData: { contacts: [], total: 0, has_more: false },
   writes: false,
   crossOrg: (_self, other) => [
     {
@@ -59,26 +72,32 @@ export default defineRouteTest({
     },
   ],
   property: {
-    // The page asked for, of the key's own org's contacts at the company in the path.
+    // The page asked for, of the key's own org's contacts at the company in the path. A cursor
+    // the suite could send is one of the route's own (any other is refused): its page is checked
+    // by tests/app/cursor_pages.test.ts.
     async check200({ target, tenant, sent }, json) {
       const url = new URL(sent.path, "http://x");
       const company = /\/companies\/([^/]+)\/contacts$/.exec(decodeURIComponent(url.pathname))![1]
         .toLowerCase();
       assertPage(json, tenant, company);
       const { data, meta } = json as Page;
+      if (url.searchParams.has("cursor")) return;
       const [{ n }] = await target.owner<{ n: number }>(
         "select count(*)::int as n from public.contacts where org_id = $1 and company_id = $2",
         [tenant.orgId, company],
       );
-      assert.deepEqual(meta, {
-        page: Number(url.searchParams.get("page") ?? 1),
-        per_page: Number(url.searchParams.get("per_page") ?? DEFAULT_PER_PAGE),
+      const page = Number(url.searchParams.get("page") ?? 1);
+      const perPage = Number(url.searchParams.get("per_page") ?? DEFAULT_PER_PAGE);
+      assert.ok((page - 1) * perPage <= MAX_OFFSET, "a deep offset was served");
+      const length = Math.max(0, Math.min(perPage, n - (page - 1) * perPage));
+      assert.equal(data.length, length);
+      assert.deepEqual({ ...meta, next_cursor: meta.next_cursor !== null }, {
+        page,
+        per_page: perPage,
         total: n,
+        has_more: n > page * perPage,
+        next_cursor: n > page * perPage,
       });
-      assert.equal(
-        data.length,
-        Math.max(0, Math.min(meta.per_page, n - (meta.page - 1) * meta.per_page)),
-      );
     },
   },
 
@@ -117,7 +136,13 @@ export default defineRouteTest({
       assert.equal(res.status, 200, res.text);
       assertPage(res.json, a, c1);
       assert.deepEqual(res.json.data.map((c: { id: string }) => c.id), expectedOrder);
-      assert.deepEqual(res.json.meta, { page: 1, per_page: DEFAULT_PER_PAGE, total: 6 });
+      assert.deepEqual(res.json.meta, {
+        page: 1,
+        per_page: DEFAULT_PER_PAGE,
+        total: 6,
+        has_more: false,
+        next_cursor: null,
+      });
       const first = res.json.data[0];
       assert.equal(first.created_at, "2030-01-01T00:00:00.000000Z");
       const [row] = await target.owner<{ full_name: string; email: string }>(
@@ -133,13 +158,25 @@ export default defineRouteTest({
         const res = await list(c1, `?page=${page}&per_page=2`);
         assert.equal(res.status, 200);
         assertPage(res.json, a, c1);
-        assert.deepEqual(res.json.meta, { page, per_page: 2, total: 6 });
+        assert.deepEqual(
+          { ...res.json.meta, next_cursor: typeof res.json.meta.next_cursor },
+          {
+            page,
+            per_page: 2,
+            total: 6,
+            has_more: page < 3,
+            next_cursor: page < 3 ? "string" : "object",
+          },
+        );
         pages.push(...res.json.data.map((c: { id: string }) => c.id));
       }
       assert.deepEqual(pages, expectedOrder);
-      const far = await list(c1, "?page=2147483647&per_page=100");
+      const far = await list(c1, "?page=101&per_page=100");
       assert.equal(far.status, 200);
-      assert.deepEqual(far.json, { data: [], meta: { page: 2147483647, per_page: 100, total: 6 } });
+      assert.deepEqual(far.json, {
+        data: [],
+        meta: { page: 101, per_page: 100, total: 6, has_more: false, next_cursor: null },
+      });
     });
 
     await t.step("another company's contacts are not listed; an empty company is", async () => {
@@ -149,7 +186,13 @@ export default defineRouteTest({
       const res = await list(empty.companyIds[0], "", empty.keys.read);
       assert.deepEqual(res.json, {
         data: [],
-        meta: { page: 1, per_page: DEFAULT_PER_PAGE, total: 0 },
+        meta: {
+          page: 1,
+          per_page: DEFAULT_PER_PAGE,
+          total: 0,
+          has_more: false,
+          next_cursor: null,
+        },
       });
     });
 
@@ -169,6 +212,9 @@ export default defineRouteTest({
         ["?page=%201", "page"],
         ["?page=", "page"],
         ["?page=2147483648", "page"],
+        ["?page=2147483647", "page"],
+        ["?cursor=abc", "cursor"],
+        ["?page=1&cursor=abc", "cursor"],
         ["?page=1&page=2", "page"],
         ["?per_page=0", "per_page"],
         [`?per_page=${MAX_PER_PAGE + 1}`, "per_page"],

@@ -15,9 +15,10 @@ type Page = {
     status: string;
     next_attempt_at: string | null;
     created_at: string;
+    attempt_count: number;
     attempts: Record<string, unknown>[];
   }[];
-  meta: { page: number; per_page: number; total: number };
+  meta: { page: number; per_page: number; total: number; has_more: boolean };
 };
 
 export default defineRouteTest({
@@ -29,11 +30,20 @@ export default defineRouteTest({
     for (const d of page.data) {
       assert.deepEqual(
         Object.keys(d).sort(),
-        ["attempts", "created_at", "event_id", "event_type", "id", "next_attempt_at", "status"],
+        [
+          "attempt_count",
+          "attempts",
+          "created_at",
+          "event_id",
+          "event_type",
+          "id",
+          "next_attempt_at",
+          "status",
+        ],
       );
     }
   },
-  sqlData: { deliveries: [], total: 0 },
+  sqlData: { deliveries: [], total: 0, has_more: false },
   writes: false,
   property: {
     // Only the endpoint's deliveries, and the endpoint is the key's org's.
@@ -113,6 +123,22 @@ export default defineRouteTest({
       assert.equal(page.meta.total, 2);
       const second = (await list("?per_page=1&page=2")).json as Page;
       assert.deepEqual(second.data.map((d) => d.id), [d1]);
+    });
+
+    await t.step("the latest 20 attempts, oldest first, and how many there were", async () => {
+      await target.owner(
+        `insert into public.webhook_attempts
+           (org_id, delivery_id, attempt, attempted_at, status_code, duration_ms, error_class)
+         select $1, $2, g, now() + make_interval(secs => g), 503, g, 'http_status'
+         from generate_series(2, 25) g`,
+        [a.orgId, d1],
+      );
+      const delivery = ((await list()).json as Page).data.find((d) => d.id === d1)!;
+      assert.equal(delivery.attempt_count, 25);
+      assert.deepEqual(
+        delivery.attempts.map((x) => x.attempt),
+        Array.from({ length: 20 }, (_, i) => i + 6),
+      );
     });
 
     await t.step("404: an endpoint that never was", async () => {

@@ -8,7 +8,7 @@ import { assertWebhook } from "../harness/webhooks.ts";
 
 type Page = {
   data: Record<string, unknown>[];
-  meta: { page: number; per_page: number; total: number };
+  meta: { page: number; per_page: number; total: number; has_more: boolean };
 };
 
 export default defineRouteTest({
@@ -24,7 +24,7 @@ export default defineRouteTest({
     // The first endpoint (the second one is the delete route's to delete).
     assert.ok(page.data.some((w) => w.id === self.webhookIds[0]), self.webhookIds[0]);
   },
-  sqlData: { webhooks: [], total: 0 },
+  sqlData: { webhooks: [], total: 0, has_more: false },
   writes: false,
   crossOrg: () => [],
   property: {
@@ -57,7 +57,13 @@ export default defineRouteTest({
       assert.equal(res.status, 200, res.text);
       const page = res.json as Page;
       assert.deepEqual(page.data.map((w) => w.id), [a.webhookIds[1], a.webhookIds[0]]);
-      assert.deepEqual(page.meta, { page: 1, per_page: 50, total: 2 });
+      assert.deepEqual(page.meta, {
+        page: 1,
+        per_page: 50,
+        total: 2,
+        has_more: false,
+        next_cursor: null,
+      });
       assert.ok(!res.text.includes("whsec_"));
       assert.ok(b.webhookIds.every((id) => !res.text.includes(id)));
     });

@@ -11,9 +11,14 @@ export default defineRouteTest({
   endpoint: retryWebhookDelivery,
   valid: (self) => ({ params: { id: self.webhookIds[0], delivery_id: self.deliveryIds[0] } }),
   ok: (json, self) => {
-    const { delivery } = (json as { data: { delivery: { id: string; status: string } } }).data;
+    const { delivery } = (json as {
+      data: {
+        delivery: { id: string; status: string; attempt_count: number; attempts: unknown[] };
+      };
+    }).data;
     assert.equal(delivery.id, self.deliveryIds[0]);
     assert.equal(delivery.status, "pending");
+    assert.equal(delivery.attempt_count, delivery.attempts.length);
   },
   sqlData: {
     delivery: {
@@ -23,6 +28,7 @@ export default defineRouteTest({
       status: "pending",
       next_attempt_at: "2030-01-01T00:00:00.000000Z",
       created_at: "2030-01-01T00:00:00.000000Z",
+      attempt_count: 0,
       attempts: [],
     },
   },

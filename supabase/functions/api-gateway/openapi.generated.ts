@@ -303,7 +303,8 @@ export default {
             "type": "object",
             "properties": {
               "page": {
-                "type": "integer"
+                "type": "integer",
+                "description": "The page number (page mode only)."
               },
               "per_page": {
                 "type": "integer"
@@ -311,13 +312,24 @@ export default {
               "total": {
                 "type": "integer",
                 "minimum": 0,
-                "description": "Contacts of the company in all."
+                "description": "Contacts in all (page mode only)."
+              },
+              "has_more": {
+                "type": "boolean",
+                "description": "Whether a page follows this one."
+              },
+              "next_cursor": {
+                "type": [
+                  "string",
+                  "null"
+                ],
+                "description": "Send it as ?cursor= for the next page; null when nothing follows."
               }
             },
             "required": [
-              "page",
               "per_page",
-              "total"
+              "has_more",
+              "next_cursor"
             ]
           }
         },
@@ -512,7 +524,8 @@ export default {
             "type": "object",
             "properties": {
               "page": {
-                "type": "integer"
+                "type": "integer",
+                "description": "The page number (page mode only)."
               },
               "per_page": {
                 "type": "integer"
@@ -520,13 +533,24 @@ export default {
               "total": {
                 "type": "integer",
                 "minimum": 0,
-                "description": "Webhook endpoints in all."
+                "description": "Webhook endpoints in all (page mode only)."
+              },
+              "has_more": {
+                "type": "boolean",
+                "description": "Whether a page follows this one."
+              },
+              "next_cursor": {
+                "type": [
+                  "string",
+                  "null"
+                ],
+                "description": "Send it as ?cursor= for the next page; null when nothing follows."
               }
             },
             "required": [
-              "page",
               "per_page",
-              "total"
+              "has_more",
+              "next_cursor"
             ]
           }
         },
@@ -671,7 +695,8 @@ export default {
             "type": "object",
             "properties": {
               "page": {
-                "type": "integer"
+                "type": "integer",
+                "description": "The page number (page mode only)."
               },
               "per_page": {
                 "type": "integer"
@@ -679,13 +704,24 @@ export default {
               "total": {
                 "type": "integer",
                 "minimum": 0,
-                "description": "Deliveries of the endpoint in all."
+                "description": "Deliveries of the endpoint in all (page mode only)."
+              },
+              "has_more": {
+                "type": "boolean",
+                "description": "Whether a page follows this one."
+              },
+              "next_cursor": {
+                "type": [
+                  "string",
+                  "null"
+                ],
+                "description": "Send it as ?cursor= for the next page; null when nothing follows."
               }
             },
             "required": [
-              "page",
               "per_page",
-              "total"
+              "has_more",
+              "next_cursor"
             ]
           }
         },
@@ -736,11 +772,18 @@ export default {
             "format": "date-time",
             "description": "When the event was written. ISO 8601, UTC."
           },
+          "attempt_count": {
+            "type": "integer",
+            "minimum": 0,
+            "description": "Attempts made in all."
+          },
           "attempts": {
             "type": "array",
             "items": {
               "$ref": "#/components/schemas/DeliveryAttempt"
-            }
+            },
+            "maxItems": 20,
+            "description": "The latest 20 attempts at most, oldest first."
           }
         },
         "required": [
@@ -750,6 +793,7 @@ export default {
           "status",
           "next_attempt_at",
           "created_at",
+          "attempt_count",
           "attempts"
         ]
       },
@@ -943,7 +987,8 @@ export default {
             "type": "object",
             "properties": {
               "page": {
-                "type": "integer"
+                "type": "integer",
+                "description": "The page number (page mode only)."
               },
               "per_page": {
                 "type": "integer"
@@ -951,13 +996,24 @@ export default {
               "total": {
                 "type": "integer",
                 "minimum": 0,
-                "description": "Keys that match in all."
+                "description": "Keys that match in all (page mode only)."
+              },
+              "has_more": {
+                "type": "boolean",
+                "description": "Whether a page follows this one."
+              },
+              "next_cursor": {
+                "type": [
+                  "string",
+                  "null"
+                ],
+                "description": "Send it as ?cursor= for the next page; null when nothing follows."
               }
             },
             "required": [
-              "page",
               "per_page",
-              "total"
+              "has_more",
+              "next_cursor"
             ]
           }
         },
@@ -2093,7 +2149,7 @@ export default {
           "contacts"
         ],
         "summary": "List a company's contacts",
-        "description": "One page of the contacts linked to one of the workspace's companies, oldest first (by created_at, then id). A page past the end is empty.\n\nRequires the `contacts:read` permission.",
+        "description": "One page of the contacts linked to one of the workspace's companies, oldest first (by created_at, then id). A page past the end is empty. Walk them all with meta.next_cursor: the first page, then ?cursor= until it is null.\n\nRequires the `contacts:read` permission.",
         "security": [
           {
             "ApiKey": []
@@ -2117,12 +2173,11 @@ export default {
               "type": "integer",
               "minimum": 1,
               "maximum": 2147483647,
-              "default": 1,
-              "description": "Page number, from 1.",
+              "description": "Page number, from 1 (default 1). Page mode: the page's meta has total. At most 10000 contacts may come before the page ((page - 1) * per_page); walk further with cursor. Not with cursor.",
               "example": 1
             },
             "required": false,
-            "description": "Page number, from 1.",
+            "description": "Page number, from 1 (default 1). Page mode: the page's meta has total. At most 10000 contacts may come before the page ((page - 1) * per_page); walk further with cursor. Not with cursor.",
             "name": "page",
             "in": "query"
           },
@@ -2138,6 +2193,17 @@ export default {
             "required": false,
             "description": "Contacts per page, 1 to 100 (default 50).",
             "name": "per_page",
+            "in": "query"
+          },
+          {
+            "schema": {
+              "type": "string",
+              "maxLength": 256,
+              "description": "The previous page's meta.next_cursor: the page after it, read from the index at that position, at the same cost however deep. Its meta has no total. Not with page."
+            },
+            "required": false,
+            "description": "The previous page's meta.next_cursor: the page after it, read from the index at that position, at the same cost however deep. Its meta has no total. Not with page.",
+            "name": "cursor",
             "in": "query"
           }
         ],
@@ -2192,7 +2258,9 @@ export default {
                   "meta": {
                     "page": 1,
                     "per_page": 50,
-                    "total": 1
+                    "total": 1,
+                    "has_more": false,
+                    "next_cursor": null
                   }
                 },
                 "schema": {
@@ -3225,12 +3293,11 @@ export default {
               "type": "integer",
               "minimum": 1,
               "maximum": 2147483647,
-              "default": 1,
-              "description": "Page number, from 1.",
+              "description": "Page number, from 1 (default 1). Page mode: the page's meta has total. At most 10000 webhook endpoints may come before the page ((page - 1) * per_page); walk further with cursor. Not with cursor.",
               "example": 1
             },
             "required": false,
-            "description": "Page number, from 1.",
+            "description": "Page number, from 1 (default 1). Page mode: the page's meta has total. At most 10000 webhook endpoints may come before the page ((page - 1) * per_page); walk further with cursor. Not with cursor.",
             "name": "page",
             "in": "query"
           },
@@ -3246,6 +3313,17 @@ export default {
             "required": false,
             "description": "Webhook endpoints per page, 1 to 100 (default 50).",
             "name": "per_page",
+            "in": "query"
+          },
+          {
+            "schema": {
+              "type": "string",
+              "maxLength": 256,
+              "description": "The previous page's meta.next_cursor: the page after it, read from the index at that position, at the same cost however deep. Its meta has no total. Not with page."
+            },
+            "required": false,
+            "description": "The previous page's meta.next_cursor: the page after it, read from the index at that position, at the same cost however deep. Its meta has no total. Not with page.",
+            "name": "cursor",
             "in": "query"
           }
         ],
@@ -3307,7 +3385,9 @@ export default {
                   "meta": {
                     "page": 1,
                     "per_page": 50,
-                    "total": 1
+                    "total": 1,
+                    "has_more": false,
+                    "next_cursor": null
                   }
                 },
                 "schema": {
@@ -5346,7 +5426,7 @@ export default {
           "webhooks"
         ],
         "summary": "List a webhook endpoint's deliveries",
-        "description": "One page of the endpoint's deliveries, newest first: each event sent to it, its status and every attempt (time, status code, duration, error class, the first bytes of the answer). Kept 30 days.\n\nRequires the `webhooks:read` permission.",
+        "description": "One page of the endpoint's deliveries, newest first: each event sent to it, its status, how many attempts were made and the latest 20 of them (time, status code, duration, error class, the first bytes of the answer). Kept 30 days.\n\nRequires the `webhooks:read` permission.",
         "security": [
           {
             "ApiKey": []
@@ -5370,12 +5450,11 @@ export default {
               "type": "integer",
               "minimum": 1,
               "maximum": 2147483647,
-              "default": 1,
-              "description": "Page number, from 1.",
+              "description": "Page number, from 1 (default 1). Page mode: the page's meta has total. At most 10000 deliveries may come before the page ((page - 1) * per_page); walk further with cursor. Not with cursor.",
               "example": 1
             },
             "required": false,
-            "description": "Page number, from 1.",
+            "description": "Page number, from 1 (default 1). Page mode: the page's meta has total. At most 10000 deliveries may come before the page ((page - 1) * per_page); walk further with cursor. Not with cursor.",
             "name": "page",
             "in": "query"
           },
@@ -5391,6 +5470,17 @@ export default {
             "required": false,
             "description": "Deliveries per page, 1 to 100 (default 50).",
             "name": "per_page",
+            "in": "query"
+          },
+          {
+            "schema": {
+              "type": "string",
+              "maxLength": 256,
+              "description": "The previous page's meta.next_cursor: the page after it, read from the index at that position, at the same cost however deep. Its meta has no total. Not with page."
+            },
+            "required": false,
+            "description": "The previous page's meta.next_cursor: the page after it, read from the index at that position, at the same cost however deep. Its meta has no total. Not with page.",
+            "name": "cursor",
             "in": "query"
           }
         ],
@@ -5440,6 +5530,7 @@ export default {
                       "status": "succeeded",
                       "next_attempt_at": null,
                       "created_at": "2026-11-29T10:05:00.000000Z",
+                      "attempt_count": 1,
                       "attempts": [
                         {
                           "attempt": 1,
@@ -5455,7 +5546,9 @@ export default {
                   "meta": {
                     "page": 1,
                     "per_page": 50,
-                    "total": 1
+                    "total": 1,
+                    "has_more": false,
+                    "next_cursor": null
                   }
                 },
                 "schema": {
@@ -5971,6 +6064,7 @@ export default {
                       "status": "pending",
                       "next_attempt_at": "2026-11-29T10:20:00.000000Z",
                       "created_at": "2026-11-29T10:05:00.000000Z",
+                      "attempt_count": 0,
                       "attempts": []
                     }
                   }
@@ -7069,12 +7163,11 @@ export default {
               "type": "integer",
               "minimum": 1,
               "maximum": 2147483647,
-              "default": 1,
-              "description": "Page number, from 1.",
+              "description": "Page number, from 1 (default 1). Page mode: the page's meta has total. At most 10000 keys may come before the page ((page - 1) * per_page); walk further with cursor. Not with cursor.",
               "example": 1
             },
             "required": false,
-            "description": "Page number, from 1.",
+            "description": "Page number, from 1 (default 1). Page mode: the page's meta has total. At most 10000 keys may come before the page ((page - 1) * per_page); walk further with cursor. Not with cursor.",
             "name": "page",
             "in": "query"
           },
@@ -7090,6 +7183,17 @@ export default {
             "required": false,
             "description": "Keys per page, 1 to 100 (default 25).",
             "name": "per_page",
+            "in": "query"
+          },
+          {
+            "schema": {
+              "type": "string",
+              "maxLength": 256,
+              "description": "The previous page's meta.next_cursor: the page after it, read from the index at that position, at the same cost however deep. Its meta has no total. Not with page."
+            },
+            "required": false,
+            "description": "The previous page's meta.next_cursor: the page after it, read from the index at that position, at the same cost however deep. Its meta has no total. Not with page.",
+            "name": "cursor",
             "in": "query"
           },
           {
@@ -7174,7 +7278,9 @@ export default {
                   "meta": {
                     "page": 1,
                     "per_page": 25,
-                    "total": 1
+                    "total": 1,
+                    "has_more": false,
+                    "next_cursor": null
                   }
                 },
                 "schema": {

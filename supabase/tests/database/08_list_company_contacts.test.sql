@@ -1,15 +1,16 @@
--- list_company_contacts(p_key_hash, p_company_id, p_page, p_per_page, p_now) returns jsonb.
+-- list_company_contacts(p_key_hash, p_company_id, p_page, p_per_page, p_now, p_after_created_at,
+-- p_after_id) returns jsonb.
 -- Called as service_role, the role PostgREST uses in production.
 begin;
 create schema if not exists tap;
 create extension if not exists pgtap with schema tap;
 set local search_path = tap, public;
 
-select plan(12);
+select plan(14);
 grant usage on schema tap to service_role;
 
-select has_function('public', 'list_company_contacts', array['text', 'uuid', 'integer', 'integer', 'timestamp with time zone'],
-  'list_company_contacts(text, uuid, integer, integer, timestamptz) exists');
+select has_function('public', 'list_company_contacts', array['text', 'uuid', 'integer', 'integer', 'timestamp with time zone', 'text', 'uuid'],
+  'list_company_contacts(text, uuid, integer, integer, timestamptz, text, uuid) exists');
 
 -- Fixture: org A with company A1 holding contacts 1-3 (created in reverse id order, 2 and 3 at the
 -- same instant) and A2 holding contact 4; org B with B1 holding one contact. Keys by hash: 'lr'
@@ -44,7 +45,7 @@ select is(public.list_company_contacts(encode(sha256('zz'), 'hex'), 'c08a0000-00
 
 select is(
   public.list_company_contacts(encode(sha256('lr'), 'hex'), 'c08a0000-0000-4000-8000-000000000001', 1, 50)->'data',
-  $json${"total": 3, "contacts": [
+  $json${"total": 3, "has_more": false, "contacts": [
     {"id": "8a000000-0000-4000-8000-000000000002", "email": "two@example.com", "full_name": null,
      "company_id": "c08a0000-0000-4000-8000-000000000001",
      "created_at": "2030-01-01T00:00:01.000000Z", "updated_at": "2030-01-01T00:00:01.000000Z"},
@@ -63,11 +64,26 @@ select is(
 );
 select is(
   public.list_company_contacts(encode(sha256('lr'), 'hex'), 'c08a0000-0000-4000-8000-000000000001', 2147483647, 100)->'data',
-  '{"total": 3, "contacts": []}'::jsonb, 'a page far past the end is empty, without overflow'
+  '{"total": 3, "has_more": false, "contacts": []}'::jsonb, 'a page far past the end is empty, without overflow'
 );
 select is(
   public.list_company_contacts(encode(sha256('lr'), 'hex'), 'c08a0000-0000-4000-8000-000000000001', 0, -5)->'data',
-  '{"total": 3, "contacts": []}'::jsonb, 'out-of-range arguments from a direct caller do not fail'
+  '{"total": 3, "has_more": true, "contacts": []}'::jsonb, 'out-of-range arguments from a direct caller do not fail'
+);
+select is(
+  (select jsonb_agg(c->>'id') from jsonb_array_elements(
+    public.list_company_contacts(encode(sha256('lr'), 'hex'), 'c08a0000-0000-4000-8000-000000000001', 1, 1,
+      null, '2030-01-01T00:00:01Z', '8a000000-0000-4000-8000-000000000002')->'data'->'contacts') c),
+  '["8a000000-0000-4000-8000-000000000003"]'::jsonb, 'by cursor: the row after the position, the tie by id'
+);
+select is(
+  public.list_company_contacts(encode(sha256('lr'), 'hex'), 'c08a0000-0000-4000-8000-000000000001', 1, 50,
+    null, '2030-01-01T00:00:01Z', '8a000000-0000-4000-8000-000000000003')->'data',
+  $json${"total": null, "has_more": false, "contacts": [
+    {"id": "8a000000-0000-4000-8000-000000000001", "email": "one@example.com", "full_name": "One",
+     "company_id": "c08a0000-0000-4000-8000-000000000001",
+     "created_at": "2030-01-01T00:00:02.000000Z", "updated_at": "2030-01-02T03:04:05.678000Z"}]}$json$::jsonb,
+  'by cursor: no count, and nothing more'
 );
 select ok(
   public.list_company_contacts(encode(sha256('lr'), 'hex'), 'c08a0000-0000-4000-8000-000000000002', 1, 1) ? 'rate_limit',
@@ -75,7 +91,7 @@ select ok(
 );
 reset role;
 
-select is((select sum(day_used)::int from public.api_usage where org_id = '0f8a0000-0000-4000-8000-000000000001'), 7,
+select is((select sum(day_used)::int from public.api_usage where org_id = '0f8a0000-0000-4000-8000-000000000001'), 9,
   'every call with a valid key counts');
 select is((select count(*)::int from public.contacts where updated_at = now()), 0, 'reading writes no contact');
 select isnt_empty($$select 1 from pg_indexes where indexname = 'contacts_company_page_idx'$$, 'pages are served by an index');

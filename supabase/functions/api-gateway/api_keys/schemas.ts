@@ -2,7 +2,8 @@
  * part of any of them; its plaintext only of a creation's (or rotation's) answer. */
 import type { z } from "zod";
 import { PERMISSIONS } from "../permissions.ts";
-import { pageMeta, pageQuery, uuid } from "../kit/schemas.ts";
+import { listMeta } from "../kit/cursor.ts";
+import { uuid } from "../kit/schemas.ts";
 import { schema, type Zod } from "../kit/zod.ts";
 
 /** The list's page size unless asked: LeadLex's for keys (its other lists default to 50). */
@@ -99,21 +100,21 @@ const queryBoolean = (z: Zod, name: string) =>
     z.boolean({ error: `${name} must be true or false` }),
   ).default(false);
 
-export const listApiKeysQuery = (z: Zod) =>
-  pageQuery(z, "Keys", API_KEYS_PER_PAGE).extend({
-    include_revoked: queryBoolean(z, "include_revoked").meta({
-      param: { name: "include_revoked", in: "query" },
-      description: "List revoked keys too (default false).",
-      example: false,
-    }),
-    search: text(z, "search", 0, 200).optional().meta({
-      param: { name: "search", in: "query" },
-      description: "Only keys whose name or description contains this text, in any case " +
-        "(empty: every key); " +
-        "`%` and `_` are taken literally.",
-      example: "sync",
-    }),
-  });
+/** The list's own filters, beside its paging parameters (kit/cursor.ts). */
+export const apiKeyFilters = (z: Zod) => ({
+  include_revoked: queryBoolean(z, "include_revoked").meta({
+    param: { name: "include_revoked", in: "query" },
+    description: "List revoked keys too (default false).",
+    example: false,
+  }),
+  search: text(z, "search", 0, 200).optional().meta({
+    param: { name: "search", in: "query" },
+    description: "Only keys whose name or description contains this text, in any case " +
+      "(empty: every key); " +
+      "`%` and `_` are taken literally.",
+    example: "sync",
+  }),
+});
 
 /** A key with its plaintext: a creation's or a rotation's answer, the one place it is shown. */
 export const apiKeyWithSecret = schema((z) =>
@@ -152,7 +153,7 @@ export const apiKey = schema((z) =>
 export type ApiKey = z.output<ReturnType<typeof apiKey>>;
 
 export const apiKeyPage = schema((z) =>
-  z.object({ data: z.array(apiKey(z)), meta: pageMeta(z, "Keys that match") })
+  z.object({ data: z.array(apiKey(z)), meta: listMeta(z, "Keys that match") })
     .meta({ id: "ApiKeyPage" })
 );
 

@@ -1,12 +1,20 @@
+import { keysetList, type ListData } from "../kit/cursor.ts";
 import { defineEndpoint } from "../kit/endpoint.ts";
 import type { Zod } from "../kit/zod.ts";
 import {
   API_KEYS_PER_PAGE,
   type ApiKey,
   apiKeyExample,
+  apiKeyFilters,
   apiKeyPage,
-  listApiKeysQuery,
 } from "../api_keys/schemas.ts";
+
+const pages = keysetList({
+  name: "api_keys",
+  items: "Keys",
+  perPage: API_KEYS_PER_PAGE,
+  filters: apiKeyFilters,
+});
 
 const { key: _plaintext, ...listed } = apiKeyExample;
 
@@ -20,29 +28,36 @@ export const listApiKeys = defineEndpoint({
     "metadata only, never a key or its hash. Revoked keys only with include_revoked=true; " +
     "search filters by name or description.",
   permission: "admin:api_keys",
-  request: (z: Zod) => ({ query: listApiKeysQuery(z) }),
+  request: (z: Zod) => ({ query: pages.query(z) }),
+  check: pages.check,
   sql: {
     fn: "list_api_keys",
-    args: ({ query }) => ({
-      p_page: query.page,
-      p_per_page: query.per_page,
-      p_include_revoked: query.include_revoked,
-      p_search: query.search ?? null,
-    }),
+    args: (input) => {
+      // The filters' types, which the paging schema's own do not carry (apiKeyFilters).
+      const query = input.query as unknown as { include_revoked: boolean; search?: string };
+      return {
+        ...pages.args(input),
+        p_include_revoked: query.include_revoked,
+        p_search: query.search ?? null,
+      };
+    },
   },
   response: {
     description: "A page of keys, and where it sits.",
     schema: apiKeyPage,
     example: {
       data: [{ ...listed, last_used_at: "2026-12-06T10:05:00.000000Z", revoked_at: null }],
-      meta: { page: 1, per_page: API_KEYS_PER_PAGE, total: 1 },
+      meta: {
+        page: 1,
+        per_page: API_KEYS_PER_PAGE,
+        total: 1,
+        has_more: false,
+        next_cursor: null,
+      },
     },
-    from: (
-      data: { keys: ApiKey[]; total: number },
-      { query }: { query: { page: number; per_page: number } },
-    ) => ({
+    from: (data: ListData & { keys: ApiKey[] }, input) => ({
       data: data.keys,
-      meta: { page: query.page, per_page: query.per_page, total: data.total },
+      meta: pages.answer(input, data, data.keys),
     }),
   },
 });

@@ -1,7 +1,8 @@
 import type { z } from "zod";
 import { DEFAULT_PER_PAGE } from "../limits.ts";
 import { defineEndpoint } from "../kit/endpoint.ts";
-import { companyIdParams, pageMeta, pageQuery, unknownCompany, uuid } from "../kit/schemas.ts";
+import { keysetList, type ListData } from "../kit/cursor.ts";
+import { companyIdParams, unknownCompany, uuid } from "../kit/schemas.ts";
 import { schema, type Zod } from "../kit/zod.ts";
 
 const contact = schema((z) =>
@@ -15,10 +16,16 @@ const contact = schema((z) =>
   }).meta({ id: "Contact" })
 );
 
+const pages = keysetList<{ id: string }>({
+  name: "company_contacts",
+  items: "Contacts",
+  parent: (params) => params.id,
+});
+
 const contactPage = schema((z) =>
   z.object({
     data: z.array(contact(z)),
-    meta: pageMeta(z, "Contacts of the company"),
+    meta: pages.meta(z),
   }).meta({ id: "ContactPage" })
 );
 
@@ -31,16 +38,14 @@ export const listCompanyContacts = defineEndpoint({
   tags: ["contacts"],
   summary: "List a company's contacts",
   description: "One page of the contacts linked to one of the workspace's companies, oldest " +
-    "first (by created_at, then id). A page past the end is empty.",
+    "first (by created_at, then id). A page past the end is empty. Walk them all with " +
+    "meta.next_cursor: the first page, then ?cursor= until it is null.",
   permission: "contacts:read",
-  request: (z: Zod) => ({ params: companyIdParams(z), query: pageQuery(z, "Contacts") }),
+  request: (z: Zod) => ({ params: companyIdParams(z), query: pages.query(z) }),
+  check: pages.check,
   sql: {
     fn: "list_company_contacts",
-    args: ({ params, query }) => ({
-      p_company_id: params.id,
-      p_page: query.page,
-      p_per_page: query.per_page,
-    }),
+    args: (input) => ({ p_company_id: input.params.id, ...pages.args(input) }),
   },
   errors: {
     company_not_found: unknownCompany,
@@ -57,14 +62,11 @@ export const listCompanyContacts = defineEndpoint({
         created_at: "2026-11-27T13:44:44.123456Z",
         updated_at: "2026-11-27T13:44:44.123456Z",
       }],
-      meta: { page: 1, per_page: DEFAULT_PER_PAGE, total: 1 },
+      meta: { page: 1, per_page: DEFAULT_PER_PAGE, total: 1, has_more: false, next_cursor: null },
     },
-    from: (
-      data: { contacts: Contact[]; total: number },
-      { query },
-    ) => ({
+    from: (data: ListData & { contacts: Contact[] }, input) => ({
       data: data.contacts,
-      meta: { page: query.page, per_page: query.per_page, total: data.total },
+      meta: pages.answer(input, data, data.contacts),
     }),
   },
 });

@@ -1,9 +1,15 @@
 import { webhookNotFound } from "../errors.ts";
 import { defineEndpoint } from "../kit/endpoint.ts";
-import { type PageQuery, pageQuery } from "../kit/schemas.ts";
+import { keysetList, type ListData } from "../kit/cursor.ts";
 import type { Zod } from "../kit/zod.ts";
 import { DEFAULT_PER_PAGE } from "../limits.ts";
 import { type Delivery, deliveryPage, webhookIdParams } from "../webhooks/schemas.ts";
+
+const pages = keysetList<{ id: string }>({
+  name: "webhook_deliveries",
+  items: "Deliveries",
+  parent: (params) => params.id,
+});
 
 export const listWebhookDeliveries = defineEndpoint({
   method: "get",
@@ -12,17 +18,14 @@ export const listWebhookDeliveries = defineEndpoint({
   tags: ["webhooks"],
   summary: "List a webhook endpoint's deliveries",
   description: "One page of the endpoint's deliveries, newest first: each event sent to it, its " +
-    "status and every attempt (time, status code, duration, error class, the first bytes of the " +
-    "answer). Kept 30 days.",
+    "status, how many attempts were made and the latest 20 of them (time, status code, duration, " +
+    "error class, the first bytes of the answer). Kept 30 days.",
   permission: "webhooks:read",
-  request: (z: Zod) => ({ params: webhookIdParams(z), query: pageQuery(z, "Deliveries") }),
+  request: (z: Zod) => ({ params: webhookIdParams(z), query: pages.query(z) }),
+  check: pages.check,
   sql: {
     fn: "list_webhook_deliveries",
-    args: ({ params, query }) => ({
-      p_webhook_id: params.id,
-      p_page: query.page,
-      p_per_page: query.per_page,
-    }),
+    args: (input) => ({ p_webhook_id: input.params.id, ...pages.args(input) }),
   },
   errors: {
     webhook_not_found: ({ params }) => webhookNotFound(params.id),
@@ -38,6 +41,7 @@ export const listWebhookDeliveries = defineEndpoint({
         status: "succeeded",
         next_attempt_at: null,
         created_at: "2026-11-29T10:05:00.000000Z",
+        attempt_count: 1,
         attempts: [{
           attempt: 1,
           attempted_at: "2026-11-29T10:05:00.400000Z",
@@ -47,15 +51,11 @@ export const listWebhookDeliveries = defineEndpoint({
           response_prefix: "ok",
         }],
       }],
-      meta: { page: 1, per_page: DEFAULT_PER_PAGE, total: 1 },
+      meta: { page: 1, per_page: DEFAULT_PER_PAGE, total: 1, has_more: false, next_cursor: null },
     },
-    from: (data: { deliveries: Delivery[]; total: number }, { query }) => ({
+    from: (data: ListData & { deliveries: Delivery[] }, input) => ({
       data: data.deliveries,
-      meta: {
-        page: (query as PageQuery).page,
-        per_page: (query as PageQuery).per_page,
-        total: data.total,
-      },
+      meta: pages.answer(input, data, data.deliveries),
     }),
   },
 });

@@ -1,8 +1,10 @@
 import { defineEndpoint } from "../kit/endpoint.ts";
-import { type PageQuery, pageQuery } from "../kit/schemas.ts";
+import { keysetList, type ListData } from "../kit/cursor.ts";
 import type { Zod } from "../kit/zod.ts";
 import { DEFAULT_PER_PAGE } from "../limits.ts";
 import { type Webhook, webhookPage } from "../webhooks/schemas.ts";
+
+const pages = keysetList({ name: "webhooks", items: "Webhook endpoints" });
 
 export const listWebhooks = defineEndpoint({
   method: "get",
@@ -13,11 +15,9 @@ export const listWebhooks = defineEndpoint({
   description: "One page of the workspace's webhook endpoints, oldest first, each with its last " +
     "delivery's outcome. Never the secrets.",
   permission: "webhooks:read",
-  request: (z: Zod) => ({ query: pageQuery(z, "Webhook endpoints") }),
-  sql: {
-    fn: "list_webhooks",
-    args: ({ query }) => ({ p_page: query.page, p_per_page: query.per_page }),
-  },
+  request: (z: Zod) => ({ query: pages.query(z) }),
+  check: pages.check,
+  sql: { fn: "list_webhooks", args: pages.args },
   response: {
     description: "A page of webhook endpoints, and where it sits.",
     schema: webhookPage,
@@ -34,15 +34,11 @@ export const listWebhooks = defineEndpoint({
         created_at: "2026-11-29T10:00:00.000000Z",
         updated_at: "2026-11-29T10:00:00.000000Z",
       }],
-      meta: { page: 1, per_page: DEFAULT_PER_PAGE, total: 1 },
+      meta: { page: 1, per_page: DEFAULT_PER_PAGE, total: 1, has_more: false, next_cursor: null },
     },
-    from: (data: { webhooks: Webhook[]; total: number }, { query }) => ({
+    from: (data: ListData & { webhooks: Webhook[] }, input) => ({
       data: data.webhooks,
-      meta: {
-        page: (query as PageQuery).page,
-        per_page: (query as PageQuery).per_page,
-        total: data.total,
-      },
+      meta: pages.answer(input, data, data.webhooks),
     }),
   },
 });

@@ -42,6 +42,7 @@ export const retryWebhookDelivery = defineEndpoint({
           status: "pending",
           next_attempt_at: "2026-11-29T10:20:00.000000Z",
           created_at: "2026-11-29T10:05:00.000000Z",
+          attempt_count: 0,
           attempts: [],
         },
       },

@@ -1,9 +1,13 @@
 import type { z } from "zod";
 
-import { pageMeta, uuid } from "../kit/schemas.ts";
+import { listMeta } from "../kit/cursor.ts";
+import { uuid } from "../kit/schemas.ts";
 import { schema, type Zod } from "../kit/zod.ts";
 import { WEBHOOK_EVENT_TYPES } from "./events.ts";
 import { MAX_URL_LENGTH } from "./url_policy.ts";
+
+/** A delivery shows its latest attempts, this many at most (internal.delivery_json). */
+export const MAX_ATTEMPTS_SHOWN = 20;
 
 const EXAMPLE_ID = "e0000000-0000-4000-8000-000000000001";
 const EXAMPLE_URL = "https://crm.example.com/hooks/leadlex";
@@ -150,17 +154,20 @@ export const delivery = schema((z) =>
     }),
     next_attempt_at: timestamp(z, "When it is tried next (pending only).").nullable(),
     created_at: timestamp(z, "When the event was written."),
-    attempts: z.array(attempt(z)),
+    attempt_count: z.int().nonnegative().meta({ description: "Attempts made in all." }),
+    attempts: z.array(attempt(z)).max(MAX_ATTEMPTS_SHOWN).meta({
+      description: `The latest ${MAX_ATTEMPTS_SHOWN} attempts at most, oldest first.`,
+    }),
   }).meta({ id: "Delivery" })
 );
 
 export const webhookPage = schema((z) =>
-  z.object({ data: z.array(webhook(z)), meta: pageMeta(z, "Webhook endpoints") })
+  z.object({ data: z.array(webhook(z)), meta: listMeta(z, "Webhook endpoints") })
     .meta({ id: "WebhookPage" })
 );
 
 export const deliveryPage = schema((z) =>
-  z.object({ data: z.array(delivery(z)), meta: pageMeta(z, "Deliveries of the endpoint") })
+  z.object({ data: z.array(delivery(z)), meta: listMeta(z, "Deliveries of the endpoint") })
     .meta({ id: "DeliveryPage" })
 );
 
