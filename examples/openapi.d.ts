@@ -297,7 +297,7 @@ export interface components {
                  * @example validation_error
                  * @enum {string}
                  */
-                code: "validation_error" | "invalid_url" | "invalid_events" | "invalid_key" | "insufficient_permissions" | "company_not_found" | "webhook_not_found" | "delivery_not_found" | "not_found" | "method_not_allowed" | "webhook_inactive" | "webhook_limit_reached" | "payload_too_large" | "unsupported_media_type" | "rate_limited" | "internal_error" | "service_unavailable";
+                code: "validation_error" | "invalid_url" | "invalid_events" | "invalid_key" | "insufficient_permissions" | "company_not_found" | "webhook_not_found" | "delivery_not_found" | "not_found" | "method_not_allowed" | "webhook_inactive" | "webhook_limit_reached" | "idempotency_key_in_progress" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "rate_limited" | "internal_error" | "service_unavailable";
                 /** @example Invalid request body. contact_ids.3: Invalid UUID */
                 message: string;
                 /** @description validation_error only: the issues with their paths, at most 20 (the message counts them all). */
@@ -312,7 +312,7 @@ export interface components {
                      * @example body
                      * @enum {string}
                      */
-                    in: "path" | "query" | "body";
+                    in: "path" | "query" | "body" | "header";
                 }[];
             };
         };
@@ -543,7 +543,10 @@ export interface operations {
     linkContactsToCompany: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description Makes the request safe to retry: a retry with the same key and the same request within 24 hours gets the first answer again (`Idempotent-Replayed: true`) and nothing is done twice. 1 to 255 printable ASCII characters, bare or as a quoted string (draft-ietf-httpapi-idempotency-key-header); use a new random UUID per request. */
+                "Idempotency-Key"?: string;
+            };
             path: {
                 /** @description The company's id. */
                 id: string;
@@ -577,6 +580,8 @@ export interface operations {
                     "RateLimit-Policy"?: string;
                     /** @description The window that runs out first: `"minute";r=<remaining>;t=<seconds to reset>`. */
                     RateLimit?: string;
+                    /** @description `true` when this is the stored answer to an earlier request with the same Idempotency-Key (nothing was done again); absent otherwise. */
+                    "Idempotent-Replayed"?: "true";
                     [name: string]: unknown;
                 };
                 content: {
@@ -654,6 +659,8 @@ export interface operations {
                     "RateLimit-Policy"?: string;
                     /** @description The window that runs out first: `"minute";r=<remaining>;t=<seconds to reset>`. */
                     RateLimit?: string;
+                    /** @description `true` when this is the stored answer to an earlier request with the same Idempotency-Key (nothing was done again); absent otherwise. */
+                    "Idempotent-Replayed"?: "true";
                     [name: string]: unknown;
                 };
                 content: {
@@ -671,6 +678,27 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            /** @description `idempotency_key_in_progress`: a request with this Idempotency-Key is still running; nothing was done (see Retry-After) */
+            409: {
+                headers: {
+                    /** @description The workspace's daily quota. */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left today (UTC). */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description Unix seconds of the next 00:00 UTC, when the daily quota resets. */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description Both windows (draft-ietf-httpapi-ratelimit-headers-11), e.g. `"minute";q=10;w=60, "day";q=100;w=86400`. */
+                    "RateLimit-Policy"?: string;
+                    /** @description The window that runs out first: `"minute";r=<remaining>;t=<seconds to reset>`. */
+                    RateLimit?: string;
+                    /** @description Seconds to wait before retrying. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
             /** @description `payload_too_large`: body over 64 KiB */
             413: {
                 headers: {
@@ -682,6 +710,25 @@ export interface operations {
             };
             /** @description `unsupported_media_type`: the body is not declared application/json */
             415: {
+                headers: {
+                    /** @description The workspace's daily quota. */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left today (UTC). */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description Unix seconds of the next 00:00 UTC, when the daily quota resets. */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description Both windows (draft-ietf-httpapi-ratelimit-headers-11), e.g. `"minute";q=10;w=60, "day";q=100;w=86400`. */
+                    "RateLimit-Policy"?: string;
+                    /** @description The window that runs out first: `"minute";r=<remaining>;t=<seconds to reset>`. */
+                    RateLimit?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description `idempotency_key_reused`: this Idempotency-Key was used in the last 24 hours for another request (another method, path or body); nothing was done */
+            422: {
                 headers: {
                     /** @description The workspace's daily quota. */
                     "X-RateLimit-Limit"?: number;
@@ -745,7 +792,10 @@ export interface operations {
     unlinkContactsFromCompany: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description Makes the request safe to retry: a retry with the same key and the same request within 24 hours gets the first answer again (`Idempotent-Replayed: true`) and nothing is done twice. 1 to 255 printable ASCII characters, bare or as a quoted string (draft-ietf-httpapi-idempotency-key-header); use a new random UUID per request. */
+                "Idempotency-Key"?: string;
+            };
             path: {
                 /** @description The company's id. */
                 id: string;
@@ -778,6 +828,8 @@ export interface operations {
                     "RateLimit-Policy"?: string;
                     /** @description The window that runs out first: `"minute";r=<remaining>;t=<seconds to reset>`. */
                     RateLimit?: string;
+                    /** @description `true` when this is the stored answer to an earlier request with the same Idempotency-Key (nothing was done again); absent otherwise. */
+                    "Idempotent-Replayed"?: "true";
                     [name: string]: unknown;
                 };
                 content: {
@@ -855,6 +907,8 @@ export interface operations {
                     "RateLimit-Policy"?: string;
                     /** @description The window that runs out first: `"minute";r=<remaining>;t=<seconds to reset>`. */
                     RateLimit?: string;
+                    /** @description `true` when this is the stored answer to an earlier request with the same Idempotency-Key (nothing was done again); absent otherwise. */
+                    "Idempotent-Replayed"?: "true";
                     [name: string]: unknown;
                 };
                 content: {
@@ -872,6 +926,27 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            /** @description `idempotency_key_in_progress`: a request with this Idempotency-Key is still running; nothing was done (see Retry-After) */
+            409: {
+                headers: {
+                    /** @description The workspace's daily quota. */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left today (UTC). */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description Unix seconds of the next 00:00 UTC, when the daily quota resets. */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description Both windows (draft-ietf-httpapi-ratelimit-headers-11), e.g. `"minute";q=10;w=60, "day";q=100;w=86400`. */
+                    "RateLimit-Policy"?: string;
+                    /** @description The window that runs out first: `"minute";r=<remaining>;t=<seconds to reset>`. */
+                    RateLimit?: string;
+                    /** @description Seconds to wait before retrying. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
             /** @description `payload_too_large`: body over 64 KiB */
             413: {
                 headers: {
@@ -883,6 +958,25 @@ export interface operations {
             };
             /** @description `unsupported_media_type`: the body is not declared application/json */
             415: {
+                headers: {
+                    /** @description The workspace's daily quota. */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left today (UTC). */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description Unix seconds of the next 00:00 UTC, when the daily quota resets. */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description Both windows (draft-ietf-httpapi-ratelimit-headers-11), e.g. `"minute";q=10;w=60, "day";q=100;w=86400`. */
+                    "RateLimit-Policy"?: string;
+                    /** @description The window that runs out first: `"minute";r=<remaining>;t=<seconds to reset>`. */
+                    RateLimit?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description `idempotency_key_reused`: this Idempotency-Key was used in the last 24 hours for another request (another method, path or body); nothing was done */
+            422: {
                 headers: {
                     /** @description The workspace's daily quota. */
                     "X-RateLimit-Limit"?: number;
@@ -1360,7 +1454,10 @@ export interface operations {
     createWebhook: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description Makes the request safe to retry: a retry with the same key and the same request within 24 hours gets the first answer again (`Idempotent-Replayed: true`) and nothing is done twice. 1 to 255 printable ASCII characters, bare or as a quoted string (draft-ietf-httpapi-idempotency-key-header); use a new random UUID per request. */
+                "Idempotency-Key"?: string;
+            };
             path?: never;
             cookie?: never;
         };
@@ -1393,6 +1490,8 @@ export interface operations {
                     "RateLimit-Policy"?: string;
                     /** @description The window that runs out first: `"minute";r=<remaining>;t=<seconds to reset>`. */
                     RateLimit?: string;
+                    /** @description `true` when this is the stored answer to an earlier request with the same Idempotency-Key (nothing was done again); absent otherwise. */
+                    "Idempotent-Replayed"?: "true";
                     [name: string]: unknown;
                 };
                 content: {
@@ -1504,7 +1603,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description `webhook_limit_reached`: the workspace has as many webhook endpoints as it may (20 unless raised for it) */
+            /** @description `idempotency_key_in_progress`: a request with this Idempotency-Key is still running; nothing was done (see Retry-After); `webhook_limit_reached`: the workspace has as many webhook endpoints as it may (20 unless raised for it) */
             409: {
                 headers: {
                     /** @description The workspace's daily quota. */
@@ -1517,6 +1616,10 @@ export interface operations {
                     "RateLimit-Policy"?: string;
                     /** @description The window that runs out first: `"minute";r=<remaining>;t=<seconds to reset>`. */
                     RateLimit?: string;
+                    /** @description `true` when this is the stored answer to an earlier request with the same Idempotency-Key (nothing was done again); absent otherwise. */
+                    "Idempotent-Replayed"?: "true";
+                    /** @description Seconds to wait before retrying. */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1534,6 +1637,25 @@ export interface operations {
             };
             /** @description `unsupported_media_type`: the body is not declared application/json */
             415: {
+                headers: {
+                    /** @description The workspace's daily quota. */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left today (UTC). */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description Unix seconds of the next 00:00 UTC, when the daily quota resets. */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description Both windows (draft-ietf-httpapi-ratelimit-headers-11), e.g. `"minute";q=10;w=60, "day";q=100;w=86400`. */
+                    "RateLimit-Policy"?: string;
+                    /** @description The window that runs out first: `"minute";r=<remaining>;t=<seconds to reset>`. */
+                    RateLimit?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description `idempotency_key_reused`: this Idempotency-Key was used in the last 24 hours for another request (another method, path or body); nothing was done */
+            422: {
                 headers: {
                     /** @description The workspace's daily quota. */
                     "X-RateLimit-Limit"?: number;
@@ -1597,7 +1719,10 @@ export interface operations {
     deleteWebhook: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description Makes the request safe to retry: a retry with the same key and the same request within 24 hours gets the first answer again (`Idempotent-Replayed: true`) and nothing is done twice. 1 to 255 printable ASCII characters, bare or as a quoted string (draft-ietf-httpapi-idempotency-key-header); use a new random UUID per request. */
+                "Idempotency-Key"?: string;
+            };
             path: {
                 /** @description The webhook endpoint's id. */
                 id: string;
@@ -1619,6 +1744,8 @@ export interface operations {
                     "RateLimit-Policy"?: string;
                     /** @description The window that runs out first: `"minute";r=<remaining>;t=<seconds to reset>`. */
                     RateLimit?: string;
+                    /** @description `true` when this is the stored answer to an earlier request with the same Idempotency-Key (nothing was done again); absent otherwise. */
+                    "Idempotent-Replayed"?: "true";
                     [name: string]: unknown;
                 };
                 content?: never;
@@ -1685,6 +1812,8 @@ export interface operations {
                     "RateLimit-Policy"?: string;
                     /** @description The window that runs out first: `"minute";r=<remaining>;t=<seconds to reset>`. */
                     RateLimit?: string;
+                    /** @description `true` when this is the stored answer to an earlier request with the same Idempotency-Key (nothing was done again); absent otherwise. */
+                    "Idempotent-Replayed"?: "true";
                     [name: string]: unknown;
                 };
                 content: {
@@ -1702,6 +1831,27 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            /** @description `idempotency_key_in_progress`: a request with this Idempotency-Key is still running; nothing was done (see Retry-After) */
+            409: {
+                headers: {
+                    /** @description The workspace's daily quota. */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left today (UTC). */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description Unix seconds of the next 00:00 UTC, when the daily quota resets. */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description Both windows (draft-ietf-httpapi-ratelimit-headers-11), e.g. `"minute";q=10;w=60, "day";q=100;w=86400`. */
+                    "RateLimit-Policy"?: string;
+                    /** @description The window that runs out first: `"minute";r=<remaining>;t=<seconds to reset>`. */
+                    RateLimit?: string;
+                    /** @description Seconds to wait before retrying. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
             /** @description `payload_too_large`: body over 64 KiB */
             413: {
                 headers: {
@@ -1713,6 +1863,25 @@ export interface operations {
             };
             /** @description `unsupported_media_type`: the body is not declared application/json */
             415: {
+                headers: {
+                    /** @description The workspace's daily quota. */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left today (UTC). */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description Unix seconds of the next 00:00 UTC, when the daily quota resets. */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description Both windows (draft-ietf-httpapi-ratelimit-headers-11), e.g. `"minute";q=10;w=60, "day";q=100;w=86400`. */
+                    "RateLimit-Policy"?: string;
+                    /** @description The window that runs out first: `"minute";r=<remaining>;t=<seconds to reset>`. */
+                    RateLimit?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description `idempotency_key_reused`: this Idempotency-Key was used in the last 24 hours for another request (another method, path or body); nothing was done */
+            422: {
                 headers: {
                     /** @description The workspace's daily quota. */
                     "X-RateLimit-Limit"?: number;
@@ -1776,7 +1945,10 @@ export interface operations {
     updateWebhook: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description Makes the request safe to retry: a retry with the same key and the same request within 24 hours gets the first answer again (`Idempotent-Replayed: true`) and nothing is done twice. 1 to 255 printable ASCII characters, bare or as a quoted string (draft-ietf-httpapi-idempotency-key-header); use a new random UUID per request. */
+                "Idempotency-Key"?: string;
+            };
             path: {
                 /** @description The webhook endpoint's id. */
                 id: string;
@@ -1807,6 +1979,8 @@ export interface operations {
                     "RateLimit-Policy"?: string;
                     /** @description The window that runs out first: `"minute";r=<remaining>;t=<seconds to reset>`. */
                     RateLimit?: string;
+                    /** @description `true` when this is the stored answer to an earlier request with the same Idempotency-Key (nothing was done again); absent otherwise. */
+                    "Idempotent-Replayed"?: "true";
                     [name: string]: unknown;
                 };
                 content: {
@@ -1900,6 +2074,8 @@ export interface operations {
                     "RateLimit-Policy"?: string;
                     /** @description The window that runs out first: `"minute";r=<remaining>;t=<seconds to reset>`. */
                     RateLimit?: string;
+                    /** @description `true` when this is the stored answer to an earlier request with the same Idempotency-Key (nothing was done again); absent otherwise. */
+                    "Idempotent-Replayed"?: "true";
                     [name: string]: unknown;
                 };
                 content: {
@@ -1917,6 +2093,27 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            /** @description `idempotency_key_in_progress`: a request with this Idempotency-Key is still running; nothing was done (see Retry-After) */
+            409: {
+                headers: {
+                    /** @description The workspace's daily quota. */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left today (UTC). */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description Unix seconds of the next 00:00 UTC, when the daily quota resets. */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description Both windows (draft-ietf-httpapi-ratelimit-headers-11), e.g. `"minute";q=10;w=60, "day";q=100;w=86400`. */
+                    "RateLimit-Policy"?: string;
+                    /** @description The window that runs out first: `"minute";r=<remaining>;t=<seconds to reset>`. */
+                    RateLimit?: string;
+                    /** @description Seconds to wait before retrying. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
             /** @description `payload_too_large`: body over 64 KiB */
             413: {
                 headers: {
@@ -1928,6 +2125,25 @@ export interface operations {
             };
             /** @description `unsupported_media_type`: the body is not declared application/json */
             415: {
+                headers: {
+                    /** @description The workspace's daily quota. */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left today (UTC). */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description Unix seconds of the next 00:00 UTC, when the daily quota resets. */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description Both windows (draft-ietf-httpapi-ratelimit-headers-11), e.g. `"minute";q=10;w=60, "day";q=100;w=86400`. */
+                    "RateLimit-Policy"?: string;
+                    /** @description The window that runs out first: `"minute";r=<remaining>;t=<seconds to reset>`. */
+                    RateLimit?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description `idempotency_key_reused`: this Idempotency-Key was used in the last 24 hours for another request (another method, path or body); nothing was done */
+            422: {
                 headers: {
                     /** @description The workspace's daily quota. */
                     "X-RateLimit-Limit"?: number;
@@ -1991,7 +2207,10 @@ export interface operations {
     rotateWebhookSecret: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description Makes the request safe to retry: a retry with the same key and the same request within 24 hours gets the first answer again (`Idempotent-Replayed: true`) and nothing is done twice. 1 to 255 printable ASCII characters, bare or as a quoted string (draft-ietf-httpapi-idempotency-key-header); use a new random UUID per request. */
+                "Idempotency-Key"?: string;
+            };
             path: {
                 /** @description The webhook endpoint's id. */
                 id: string;
@@ -2013,6 +2232,8 @@ export interface operations {
                     "RateLimit-Policy"?: string;
                     /** @description The window that runs out first: `"minute";r=<remaining>;t=<seconds to reset>`. */
                     RateLimit?: string;
+                    /** @description `true` when this is the stored answer to an earlier request with the same Idempotency-Key (nothing was done again); absent otherwise. */
+                    "Idempotent-Replayed"?: "true";
                     [name: string]: unknown;
                 };
                 content: {
@@ -2101,6 +2322,8 @@ export interface operations {
                     "RateLimit-Policy"?: string;
                     /** @description The window that runs out first: `"minute";r=<remaining>;t=<seconds to reset>`. */
                     RateLimit?: string;
+                    /** @description `true` when this is the stored answer to an earlier request with the same Idempotency-Key (nothing was done again); absent otherwise. */
+                    "Idempotent-Replayed"?: "true";
                     [name: string]: unknown;
                 };
                 content: {
@@ -2118,6 +2341,27 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            /** @description `idempotency_key_in_progress`: a request with this Idempotency-Key is still running; nothing was done (see Retry-After) */
+            409: {
+                headers: {
+                    /** @description The workspace's daily quota. */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left today (UTC). */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description Unix seconds of the next 00:00 UTC, when the daily quota resets. */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description Both windows (draft-ietf-httpapi-ratelimit-headers-11), e.g. `"minute";q=10;w=60, "day";q=100;w=86400`. */
+                    "RateLimit-Policy"?: string;
+                    /** @description The window that runs out first: `"minute";r=<remaining>;t=<seconds to reset>`. */
+                    RateLimit?: string;
+                    /** @description Seconds to wait before retrying. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
             /** @description `payload_too_large`: body over 64 KiB */
             413: {
                 headers: {
@@ -2129,6 +2373,25 @@ export interface operations {
             };
             /** @description `unsupported_media_type`: the body is not declared application/json */
             415: {
+                headers: {
+                    /** @description The workspace's daily quota. */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left today (UTC). */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description Unix seconds of the next 00:00 UTC, when the daily quota resets. */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description Both windows (draft-ietf-httpapi-ratelimit-headers-11), e.g. `"minute";q=10;w=60, "day";q=100;w=86400`. */
+                    "RateLimit-Policy"?: string;
+                    /** @description The window that runs out first: `"minute";r=<remaining>;t=<seconds to reset>`. */
+                    RateLimit?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description `idempotency_key_reused`: this Idempotency-Key was used in the last 24 hours for another request (another method, path or body); nothing was done */
+            422: {
                 headers: {
                     /** @description The workspace's daily quota. */
                     "X-RateLimit-Limit"?: number;
@@ -2407,7 +2670,10 @@ export interface operations {
     retryWebhookDelivery: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description Makes the request safe to retry: a retry with the same key and the same request within 24 hours gets the first answer again (`Idempotent-Replayed: true`) and nothing is done twice. 1 to 255 printable ASCII characters, bare or as a quoted string (draft-ietf-httpapi-idempotency-key-header); use a new random UUID per request. */
+                "Idempotency-Key"?: string;
+            };
             path: {
                 /** @description The webhook endpoint's id. */
                 id: string;
@@ -2431,6 +2697,8 @@ export interface operations {
                     "RateLimit-Policy"?: string;
                     /** @description The window that runs out first: `"minute";r=<remaining>;t=<seconds to reset>`. */
                     RateLimit?: string;
+                    /** @description `true` when this is the stored answer to an earlier request with the same Idempotency-Key (nothing was done again); absent otherwise. */
+                    "Idempotent-Replayed"?: "true";
                     [name: string]: unknown;
                 };
                 content: {
@@ -2518,6 +2786,8 @@ export interface operations {
                     "RateLimit-Policy"?: string;
                     /** @description The window that runs out first: `"minute";r=<remaining>;t=<seconds to reset>`. */
                     RateLimit?: string;
+                    /** @description `true` when this is the stored answer to an earlier request with the same Idempotency-Key (nothing was done again); absent otherwise. */
+                    "Idempotent-Replayed"?: "true";
                     [name: string]: unknown;
                 };
                 content: {
@@ -2535,7 +2805,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description `webhook_inactive`: the webhook endpoint is turned off: turn it back on (PATCH active) first */
+            /** @description `idempotency_key_in_progress`: a request with this Idempotency-Key is still running; nothing was done (see Retry-After); `webhook_inactive`: the webhook endpoint is turned off: turn it back on (PATCH active) first */
             409: {
                 headers: {
                     /** @description The workspace's daily quota. */
@@ -2548,6 +2818,10 @@ export interface operations {
                     "RateLimit-Policy"?: string;
                     /** @description The window that runs out first: `"minute";r=<remaining>;t=<seconds to reset>`. */
                     RateLimit?: string;
+                    /** @description `true` when this is the stored answer to an earlier request with the same Idempotency-Key (nothing was done again); absent otherwise. */
+                    "Idempotent-Replayed"?: "true";
+                    /** @description Seconds to wait before retrying. */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2565,6 +2839,25 @@ export interface operations {
             };
             /** @description `unsupported_media_type`: the body is not declared application/json */
             415: {
+                headers: {
+                    /** @description The workspace's daily quota. */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left today (UTC). */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description Unix seconds of the next 00:00 UTC, when the daily quota resets. */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description Both windows (draft-ietf-httpapi-ratelimit-headers-11), e.g. `"minute";q=10;w=60, "day";q=100;w=86400`. */
+                    "RateLimit-Policy"?: string;
+                    /** @description The window that runs out first: `"minute";r=<remaining>;t=<seconds to reset>`. */
+                    RateLimit?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description `idempotency_key_reused`: this Idempotency-Key was used in the last 24 hours for another request (another method, path or body); nothing was done */
+            422: {
                 headers: {
                     /** @description The workspace's daily quota. */
                     "X-RateLimit-Limit"?: number;

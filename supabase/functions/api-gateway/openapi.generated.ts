@@ -199,8 +199,10 @@ export default {
                   "method_not_allowed",
                   "webhook_inactive",
                   "webhook_limit_reached",
+                  "idempotency_key_in_progress",
                   "payload_too_large",
                   "unsupported_media_type",
+                  "idempotency_key_reused",
                   "rate_limited",
                   "internal_error",
                   "service_unavailable"
@@ -233,7 +235,8 @@ export default {
                       "enum": [
                         "path",
                         "query",
-                        "body"
+                        "body",
+                        "header"
                       ],
                       "example": "body"
                     }
@@ -828,6 +831,19 @@ export default {
             "description": "The company's id.",
             "name": "id",
             "in": "path"
+          },
+          {
+            "schema": {
+              "type": "string",
+              "minLength": 1,
+              "maxLength": 255,
+              "description": "Makes the request safe to retry: a retry with the same key and the same request within 24 hours gets the first answer again (`Idempotent-Replayed: true`) and nothing is done twice. 1 to 255 printable ASCII characters, bare or as a quoted string (draft-ietf-httpapi-idempotency-key-header); use a new random UUID per request.",
+              "example": "8e03978e-40d5-43e8-bc93-6894a57f9324"
+            },
+            "required": false,
+            "description": "Makes the request safe to retry: a retry with the same key and the same request within 24 hours gets the first answer again (`Idempotent-Replayed: true`) and nothing is done twice. 1 to 255 printable ASCII characters, bare or as a quoted string (draft-ietf-httpapi-idempotency-key-header); use a new random UUID per request.",
+            "name": "Idempotency-Key",
+            "in": "header"
           }
         ],
         "requestBody": {
@@ -878,6 +894,15 @@ export default {
                 "description": "The window that runs out first: `\"minute\";r=<remaining>;t=<seconds to reset>`.",
                 "schema": {
                   "type": "string"
+                }
+              },
+              "Idempotent-Replayed": {
+                "description": "`true` when this is the stored answer to an earlier request with the same Idempotency-Key (nothing was done again); absent otherwise.",
+                "schema": {
+                  "type": "string",
+                  "enum": [
+                    "true"
+                  ]
                 }
               }
             },
@@ -1071,6 +1096,15 @@ export default {
                 "schema": {
                   "type": "string"
                 }
+              },
+              "Idempotent-Replayed": {
+                "description": "`true` when this is the stored answer to an earlier request with the same Idempotency-Key (nothing was done again); absent otherwise.",
+                "schema": {
+                  "type": "string",
+                  "enum": [
+                    "true"
+                  ]
+                }
               }
             },
             "content": {
@@ -1120,6 +1154,65 @@ export default {
                       "error": {
                         "code": "method_not_allowed",
                         "message": "Method PUT is not allowed here. Allowed: OPTIONS, POST."
+                      }
+                    }
+                  }
+                },
+                "schema": {
+                  "$ref": "#/components/schemas/Error"
+                }
+              }
+            }
+          },
+          "409": {
+            "description": "`idempotency_key_in_progress`: a request with this Idempotency-Key is still running; nothing was done (see Retry-After)",
+            "headers": {
+              "X-RateLimit-Limit": {
+                "description": "The workspace's daily quota.",
+                "schema": {
+                  "type": "integer"
+                }
+              },
+              "X-RateLimit-Remaining": {
+                "description": "Requests left today (UTC).",
+                "schema": {
+                  "type": "integer"
+                }
+              },
+              "X-RateLimit-Reset": {
+                "description": "Unix seconds of the next 00:00 UTC, when the daily quota resets.",
+                "schema": {
+                  "type": "integer"
+                }
+              },
+              "RateLimit-Policy": {
+                "description": "Both windows (draft-ietf-httpapi-ratelimit-headers-11), e.g. `\"minute\";q=10;w=60, \"day\";q=100;w=86400`.",
+                "schema": {
+                  "type": "string"
+                }
+              },
+              "RateLimit": {
+                "description": "The window that runs out first: `\"minute\";r=<remaining>;t=<seconds to reset>`.",
+                "schema": {
+                  "type": "string"
+                }
+              },
+              "Retry-After": {
+                "description": "Seconds to wait before retrying.",
+                "schema": {
+                  "type": "integer"
+                }
+              }
+            },
+            "content": {
+              "application/json": {
+                "examples": {
+                  "idempotency_key_in_progress": {
+                    "summary": "idempotency_key_in_progress",
+                    "value": {
+                      "error": {
+                        "code": "idempotency_key_in_progress",
+                        "message": "A request with this Idempotency-Key is still being processed. Retry after 1 second."
                       }
                     }
                   }
@@ -1195,6 +1288,59 @@ export default {
                       "error": {
                         "code": "unsupported_media_type",
                         "message": "Send the request body as JSON with `Content-Type: application/json`."
+                      }
+                    }
+                  }
+                },
+                "schema": {
+                  "$ref": "#/components/schemas/Error"
+                }
+              }
+            }
+          },
+          "422": {
+            "description": "`idempotency_key_reused`: this Idempotency-Key was used in the last 24 hours for another request (another method, path or body); nothing was done",
+            "headers": {
+              "X-RateLimit-Limit": {
+                "description": "The workspace's daily quota.",
+                "schema": {
+                  "type": "integer"
+                }
+              },
+              "X-RateLimit-Remaining": {
+                "description": "Requests left today (UTC).",
+                "schema": {
+                  "type": "integer"
+                }
+              },
+              "X-RateLimit-Reset": {
+                "description": "Unix seconds of the next 00:00 UTC, when the daily quota resets.",
+                "schema": {
+                  "type": "integer"
+                }
+              },
+              "RateLimit-Policy": {
+                "description": "Both windows (draft-ietf-httpapi-ratelimit-headers-11), e.g. `\"minute\";q=10;w=60, \"day\";q=100;w=86400`.",
+                "schema": {
+                  "type": "string"
+                }
+              },
+              "RateLimit": {
+                "description": "The window that runs out first: `\"minute\";r=<remaining>;t=<seconds to reset>`.",
+                "schema": {
+                  "type": "string"
+                }
+              }
+            },
+            "content": {
+              "application/json": {
+                "examples": {
+                  "idempotency_key_reused": {
+                    "summary": "idempotency_key_reused",
+                    "value": {
+                      "error": {
+                        "code": "idempotency_key_reused",
+                        "message": "This Idempotency-Key was already used for another request (method, path or body) in the last 24 hours: use a new key for a new request."
                       }
                     }
                   }
@@ -1343,6 +1489,19 @@ export default {
             "description": "The company's id.",
             "name": "id",
             "in": "path"
+          },
+          {
+            "schema": {
+              "type": "string",
+              "minLength": 1,
+              "maxLength": 255,
+              "description": "Makes the request safe to retry: a retry with the same key and the same request within 24 hours gets the first answer again (`Idempotent-Replayed: true`) and nothing is done twice. 1 to 255 printable ASCII characters, bare or as a quoted string (draft-ietf-httpapi-idempotency-key-header); use a new random UUID per request.",
+              "example": "8e03978e-40d5-43e8-bc93-6894a57f9324"
+            },
+            "required": false,
+            "description": "Makes the request safe to retry: a retry with the same key and the same request within 24 hours gets the first answer again (`Idempotent-Replayed: true`) and nothing is done twice. 1 to 255 printable ASCII characters, bare or as a quoted string (draft-ietf-httpapi-idempotency-key-header); use a new random UUID per request.",
+            "name": "Idempotency-Key",
+            "in": "header"
           }
         ],
         "requestBody": {
@@ -1392,6 +1551,15 @@ export default {
                 "description": "The window that runs out first: `\"minute\";r=<remaining>;t=<seconds to reset>`.",
                 "schema": {
                   "type": "string"
+                }
+              },
+              "Idempotent-Replayed": {
+                "description": "`true` when this is the stored answer to an earlier request with the same Idempotency-Key (nothing was done again); absent otherwise.",
+                "schema": {
+                  "type": "string",
+                  "enum": [
+                    "true"
+                  ]
                 }
               }
             },
@@ -1585,6 +1753,15 @@ export default {
                 "schema": {
                   "type": "string"
                 }
+              },
+              "Idempotent-Replayed": {
+                "description": "`true` when this is the stored answer to an earlier request with the same Idempotency-Key (nothing was done again); absent otherwise.",
+                "schema": {
+                  "type": "string",
+                  "enum": [
+                    "true"
+                  ]
+                }
               }
             },
             "content": {
@@ -1634,6 +1811,65 @@ export default {
                       "error": {
                         "code": "method_not_allowed",
                         "message": "Method PUT is not allowed here. Allowed: OPTIONS, POST."
+                      }
+                    }
+                  }
+                },
+                "schema": {
+                  "$ref": "#/components/schemas/Error"
+                }
+              }
+            }
+          },
+          "409": {
+            "description": "`idempotency_key_in_progress`: a request with this Idempotency-Key is still running; nothing was done (see Retry-After)",
+            "headers": {
+              "X-RateLimit-Limit": {
+                "description": "The workspace's daily quota.",
+                "schema": {
+                  "type": "integer"
+                }
+              },
+              "X-RateLimit-Remaining": {
+                "description": "Requests left today (UTC).",
+                "schema": {
+                  "type": "integer"
+                }
+              },
+              "X-RateLimit-Reset": {
+                "description": "Unix seconds of the next 00:00 UTC, when the daily quota resets.",
+                "schema": {
+                  "type": "integer"
+                }
+              },
+              "RateLimit-Policy": {
+                "description": "Both windows (draft-ietf-httpapi-ratelimit-headers-11), e.g. `\"minute\";q=10;w=60, \"day\";q=100;w=86400`.",
+                "schema": {
+                  "type": "string"
+                }
+              },
+              "RateLimit": {
+                "description": "The window that runs out first: `\"minute\";r=<remaining>;t=<seconds to reset>`.",
+                "schema": {
+                  "type": "string"
+                }
+              },
+              "Retry-After": {
+                "description": "Seconds to wait before retrying.",
+                "schema": {
+                  "type": "integer"
+                }
+              }
+            },
+            "content": {
+              "application/json": {
+                "examples": {
+                  "idempotency_key_in_progress": {
+                    "summary": "idempotency_key_in_progress",
+                    "value": {
+                      "error": {
+                        "code": "idempotency_key_in_progress",
+                        "message": "A request with this Idempotency-Key is still being processed. Retry after 1 second."
                       }
                     }
                   }
@@ -1709,6 +1945,59 @@ export default {
                       "error": {
                         "code": "unsupported_media_type",
                         "message": "Send the request body as JSON with `Content-Type: application/json`."
+                      }
+                    }
+                  }
+                },
+                "schema": {
+                  "$ref": "#/components/schemas/Error"
+                }
+              }
+            }
+          },
+          "422": {
+            "description": "`idempotency_key_reused`: this Idempotency-Key was used in the last 24 hours for another request (another method, path or body); nothing was done",
+            "headers": {
+              "X-RateLimit-Limit": {
+                "description": "The workspace's daily quota.",
+                "schema": {
+                  "type": "integer"
+                }
+              },
+              "X-RateLimit-Remaining": {
+                "description": "Requests left today (UTC).",
+                "schema": {
+                  "type": "integer"
+                }
+              },
+              "X-RateLimit-Reset": {
+                "description": "Unix seconds of the next 00:00 UTC, when the daily quota resets.",
+                "schema": {
+                  "type": "integer"
+                }
+              },
+              "RateLimit-Policy": {
+                "description": "Both windows (draft-ietf-httpapi-ratelimit-headers-11), e.g. `\"minute\";q=10;w=60, \"day\";q=100;w=86400`.",
+                "schema": {
+                  "type": "string"
+                }
+              },
+              "RateLimit": {
+                "description": "The window that runs out first: `\"minute\";r=<remaining>;t=<seconds to reset>`.",
+                "schema": {
+                  "type": "string"
+                }
+              }
+            },
+            "content": {
+              "application/json": {
+                "examples": {
+                  "idempotency_key_reused": {
+                    "summary": "idempotency_key_reused",
+                    "value": {
+                      "error": {
+                        "code": "idempotency_key_reused",
+                        "message": "This Idempotency-Key was already used for another request (method, path or body) in the last 24 hours: use a new key for a new request."
                       }
                     }
                   }
@@ -2382,6 +2671,21 @@ export default {
             "ApiKey": []
           }
         ],
+        "parameters": [
+          {
+            "schema": {
+              "type": "string",
+              "minLength": 1,
+              "maxLength": 255,
+              "description": "Makes the request safe to retry: a retry with the same key and the same request within 24 hours gets the first answer again (`Idempotent-Replayed: true`) and nothing is done twice. 1 to 255 printable ASCII characters, bare or as a quoted string (draft-ietf-httpapi-idempotency-key-header); use a new random UUID per request.",
+              "example": "8e03978e-40d5-43e8-bc93-6894a57f9324"
+            },
+            "required": false,
+            "description": "Makes the request safe to retry: a retry with the same key and the same request within 24 hours gets the first answer again (`Idempotent-Replayed: true`) and nothing is done twice. 1 to 255 printable ASCII characters, bare or as a quoted string (draft-ietf-httpapi-idempotency-key-header); use a new random UUID per request.",
+            "name": "Idempotency-Key",
+            "in": "header"
+          }
+        ],
         "requestBody": {
           "required": true,
           "content": {
@@ -2432,6 +2736,15 @@ export default {
                 "description": "The window that runs out first: `\"minute\";r=<remaining>;t=<seconds to reset>`.",
                 "schema": {
                   "type": "string"
+                }
+              },
+              "Idempotent-Replayed": {
+                "description": "`true` when this is the stored answer to an earlier request with the same Idempotency-Key (nothing was done again); absent otherwise.",
+                "schema": {
+                  "type": "string",
+                  "enum": [
+                    "true"
+                  ]
                 }
               }
             },
@@ -2705,7 +3018,7 @@ export default {
             }
           },
           "409": {
-            "description": "`webhook_limit_reached`: the workspace has as many webhook endpoints as it may (20 unless raised for it)",
+            "description": "`idempotency_key_in_progress`: a request with this Idempotency-Key is still running; nothing was done (see Retry-After); `webhook_limit_reached`: the workspace has as many webhook endpoints as it may (20 unless raised for it)",
             "headers": {
               "X-RateLimit-Limit": {
                 "description": "The workspace's daily quota.",
@@ -2736,11 +3049,35 @@ export default {
                 "schema": {
                   "type": "string"
                 }
+              },
+              "Idempotent-Replayed": {
+                "description": "`true` when this is the stored answer to an earlier request with the same Idempotency-Key (nothing was done again); absent otherwise.",
+                "schema": {
+                  "type": "string",
+                  "enum": [
+                    "true"
+                  ]
+                }
+              },
+              "Retry-After": {
+                "description": "Seconds to wait before retrying.",
+                "schema": {
+                  "type": "integer"
+                }
               }
             },
             "content": {
               "application/json": {
                 "examples": {
+                  "idempotency_key_in_progress": {
+                    "summary": "idempotency_key_in_progress",
+                    "value": {
+                      "error": {
+                        "code": "idempotency_key_in_progress",
+                        "message": "A request with this Idempotency-Key is still being processed. Retry after 1 second."
+                      }
+                    }
+                  },
                   "webhook_limit_reached": {
                     "summary": "webhook_limit_reached",
                     "value": {
@@ -2822,6 +3159,59 @@ export default {
                       "error": {
                         "code": "unsupported_media_type",
                         "message": "Send the request body as JSON with `Content-Type: application/json`."
+                      }
+                    }
+                  }
+                },
+                "schema": {
+                  "$ref": "#/components/schemas/Error"
+                }
+              }
+            }
+          },
+          "422": {
+            "description": "`idempotency_key_reused`: this Idempotency-Key was used in the last 24 hours for another request (another method, path or body); nothing was done",
+            "headers": {
+              "X-RateLimit-Limit": {
+                "description": "The workspace's daily quota.",
+                "schema": {
+                  "type": "integer"
+                }
+              },
+              "X-RateLimit-Remaining": {
+                "description": "Requests left today (UTC).",
+                "schema": {
+                  "type": "integer"
+                }
+              },
+              "X-RateLimit-Reset": {
+                "description": "Unix seconds of the next 00:00 UTC, when the daily quota resets.",
+                "schema": {
+                  "type": "integer"
+                }
+              },
+              "RateLimit-Policy": {
+                "description": "Both windows (draft-ietf-httpapi-ratelimit-headers-11), e.g. `\"minute\";q=10;w=60, \"day\";q=100;w=86400`.",
+                "schema": {
+                  "type": "string"
+                }
+              },
+              "RateLimit": {
+                "description": "The window that runs out first: `\"minute\";r=<remaining>;t=<seconds to reset>`.",
+                "schema": {
+                  "type": "string"
+                }
+              }
+            },
+            "content": {
+              "application/json": {
+                "examples": {
+                  "idempotency_key_reused": {
+                    "summary": "idempotency_key_reused",
+                    "value": {
+                      "error": {
+                        "code": "idempotency_key_reused",
+                        "message": "This Idempotency-Key was already used for another request (method, path or body) in the last 24 hours: use a new key for a new request."
                       }
                     }
                   }
@@ -3491,6 +3881,19 @@ export default {
             "description": "The webhook endpoint's id.",
             "name": "id",
             "in": "path"
+          },
+          {
+            "schema": {
+              "type": "string",
+              "minLength": 1,
+              "maxLength": 255,
+              "description": "Makes the request safe to retry: a retry with the same key and the same request within 24 hours gets the first answer again (`Idempotent-Replayed: true`) and nothing is done twice. 1 to 255 printable ASCII characters, bare or as a quoted string (draft-ietf-httpapi-idempotency-key-header); use a new random UUID per request.",
+              "example": "8e03978e-40d5-43e8-bc93-6894a57f9324"
+            },
+            "required": false,
+            "description": "Makes the request safe to retry: a retry with the same key and the same request within 24 hours gets the first answer again (`Idempotent-Replayed: true`) and nothing is done twice. 1 to 255 printable ASCII characters, bare or as a quoted string (draft-ietf-httpapi-idempotency-key-header); use a new random UUID per request.",
+            "name": "Idempotency-Key",
+            "in": "header"
           }
         ],
         "requestBody": {
@@ -3538,6 +3941,15 @@ export default {
                 "description": "The window that runs out first: `\"minute\";r=<remaining>;t=<seconds to reset>`.",
                 "schema": {
                   "type": "string"
+                }
+              },
+              "Idempotent-Replayed": {
+                "description": "`true` when this is the stored answer to an earlier request with the same Idempotency-Key (nothing was done again); absent otherwise.",
+                "schema": {
+                  "type": "string",
+                  "enum": [
+                    "true"
+                  ]
                 }
               }
             },
@@ -3759,6 +4171,15 @@ export default {
                 "schema": {
                   "type": "string"
                 }
+              },
+              "Idempotent-Replayed": {
+                "description": "`true` when this is the stored answer to an earlier request with the same Idempotency-Key (nothing was done again); absent otherwise.",
+                "schema": {
+                  "type": "string",
+                  "enum": [
+                    "true"
+                  ]
+                }
               }
             },
             "content": {
@@ -3808,6 +4229,65 @@ export default {
                       "error": {
                         "code": "method_not_allowed",
                         "message": "Method PUT is not allowed here. Allowed: OPTIONS, POST."
+                      }
+                    }
+                  }
+                },
+                "schema": {
+                  "$ref": "#/components/schemas/Error"
+                }
+              }
+            }
+          },
+          "409": {
+            "description": "`idempotency_key_in_progress`: a request with this Idempotency-Key is still running; nothing was done (see Retry-After)",
+            "headers": {
+              "X-RateLimit-Limit": {
+                "description": "The workspace's daily quota.",
+                "schema": {
+                  "type": "integer"
+                }
+              },
+              "X-RateLimit-Remaining": {
+                "description": "Requests left today (UTC).",
+                "schema": {
+                  "type": "integer"
+                }
+              },
+              "X-RateLimit-Reset": {
+                "description": "Unix seconds of the next 00:00 UTC, when the daily quota resets.",
+                "schema": {
+                  "type": "integer"
+                }
+              },
+              "RateLimit-Policy": {
+                "description": "Both windows (draft-ietf-httpapi-ratelimit-headers-11), e.g. `\"minute\";q=10;w=60, \"day\";q=100;w=86400`.",
+                "schema": {
+                  "type": "string"
+                }
+              },
+              "RateLimit": {
+                "description": "The window that runs out first: `\"minute\";r=<remaining>;t=<seconds to reset>`.",
+                "schema": {
+                  "type": "string"
+                }
+              },
+              "Retry-After": {
+                "description": "Seconds to wait before retrying.",
+                "schema": {
+                  "type": "integer"
+                }
+              }
+            },
+            "content": {
+              "application/json": {
+                "examples": {
+                  "idempotency_key_in_progress": {
+                    "summary": "idempotency_key_in_progress",
+                    "value": {
+                      "error": {
+                        "code": "idempotency_key_in_progress",
+                        "message": "A request with this Idempotency-Key is still being processed. Retry after 1 second."
                       }
                     }
                   }
@@ -3883,6 +4363,59 @@ export default {
                       "error": {
                         "code": "unsupported_media_type",
                         "message": "Send the request body as JSON with `Content-Type: application/json`."
+                      }
+                    }
+                  }
+                },
+                "schema": {
+                  "$ref": "#/components/schemas/Error"
+                }
+              }
+            }
+          },
+          "422": {
+            "description": "`idempotency_key_reused`: this Idempotency-Key was used in the last 24 hours for another request (another method, path or body); nothing was done",
+            "headers": {
+              "X-RateLimit-Limit": {
+                "description": "The workspace's daily quota.",
+                "schema": {
+                  "type": "integer"
+                }
+              },
+              "X-RateLimit-Remaining": {
+                "description": "Requests left today (UTC).",
+                "schema": {
+                  "type": "integer"
+                }
+              },
+              "X-RateLimit-Reset": {
+                "description": "Unix seconds of the next 00:00 UTC, when the daily quota resets.",
+                "schema": {
+                  "type": "integer"
+                }
+              },
+              "RateLimit-Policy": {
+                "description": "Both windows (draft-ietf-httpapi-ratelimit-headers-11), e.g. `\"minute\";q=10;w=60, \"day\";q=100;w=86400`.",
+                "schema": {
+                  "type": "string"
+                }
+              },
+              "RateLimit": {
+                "description": "The window that runs out first: `\"minute\";r=<remaining>;t=<seconds to reset>`.",
+                "schema": {
+                  "type": "string"
+                }
+              }
+            },
+            "content": {
+              "application/json": {
+                "examples": {
+                  "idempotency_key_reused": {
+                    "summary": "idempotency_key_reused",
+                    "value": {
+                      "error": {
+                        "code": "idempotency_key_reused",
+                        "message": "This Idempotency-Key was already used for another request (method, path or body) in the last 24 hours: use a new key for a new request."
                       }
                     }
                   }
@@ -4029,6 +4562,19 @@ export default {
             "description": "The webhook endpoint's id.",
             "name": "id",
             "in": "path"
+          },
+          {
+            "schema": {
+              "type": "string",
+              "minLength": 1,
+              "maxLength": 255,
+              "description": "Makes the request safe to retry: a retry with the same key and the same request within 24 hours gets the first answer again (`Idempotent-Replayed: true`) and nothing is done twice. 1 to 255 printable ASCII characters, bare or as a quoted string (draft-ietf-httpapi-idempotency-key-header); use a new random UUID per request.",
+              "example": "8e03978e-40d5-43e8-bc93-6894a57f9324"
+            },
+            "required": false,
+            "description": "Makes the request safe to retry: a retry with the same key and the same request within 24 hours gets the first answer again (`Idempotent-Replayed: true`) and nothing is done twice. 1 to 255 printable ASCII characters, bare or as a quoted string (draft-ietf-httpapi-idempotency-key-header); use a new random UUID per request.",
+            "name": "Idempotency-Key",
+            "in": "header"
           }
         ],
         "responses": {
@@ -4063,6 +4609,15 @@ export default {
                 "description": "The window that runs out first: `\"minute\";r=<remaining>;t=<seconds to reset>`.",
                 "schema": {
                   "type": "string"
+                }
+              },
+              "Idempotent-Replayed": {
+                "description": "`true` when this is the stored answer to an earlier request with the same Idempotency-Key (nothing was done again); absent otherwise.",
+                "schema": {
+                  "type": "string",
+                  "enum": [
+                    "true"
+                  ]
                 }
               }
             }
@@ -4242,6 +4797,15 @@ export default {
                 "schema": {
                   "type": "string"
                 }
+              },
+              "Idempotent-Replayed": {
+                "description": "`true` when this is the stored answer to an earlier request with the same Idempotency-Key (nothing was done again); absent otherwise.",
+                "schema": {
+                  "type": "string",
+                  "enum": [
+                    "true"
+                  ]
+                }
               }
             },
             "content": {
@@ -4291,6 +4855,65 @@ export default {
                       "error": {
                         "code": "method_not_allowed",
                         "message": "Method PUT is not allowed here. Allowed: OPTIONS, POST."
+                      }
+                    }
+                  }
+                },
+                "schema": {
+                  "$ref": "#/components/schemas/Error"
+                }
+              }
+            }
+          },
+          "409": {
+            "description": "`idempotency_key_in_progress`: a request with this Idempotency-Key is still running; nothing was done (see Retry-After)",
+            "headers": {
+              "X-RateLimit-Limit": {
+                "description": "The workspace's daily quota.",
+                "schema": {
+                  "type": "integer"
+                }
+              },
+              "X-RateLimit-Remaining": {
+                "description": "Requests left today (UTC).",
+                "schema": {
+                  "type": "integer"
+                }
+              },
+              "X-RateLimit-Reset": {
+                "description": "Unix seconds of the next 00:00 UTC, when the daily quota resets.",
+                "schema": {
+                  "type": "integer"
+                }
+              },
+              "RateLimit-Policy": {
+                "description": "Both windows (draft-ietf-httpapi-ratelimit-headers-11), e.g. `\"minute\";q=10;w=60, \"day\";q=100;w=86400`.",
+                "schema": {
+                  "type": "string"
+                }
+              },
+              "RateLimit": {
+                "description": "The window that runs out first: `\"minute\";r=<remaining>;t=<seconds to reset>`.",
+                "schema": {
+                  "type": "string"
+                }
+              },
+              "Retry-After": {
+                "description": "Seconds to wait before retrying.",
+                "schema": {
+                  "type": "integer"
+                }
+              }
+            },
+            "content": {
+              "application/json": {
+                "examples": {
+                  "idempotency_key_in_progress": {
+                    "summary": "idempotency_key_in_progress",
+                    "value": {
+                      "error": {
+                        "code": "idempotency_key_in_progress",
+                        "message": "A request with this Idempotency-Key is still being processed. Retry after 1 second."
                       }
                     }
                   }
@@ -4366,6 +4989,59 @@ export default {
                       "error": {
                         "code": "unsupported_media_type",
                         "message": "Send the request body as JSON with `Content-Type: application/json`."
+                      }
+                    }
+                  }
+                },
+                "schema": {
+                  "$ref": "#/components/schemas/Error"
+                }
+              }
+            }
+          },
+          "422": {
+            "description": "`idempotency_key_reused`: this Idempotency-Key was used in the last 24 hours for another request (another method, path or body); nothing was done",
+            "headers": {
+              "X-RateLimit-Limit": {
+                "description": "The workspace's daily quota.",
+                "schema": {
+                  "type": "integer"
+                }
+              },
+              "X-RateLimit-Remaining": {
+                "description": "Requests left today (UTC).",
+                "schema": {
+                  "type": "integer"
+                }
+              },
+              "X-RateLimit-Reset": {
+                "description": "Unix seconds of the next 00:00 UTC, when the daily quota resets.",
+                "schema": {
+                  "type": "integer"
+                }
+              },
+              "RateLimit-Policy": {
+                "description": "Both windows (draft-ietf-httpapi-ratelimit-headers-11), e.g. `\"minute\";q=10;w=60, \"day\";q=100;w=86400`.",
+                "schema": {
+                  "type": "string"
+                }
+              },
+              "RateLimit": {
+                "description": "The window that runs out first: `\"minute\";r=<remaining>;t=<seconds to reset>`.",
+                "schema": {
+                  "type": "string"
+                }
+              }
+            },
+            "content": {
+              "application/json": {
+                "examples": {
+                  "idempotency_key_reused": {
+                    "summary": "idempotency_key_reused",
+                    "value": {
+                      "error": {
+                        "code": "idempotency_key_reused",
+                        "message": "This Idempotency-Key was already used for another request (method, path or body) in the last 24 hours: use a new key for a new request."
                       }
                     }
                   }
@@ -4514,6 +5190,19 @@ export default {
             "description": "The webhook endpoint's id.",
             "name": "id",
             "in": "path"
+          },
+          {
+            "schema": {
+              "type": "string",
+              "minLength": 1,
+              "maxLength": 255,
+              "description": "Makes the request safe to retry: a retry with the same key and the same request within 24 hours gets the first answer again (`Idempotent-Replayed: true`) and nothing is done twice. 1 to 255 printable ASCII characters, bare or as a quoted string (draft-ietf-httpapi-idempotency-key-header); use a new random UUID per request.",
+              "example": "8e03978e-40d5-43e8-bc93-6894a57f9324"
+            },
+            "required": false,
+            "description": "Makes the request safe to retry: a retry with the same key and the same request within 24 hours gets the first answer again (`Idempotent-Replayed: true`) and nothing is done twice. 1 to 255 printable ASCII characters, bare or as a quoted string (draft-ietf-httpapi-idempotency-key-header); use a new random UUID per request.",
+            "name": "Idempotency-Key",
+            "in": "header"
           }
         ],
         "responses": {
@@ -4548,6 +5237,15 @@ export default {
                 "description": "The window that runs out first: `\"minute\";r=<remaining>;t=<seconds to reset>`.",
                 "schema": {
                   "type": "string"
+                }
+              },
+              "Idempotent-Replayed": {
+                "description": "`true` when this is the stored answer to an earlier request with the same Idempotency-Key (nothing was done again); absent otherwise.",
+                "schema": {
+                  "type": "string",
+                  "enum": [
+                    "true"
+                  ]
                 }
               }
             },
@@ -4776,6 +5474,15 @@ export default {
                 "schema": {
                   "type": "string"
                 }
+              },
+              "Idempotent-Replayed": {
+                "description": "`true` when this is the stored answer to an earlier request with the same Idempotency-Key (nothing was done again); absent otherwise.",
+                "schema": {
+                  "type": "string",
+                  "enum": [
+                    "true"
+                  ]
+                }
               }
             },
             "content": {
@@ -4825,6 +5532,65 @@ export default {
                       "error": {
                         "code": "method_not_allowed",
                         "message": "Method PUT is not allowed here. Allowed: OPTIONS, POST."
+                      }
+                    }
+                  }
+                },
+                "schema": {
+                  "$ref": "#/components/schemas/Error"
+                }
+              }
+            }
+          },
+          "409": {
+            "description": "`idempotency_key_in_progress`: a request with this Idempotency-Key is still running; nothing was done (see Retry-After)",
+            "headers": {
+              "X-RateLimit-Limit": {
+                "description": "The workspace's daily quota.",
+                "schema": {
+                  "type": "integer"
+                }
+              },
+              "X-RateLimit-Remaining": {
+                "description": "Requests left today (UTC).",
+                "schema": {
+                  "type": "integer"
+                }
+              },
+              "X-RateLimit-Reset": {
+                "description": "Unix seconds of the next 00:00 UTC, when the daily quota resets.",
+                "schema": {
+                  "type": "integer"
+                }
+              },
+              "RateLimit-Policy": {
+                "description": "Both windows (draft-ietf-httpapi-ratelimit-headers-11), e.g. `\"minute\";q=10;w=60, \"day\";q=100;w=86400`.",
+                "schema": {
+                  "type": "string"
+                }
+              },
+              "RateLimit": {
+                "description": "The window that runs out first: `\"minute\";r=<remaining>;t=<seconds to reset>`.",
+                "schema": {
+                  "type": "string"
+                }
+              },
+              "Retry-After": {
+                "description": "Seconds to wait before retrying.",
+                "schema": {
+                  "type": "integer"
+                }
+              }
+            },
+            "content": {
+              "application/json": {
+                "examples": {
+                  "idempotency_key_in_progress": {
+                    "summary": "idempotency_key_in_progress",
+                    "value": {
+                      "error": {
+                        "code": "idempotency_key_in_progress",
+                        "message": "A request with this Idempotency-Key is still being processed. Retry after 1 second."
                       }
                     }
                   }
@@ -4900,6 +5666,59 @@ export default {
                       "error": {
                         "code": "unsupported_media_type",
                         "message": "Send the request body as JSON with `Content-Type: application/json`."
+                      }
+                    }
+                  }
+                },
+                "schema": {
+                  "$ref": "#/components/schemas/Error"
+                }
+              }
+            }
+          },
+          "422": {
+            "description": "`idempotency_key_reused`: this Idempotency-Key was used in the last 24 hours for another request (another method, path or body); nothing was done",
+            "headers": {
+              "X-RateLimit-Limit": {
+                "description": "The workspace's daily quota.",
+                "schema": {
+                  "type": "integer"
+                }
+              },
+              "X-RateLimit-Remaining": {
+                "description": "Requests left today (UTC).",
+                "schema": {
+                  "type": "integer"
+                }
+              },
+              "X-RateLimit-Reset": {
+                "description": "Unix seconds of the next 00:00 UTC, when the daily quota resets.",
+                "schema": {
+                  "type": "integer"
+                }
+              },
+              "RateLimit-Policy": {
+                "description": "Both windows (draft-ietf-httpapi-ratelimit-headers-11), e.g. `\"minute\";q=10;w=60, \"day\";q=100;w=86400`.",
+                "schema": {
+                  "type": "string"
+                }
+              },
+              "RateLimit": {
+                "description": "The window that runs out first: `\"minute\";r=<remaining>;t=<seconds to reset>`.",
+                "schema": {
+                  "type": "string"
+                }
+              }
+            },
+            "content": {
+              "application/json": {
+                "examples": {
+                  "idempotency_key_reused": {
+                    "summary": "idempotency_key_reused",
+                    "value": {
+                      "error": {
+                        "code": "idempotency_key_reused",
+                        "message": "This Idempotency-Key was already used for another request (method, path or body) in the last 24 hours: use a new key for a new request."
                       }
                     }
                   }
@@ -5607,6 +6426,19 @@ export default {
             "description": "The delivery's id.",
             "name": "delivery_id",
             "in": "path"
+          },
+          {
+            "schema": {
+              "type": "string",
+              "minLength": 1,
+              "maxLength": 255,
+              "description": "Makes the request safe to retry: a retry with the same key and the same request within 24 hours gets the first answer again (`Idempotent-Replayed: true`) and nothing is done twice. 1 to 255 printable ASCII characters, bare or as a quoted string (draft-ietf-httpapi-idempotency-key-header); use a new random UUID per request.",
+              "example": "8e03978e-40d5-43e8-bc93-6894a57f9324"
+            },
+            "required": false,
+            "description": "Makes the request safe to retry: a retry with the same key and the same request within 24 hours gets the first answer again (`Idempotent-Replayed: true`) and nothing is done twice. 1 to 255 printable ASCII characters, bare or as a quoted string (draft-ietf-httpapi-idempotency-key-header); use a new random UUID per request.",
+            "name": "Idempotency-Key",
+            "in": "header"
           }
         ],
         "responses": {
@@ -5641,6 +6473,15 @@ export default {
                 "description": "The window that runs out first: `\"minute\";r=<remaining>;t=<seconds to reset>`.",
                 "schema": {
                   "type": "string"
+                }
+              },
+              "Idempotent-Replayed": {
+                "description": "`true` when this is the stored answer to an earlier request with the same Idempotency-Key (nothing was done again); absent otherwise.",
+                "schema": {
+                  "type": "string",
+                  "enum": [
+                    "true"
+                  ]
                 }
               }
             },
@@ -5856,6 +6697,15 @@ export default {
                 "schema": {
                   "type": "string"
                 }
+              },
+              "Idempotent-Replayed": {
+                "description": "`true` when this is the stored answer to an earlier request with the same Idempotency-Key (nothing was done again); absent otherwise.",
+                "schema": {
+                  "type": "string",
+                  "enum": [
+                    "true"
+                  ]
+                }
               }
             },
             "content": {
@@ -5925,7 +6775,7 @@ export default {
             }
           },
           "409": {
-            "description": "`webhook_inactive`: the webhook endpoint is turned off: turn it back on (PATCH active) first",
+            "description": "`idempotency_key_in_progress`: a request with this Idempotency-Key is still running; nothing was done (see Retry-After); `webhook_inactive`: the webhook endpoint is turned off: turn it back on (PATCH active) first",
             "headers": {
               "X-RateLimit-Limit": {
                 "description": "The workspace's daily quota.",
@@ -5956,11 +6806,35 @@ export default {
                 "schema": {
                   "type": "string"
                 }
+              },
+              "Idempotent-Replayed": {
+                "description": "`true` when this is the stored answer to an earlier request with the same Idempotency-Key (nothing was done again); absent otherwise.",
+                "schema": {
+                  "type": "string",
+                  "enum": [
+                    "true"
+                  ]
+                }
+              },
+              "Retry-After": {
+                "description": "Seconds to wait before retrying.",
+                "schema": {
+                  "type": "integer"
+                }
               }
             },
             "content": {
               "application/json": {
                 "examples": {
+                  "idempotency_key_in_progress": {
+                    "summary": "idempotency_key_in_progress",
+                    "value": {
+                      "error": {
+                        "code": "idempotency_key_in_progress",
+                        "message": "A request with this Idempotency-Key is still being processed. Retry after 1 second."
+                      }
+                    }
+                  },
                   "webhook_inactive": {
                     "summary": "webhook_inactive",
                     "value": {
@@ -6042,6 +6916,59 @@ export default {
                       "error": {
                         "code": "unsupported_media_type",
                         "message": "Send the request body as JSON with `Content-Type: application/json`."
+                      }
+                    }
+                  }
+                },
+                "schema": {
+                  "$ref": "#/components/schemas/Error"
+                }
+              }
+            }
+          },
+          "422": {
+            "description": "`idempotency_key_reused`: this Idempotency-Key was used in the last 24 hours for another request (another method, path or body); nothing was done",
+            "headers": {
+              "X-RateLimit-Limit": {
+                "description": "The workspace's daily quota.",
+                "schema": {
+                  "type": "integer"
+                }
+              },
+              "X-RateLimit-Remaining": {
+                "description": "Requests left today (UTC).",
+                "schema": {
+                  "type": "integer"
+                }
+              },
+              "X-RateLimit-Reset": {
+                "description": "Unix seconds of the next 00:00 UTC, when the daily quota resets.",
+                "schema": {
+                  "type": "integer"
+                }
+              },
+              "RateLimit-Policy": {
+                "description": "Both windows (draft-ietf-httpapi-ratelimit-headers-11), e.g. `\"minute\";q=10;w=60, \"day\";q=100;w=86400`.",
+                "schema": {
+                  "type": "string"
+                }
+              },
+              "RateLimit": {
+                "description": "The window that runs out first: `\"minute\";r=<remaining>;t=<seconds to reset>`.",
+                "schema": {
+                  "type": "string"
+                }
+              }
+            },
+            "content": {
+              "application/json": {
+                "examples": {
+                  "idempotency_key_reused": {
+                    "summary": "idempotency_key_reused",
+                    "value": {
+                      "error": {
+                        "code": "idempotency_key_reused",
+                        "message": "This Idempotency-Key was already used for another request (method, path or body) in the last 24 hours: use a new key for a new request."
                       }
                     }
                   }

@@ -7,6 +7,8 @@ export interface Outcome<D = unknown> {
   key_prefix?: string;
   rate_limit?: RateLimitState;
   data?: D;
+  /** api_idempotent_call's mark on a stored result it answers again. */
+  replayed?: boolean;
 }
 
 export interface RateLimitState {

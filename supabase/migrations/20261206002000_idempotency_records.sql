@@ -1,0 +1,39 @@
+-- Idempotency-Key (docs/using-the-api.md, "Safe retries"): one row per org and key, written by
+-- api_idempotent_call in the transaction of the request's work, so a request that rolled back left
+-- none and one that committed always has it.
+--
+-- Nothing here is readable without the Idempotency-Key itself: key_hash is its SHA-256 (lookup
+-- only, scoped by org: another org's use of the same value is another row); fingerprint is an
+-- HMAC of the request (method, path, parameters, body as a JSON value) under a key derived from the
+-- value; answer is the endpoint function's result (outcome and data, never the rate-limit state)
+-- encrypted and authenticated under keys derived from the value (HKDF-SHA-256 in the gateway:
+-- kit/idempotency.ts). A dump shows neither the answers (a webhook's signing secret, a new API
+-- key) nor the bodies that were sent.
+--
+-- pgcrypto gives the encryption: in schema extensions, where Supabase keeps it already.
+create schema if not exists extensions;
+create extension if not exists pgcrypto with schema extensions;
+grant usage on schema extensions to service_role;
+
+create table public.idempotency_records (
+  org_id uuid not null references public.orgs (id) on delete cascade,
+  key_hash text not null check (key_hash ~ '^[0-9a-f]{64}$'),
+  fingerprint text not null check (fingerprint ~ '^[0-9a-f]{64}$'),
+  -- The route (method and path template) that first used the key: for support, never secret.
+  method text not null,
+  path text not null,
+  -- iv (16 bytes) || AES-256-CBC ciphertext || HMAC-SHA-256 of iv || ciphertext (32 bytes). Null
+  -- only inside the transaction that claimed the row: it is set, or the row removed, before commit.
+  answer bytea,
+  created_at timestamptz not null,
+  expires_at timestamptz not null,
+  primary key (org_id, key_hash)
+);
+-- The retention job (purge_api_usage) deletes by expiry.
+create index idempotency_records_expires_at_idx on public.idempotency_records (expires_at);
+
+alter table public.idempotency_records enable row level security;
+revoke all on public.idempotency_records from public, anon, authenticated, service_role;
+-- Claimed (insert), answered or taken over after expiry (update), read on a retry (select),
+-- removed after a gateway refusal and by the retention job (delete).
+grant select, insert, update, delete on public.idempotency_records to service_role;
