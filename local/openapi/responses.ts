@@ -139,7 +139,7 @@ export function errorResponses(
     ...routeCodes,
   ];
   // A route's own refusals are stored and replayed like its successes.
-  const replayable = new Set(routeCodes.map((code) => ERRORS[code].status));
+  const replayable = new Set<number>(routeCodes.map((code) => ERRORS[code].status));
   const byStatus = new Map<number, ErrorCode[]>();
   for (const code of codes) {
     const status = ERRORS[code].status;
