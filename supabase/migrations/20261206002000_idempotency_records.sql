@@ -33,6 +33,8 @@ create table public.idempotency_records (
 create index idempotency_records_expires_at_idx on public.idempotency_records (expires_at);
 
 alter table public.idempotency_records enable row level security;
+create policy service_role_all on public.idempotency_records for all to service_role
+  using (true) with check (true);
 revoke all on public.idempotency_records from public, anon, authenticated, service_role;
 -- Claimed (insert), answered or taken over after expiry (update), read on a retry (select),
 -- removed after a gateway refusal and by the retention job (delete).

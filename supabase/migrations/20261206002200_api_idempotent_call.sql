@@ -11,8 +11,8 @@
 --
 -- Result: the endpoint function's (api_authorize's shape), and on a replay `"replayed": true`.
 -- Steps:
---   1. The org, from a valid key that holds the scope. None: the endpoint function is called as
---      without the header (it answers 401 or 403 itself) and nothing is stored.
+--   1. The org, from a valid key that holds the scope. None: api_authorize's answer (401 or 403,
+--      the token taken), exactly what the endpoint function would answer first; nothing stored.
 --   2. The claim: the record row of (org, key) inserted if absent (or taken over when expired).
 --      A row another transaction is writing is waited for at most lock_timeout (1 s); past that
 --      the answer is "idempotency_key_in_progress" (409), once api_authorize took the request's
@@ -66,6 +66,18 @@ declare
   v_tag bytea;
   v_stored boolean;
 begin
+  -- 1. The org: only a key that may make this request can hold records.
+  select k.org_id into v_org
+  from public.api_keys k
+  where k.key_hash = p_key_hash
+    and (k.revoked_at is null or k.revoked_at > v_now)
+    and (k.expires_at is null or k.expires_at > v_now)
+    and p_permission = any (k.permissions);
+  if not found then
+    -- What the endpoint function would answer first, and all it would do: 401 or 403.
+    return public.api_authorize(p_key_hash, p_permission, p_now);
+  end if;
+
   if p_idempotency_key_hash is null or p_idempotency_key_hash !~ '^[0-9a-f]{64}$'
      or p_fingerprint is null or p_fingerprint !~ '^[0-9a-f]{64}$'
      or p_answer_key is null or p_answer_key !~ '^[0-9a-f]{128}$'
@@ -75,17 +87,6 @@ begin
   end if;
   v_args := p_args || jsonb_build_object('p_key_hash', p_key_hash)
             || case when p_now is null then '{}'::jsonb else jsonb_build_object('p_now', p_now) end;
-
-  -- 1. The org: only a key that may make this request can hold records.
-  select k.org_id into v_org
-  from public.api_keys k
-  where k.key_hash = p_key_hash
-    and (k.revoked_at is null or k.revoked_at > v_now)
-    and (k.expires_at is null or k.expires_at > v_now)
-    and p_permission = any (k.permissions);
-  if not found then
-    return internal.call_endpoint(p_fn, v_args);
-  end if;
 
   -- 2. The claim, its wait bounded.
   begin
