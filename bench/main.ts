@@ -6,6 +6,8 @@
  *   --quick          a small, short run (the smoke test in `deno task test`); writes no docs
  *   --json <file>    also write the results (rows and raw measurements) there
  *   --before <file>  the results JSON of an earlier run: its ratios become a "before" column
+ *   --idempotency    only the Idempotency-Key pair (bench/measure.ts, measureIdempotency); prints
+ *                    its row and writes nothing
  */
 import { chartSvg } from "./chart.ts";
 import { BEFORE_COMMIT, measureColdStarts } from "./cold_start.ts";
@@ -17,7 +19,7 @@ import { measureHotOrg } from "./hot_org.ts";
 import { measureDeliveryLatency } from "./webhook_latency.ts";
 import { measureWebhookThroughput } from "./webhook_throughput.ts";
 import { describeMachine } from "./machine.ts";
-import { measureLoads } from "./measure.ts";
+import { measureIdempotency, measureLoads } from "./measure.ts";
 import { buildRows, markdownTable, type Results, type Row } from "./report.ts";
 import { DEFAULT, QUICK } from "./sizes.ts";
 
@@ -34,6 +36,21 @@ const before = option("--before");
 const started = performance.now();
 const elapsed = () => (performance.now() - started) / 1000;
 const say = (m: string) => console.error(`[bench ${elapsed().toFixed(1)}s] ${m}`);
+
+if (flag("--idempotency")) {
+  say("the Idempotency-Key pair only; starting Postgres 15 (migrated by the Supabase CLI)");
+  const only = await startBenchDb();
+  try {
+    const { batch, load, without } = await measureIdempotency(only, size, say);
+    const rows = buildRows({
+      loads: { gateway: { [batch]: without }, idempotent: { batch, load } },
+    } as unknown as Results, { only: "idempotency" });
+    console.log(markdownTable(rows));
+  } finally {
+    await only.destroy();
+  }
+  Deno.exit(0);
+}
 
 say(`${size.name} size; starting Postgres 15 (migrated by the Supabase CLI)`);
 const db = await startBenchDb();
