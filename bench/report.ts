@@ -174,8 +174,10 @@ function idempotencyRows(loads: Measurements): Row[] {
     id: `idempotency:${batch}`,
     figure: `2. gateway over HTTP (wrk), batch ${batch}, each request with its own ` +
       "Idempotency-Key (stored, encrypted), vs without",
-    measured: `${rate(k, "req")}, ${n2(k.callsPerRequest)} calls per request, ${k.errors} errors`,
-    baseline: `without: ${rate(g, "req")}`,
+    measured: `${rate(k, "req")}, ${n2(k.callsPerRequest)} calls per request, ${k.errors} ` +
+      `errors; CPU per request: gateway ${ms(k.gatewayCpuMs)}, Postgres ${ms(k.pgCpuMs)}`,
+    baseline: `without: ${rate(g, "req")}; CPU: gateway ${ms(g.gatewayCpuMs)}, Postgres ` +
+      ms(g.pgCpuMs),
     ratio,
     target: batch === IDEMPOTENCY_BATCH ? "≥ 0.9, 0 errors" : "0 errors",
     met: (batch === IDEMPOTENCY_BATCH ? ratio >= 0.9 : true) && k.errors === 0,

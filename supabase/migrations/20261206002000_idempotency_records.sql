@@ -16,26 +16,28 @@ create extension if not exists pgcrypto with schema extensions;
 grant usage on schema extensions to service_role;
 
 create table public.idempotency_records (
-  org_id uuid not null references public.orgs (id) on delete cascade,
+  -- No foreign key to orgs: its check would lock the org's row (KEY SHARE) and cost a lookup on
+  -- every write with the header; a deleted org's records are unreachable (no key resolves to it)
+  -- and go with the retention job within a day.
+  org_id uuid not null,
   key_hash text not null check (key_hash ~ '^[0-9a-f]{64}$'),
   fingerprint text not null check (fingerprint ~ '^[0-9a-f]{64}$'),
   -- The route (method and path template) that first used the key: for support, never secret.
   method text not null,
   path text not null,
-  -- iv (16 bytes) || AES-256-CBC ciphertext || HMAC-SHA-256 of iv || ciphertext (32 bytes). Null
-  -- only inside the transaction that claimed the row: it is set, or the row removed, before commit.
-  answer bytea,
+  -- iv (16 bytes) || AES-256-CBC ciphertext || HMAC-SHA-256 of iv || ciphertext (32 bytes).
+  answer bytea not null,
   created_at timestamptz not null,
   expires_at timestamptz not null,
   primary key (org_id, key_hash)
 );
--- The retention job (purge_api_usage) deletes by expiry.
-create index idempotency_records_expires_at_idx on public.idempotency_records (expires_at);
+-- No index on expires_at: the daily retention job (purge_api_usage) scans a table that holds about
+-- a day of writes, where an index would cost every write with the header.
 
 alter table public.idempotency_records enable row level security;
 create policy service_role_all on public.idempotency_records for all to service_role
   using (true) with check (true);
 revoke all on public.idempotency_records from public, anon, authenticated, service_role;
--- Claimed (insert), answered or taken over after expiry (update), read on a retry (select),
--- removed after a gateway refusal and by the retention job (delete).
+-- Written once per first request (insert; update when it takes over an expired record), read on
+-- a retry (select), removed by the retention job (delete).
 grant select, insert, update, delete on public.idempotency_records to service_role;

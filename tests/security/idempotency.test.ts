@@ -477,14 +477,11 @@ Deno.test(
           new Uint8Array(await crypto.subtle.digest("SHA-256", new TextEncoder().encode(value))),
           (b) => b.toString(16).padStart(2, "0"),
         ).join("");
-        // A first request's claim, not yet committed.
+        // A first request under the key, still running: it holds the key's lock.
         const held = await hold(
           target.url!,
           (tx) =>
-            tx`insert into public.idempotency_records
-               (org_id, key_hash, fingerprint, method, path, created_at, expires_at)
-             values (${self.orgId}, ${hash}, ${"0".repeat(64)}, 'post', '/v1/x', now(),
-                     now() + interval '1 day')`,
+            tx`select pg_advisory_xact_lock(hashtextextended(${self.orgId}::uuid::text || ${hash}, 22))`,
         );
         const tokens = await tokensTaken(owner, self.orgId);
         try {
