@@ -369,6 +369,28 @@ for (const kind of TARGET_KINDS) {
         },
       );
 
+      await t.step("CORS: browsers may send the header and read Idempotent-Replayed", async () => {
+        const preflight = await app.request(routePath(LINK.endpoint, { id: self.companyIds[0] }), {
+          method: "OPTIONS",
+          headers: {
+            origin: "https://app.example",
+            "access-control-request-method": "POST",
+            "access-control-request-headers": "authorization, content-type, idempotency-key",
+          },
+        });
+        const allowed = (preflight.headers.get("access-control-allow-headers") ?? "").toLowerCase();
+        assert.ok(allowed.split(/,\s*/).includes("idempotency-key"), allowed);
+        const res = await sendRoute(app, LINK.endpoint, {
+          params: { id: self.companyIds[0] },
+          body: { contact_ids: [self.contactIds[0]] },
+        }, {
+          key: self.keys.write,
+          headers: { origin: "https://app.example", ...withKey(crypto.randomUUID()) },
+        });
+        const exposed = (res.headers.get("access-control-expose-headers") ?? "").toLowerCase();
+        assert.ok(exposed.split(/,\s*/).includes("idempotent-replayed"), exposed);
+      });
+
       await t.step("20 concurrent requests, one key, one body: one effect", async () => {
         const tenant = await createTenant(owner);
         const endpoints = await endpointsOf(owner, tenant.orgId);
