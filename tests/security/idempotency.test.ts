@@ -242,7 +242,7 @@ for (const kind of TARGET_KINDS) {
       });
 
       await t.step(
-        "the gateway's refusals are not stored: fixed, the retry does the work",
+        "the gateway's refusals (403, 400) are not stored: fixed, the retry does the work",
         async () => {
           const value = crypto.randomUUID();
           const refused = await link([self.contactIds[2]], {
@@ -250,6 +250,11 @@ for (const kind of TARGET_KINDS) {
             value,
           });
           assert.equal(refused.status, 403, refused.text);
+          const invalid = await sendRoute(app, LINK.endpoint, {
+            params: { id: self.companyIds[0] },
+            body: { contact_ids: ["not-a-uuid"] },
+          }, { key: self.keys.write, headers: withKey(value) });
+          assert.equal(invalid.status, 400, invalid.text);
           const before = await recordsOf(owner, self.orgId);
           const done = await link([self.contactIds[2]], { value });
           assert.equal(done.status, 200, done.text);
