@@ -40,6 +40,6 @@ alter table public.idempotency_records enable row level security;
 create policy service_role_all on public.idempotency_records for all to service_role
   using (true) with check (true);
 revoke all on public.idempotency_records from public, anon, authenticated, service_role;
--- Written once per first request (insert; update when it takes over an expired record), read on
--- a retry (select), removed by the retention job (delete).
-grant select, insert, update, delete on public.idempotency_records to service_role;
+-- Written once per first request (insert), read on a retry (select), removed when expired (delete:
+-- by the retention job, or when a new request under the key replaces it).
+grant select, insert, delete on public.idempotency_records to service_role;

@@ -70,6 +70,8 @@ declare
   v_fingerprint bytea;
   v_iv bytea;
   v_sealed bytea;
+  v_lock bigint;
+  v_expired boolean;
 begin
   -- 1. The org: only a key that may make this request can hold records.
   select k.org_id into v_org
@@ -94,23 +96,27 @@ begin
     raise exception 'api_idempotent_call: malformed arguments' using errcode = '22023';
   end if;
 
-  -- 2. The claim, its wait bounded.
-  begin
-    perform pg_catalog.pg_advisory_xact_lock(
-      pg_catalog.hashtextextended(v_org::text || p_idempotency_key_hash, 22));
-  exception when lock_not_available then
-    v_auth := public.api_authorize(p_key_hash, p_permission, p_now);
-    if v_auth->>'outcome' <> 'ok' then
-      return v_auth;
-    end if;
-    return v_auth || jsonb_build_object('outcome', 'idempotency_key_in_progress');
-  end;
+  -- 2. The claim, its wait bounded. Tried first without waiting: the subtransaction that catches
+  -- the wait's timeout is paid only when another request holds the key.
+  v_lock := pg_catalog.hashtextextended(v_org::text || p_idempotency_key_hash, 22);
+  if not pg_catalog.pg_try_advisory_xact_lock(v_lock) then
+    begin
+      perform pg_catalog.pg_advisory_xact_lock(v_lock);
+    exception when lock_not_available then
+      v_auth := public.api_authorize(p_key_hash, p_permission, p_now);
+      if v_auth->>'outcome' <> 'ok' then
+        return v_auth;
+      end if;
+      return v_auth || jsonb_build_object('outcome', 'idempotency_key_in_progress');
+    end;
+  end if;
 
-  select r.fingerprint, r.answer into v_record
+  select r.fingerprint, r.answer, r.expires_at > v_now as live into v_record
   from public.idempotency_records r
-  where r.org_id = v_org and r.key_hash = v_hash and r.expires_at > v_now;
+  where r.org_id = v_org and r.key_hash = v_hash;
+  v_expired := found and not v_record.live;
 
-  if found then
+  if found and v_record.live then
     -- 3. A retry.
     v_auth := public.api_authorize(p_key_hash, p_permission, p_now);
     if v_auth->>'outcome' <> 'ok' then
@@ -141,15 +147,17 @@ begin
   v_sealed := extensions.encrypt_iv(
     convert_to((v_result - 'rate_limit' - 'org_id' - 'key_prefix')::text, 'UTF8'),
     substring(v_keys from 1 for 32), v_iv, 'aes-cbc/pad:pkcs');
-  insert into public.idempotency_records as r
+  if v_expired then
+    -- The key's record from more than 24 hours ago, not purged yet: replaced.
+    delete from public.idempotency_records r where r.org_id = v_org and r.key_hash = v_hash;
+  end if;
+  -- A plain insert (no ON CONFLICT, whose speculative insertion costs more): under the key's lock,
+  -- no other transaction writes this row.
+  insert into public.idempotency_records
     (org_id, key_hash, fingerprint, method, path, answer, created_at, expires_at)
   values (v_org, v_hash, v_fingerprint, p_method, p_path,
           v_iv || v_sealed || extensions.hmac(v_iv || v_sealed, substring(v_keys from 33 for 32), 'sha256'),
-          v_now, v_now + interval '24 hours')
-  -- An expired record of the key: taken over.
-  on conflict (org_id, key_hash) do update
-  set fingerprint = excluded.fingerprint, method = excluded.method, path = excluded.path,
-      answer = excluded.answer, created_at = excluded.created_at, expires_at = excluded.expires_at;
+          v_now, v_now + interval '24 hours');
   return v_result;
 end;
 $$;

@@ -219,12 +219,12 @@ select set_eq(
   $$values ('api_keys', 'SELECT'), ('companies', 'SELECT'), ('contacts', 'SELECT'), ('plans', 'SELECT'),
            ('api_usage', 'SELECT'), ('api_usage', 'INSERT'), ('api_usage', 'UPDATE'), ('api_usage', 'DELETE'),
            ('idempotency_records', 'SELECT'), ('idempotency_records', 'INSERT'),
-           ('idempotency_records', 'UPDATE'), ('idempotency_records', 'DELETE'),
+           ('idempotency_records', 'DELETE'),
            ('webhook_endpoints', 'SELECT'), ('webhook_endpoints', 'DELETE'),
            ('webhook_events', 'SELECT'), ('webhook_events', 'DELETE'),
            ('webhook_deliveries', 'SELECT'), ('webhook_deliveries', 'DELETE'),
            ('webhook_attempts', 'SELECT'), ('webhook_attempts', 'DELETE')$$,
-  'service_role''s table-level privileges in public are exactly SELECT on api_keys, companies, contacts and plans, SELECT / INSERT / UPDATE / DELETE on api_usage and idempotency_records, and SELECT / DELETE on the four webhook tables'
+  'service_role''s table-level privileges in public are exactly SELECT on api_keys, companies, contacts and plans, SELECT / INSERT / UPDATE / DELETE on api_usage, SELECT / INSERT / DELETE on idempotency_records, and SELECT / DELETE on the four webhook tables'
 );
 select set_eq(
   $$select c.relname::text, t.attname::text, p.priv
@@ -292,9 +292,8 @@ select set_eq(
                       'public.plans'::regclass, 'public.api_usage'::regclass,
                       'public.idempotency_records'::regclass)
     union all
-    select 'update', c.relname::text, t.attname::text, 'ok'
-      from pg_class c join pg_attribute t on t.attrelid = c.oid and t.attnum > 0 and not t.attisdropped
-      where c.oid in ('public.api_usage'::regclass, 'public.idempotency_records'::regclass)
+    select 'update', 'api_usage', t.attname::text, 'ok'
+      from pg_attribute t where t.attrelid = 'public.api_usage'::regclass and t.attnum > 0 and not t.attisdropped
     union all
     -- Allowed, then refused by a not-null column: the probe inserts defaults only.
     select 'insert', c.relname::text, t.attname::text, '23502'
@@ -314,7 +313,7 @@ select set_eq(
            ('update', 'contacts', 'company_id', 'ok'),
            ('update', 'contacts', 'updated_at', 'ok'),
            ('update', 'companies', 'updated_at', 'ok')$$,
-  'as service_role, exactly the selects on api_keys / companies / contacts / plans / api_usage and orgs'' columns, the four column updates and insert / update / delete on api_usage and idempotency_records are allowed; every other statement is denied'
+  'as service_role, exactly the selects on api_keys / companies / contacts / plans / api_usage and orgs'' columns, the four column updates and insert / update / delete on api_usage, insert / delete on idempotency_records are allowed; every other statement is denied'
 );
 select set_eq(
   $$select distinct action, rel, col from tap.privilege_probe('service_role')
