@@ -136,7 +136,7 @@ ${d.before ? `\n"ratio before": ${d.before.label}\n` : ""}
   is Deno keeping the lazily imported zod's module graph (a never-called \`import("zod")\` added to
   the bare server costs the same); the import must stay a literal for \`supabase functions
   deploy\` to bundle zod.
-- **Idempotency-Key ≥ 0.9** is missed (0.80-0.88 over runs; the machine's noise is ±0.05). The
+- **Idempotency-Key ≥ 0.9** is missed (0.80-0.83 over the last runs; the machine's noise is ±0.05). The
   header adds, per request, ~0.1 ms of the gateway's CPU (deriving three keys with HKDF-SHA-256 and
   the request's HMAC, in pure JS: Web Crypto's async calls cost three times that) and ~0.17 ms of
   Postgres's (\`api_idempotent_call\`: the org's key read, a transaction-level advisory lock, the
