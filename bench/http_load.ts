@@ -16,6 +16,8 @@ export interface HttpLoadOptions {
   clients: number;
   warmupSeconds: number;
   seconds: number;
+  /** Every request with an Idempotency-Key of its own (each a first request, none a replay). */
+  idempotency?: boolean;
 }
 
 export async function runGatewayLoad(
@@ -24,7 +26,8 @@ export async function runGatewayLoad(
   requests: WrkRequest[],
   opts: HttpLoadOptions,
 ): Promise<GatewayLoad> {
-  const script = wrkScript(requests);
+  const keys = opts.idempotency ? crypto.randomUUID() : undefined;
+  const script = wrkScript(requests, keys);
   const load = (seconds: number) =>
     runWrk({ base: gateway.base, script, connections: opts.clients, seconds });
   // Calls per request: the gateway's sessions are ended before the warm-up and after the window
@@ -36,7 +39,7 @@ export async function runGatewayLoad(
   const xact0 = await db.xactCommit();
   // The pool finds its ended sessions on its next requests, and answers those 503: a round of
   // requests per connection takes that out of the window, also when there is no warm-up.
-  const reconnects = await reconnect(gateway.base, requests, 2 * opts.clients);
+  const reconnects = await reconnect(gateway.base, requests, 2 * opts.clients, keys !== undefined);
   const warm = opts.warmupSeconds > 0 ? await load(opts.warmupSeconds) : null;
   const gw0 = gateway.cpuSeconds();
   const pg0 = db.postgresCpuSeconds();
@@ -63,13 +66,17 @@ export async function runGatewayLoad(
 }
 
 /** `n` requests, side by side, of the load's own kind; how many did not answer 200. */
-async function reconnect(base: string, requests: WrkRequest[], n: number) {
+async function reconnect(base: string, requests: WrkRequest[], n: number, idempotency: boolean) {
   const statuses = await Promise.all(
     Array.from({ length: n }, async (_, i) => {
       const r = requests[i % requests.length];
       const res = await fetch(`${base}${r.path}`, {
         method: "POST",
-        headers: { authorization: `Bearer ${r.key}`, "content-type": "application/json" },
+        headers: {
+          authorization: `Bearer ${r.key}`,
+          "content-type": "application/json",
+          ...(idempotency ? { "idempotency-key": crypto.randomUUID() } : {}),
+        },
         body: r.body,
       }).catch(() => null);
       await res?.body?.cancel();

@@ -8,6 +8,8 @@
  *   --before <file>  the results JSON of an earlier run: its ratios become a "before" column
  *   --only pages     only the pages figures (bench/pages.ts): printed, and at the default size
  *                    written into docs/benchmarks.md in place of the ones there
+ *   --idempotency    only the Idempotency-Key pair (bench/measure.ts, measureIdempotency); prints
+ *                    its row and writes nothing
  */
 import { chartSvg } from "./chart.ts";
 import { BEFORE_COMMIT, measureColdStarts } from "./cold_start.ts";
@@ -20,7 +22,7 @@ import { measureDeliveryLatency } from "./webhook_latency.ts";
 import { measureDispatchThroughput } from "./webhook_dispatch.ts";
 import { measureWebhookThroughput } from "./webhook_throughput.ts";
 import { describeMachine } from "./machine.ts";
-import { measureLoads } from "./measure.ts";
+import { measureIdempotency, measureLoads } from "./measure.ts";
 import { measurePages } from "./pages.ts";
 import { buildRows, markdownTable, pageRows, type Results, type Row } from "./report.ts";
 import { DEFAULT, QUICK } from "./sizes.ts";
@@ -38,6 +40,21 @@ const before = option("--before");
 const started = performance.now();
 const elapsed = () => (performance.now() - started) / 1000;
 const say = (m: string) => console.error(`[bench ${elapsed().toFixed(1)}s] ${m}`);
+
+if (flag("--idempotency")) {
+  say("the Idempotency-Key pair only; starting Postgres 15 (migrated by the Supabase CLI)");
+  const only = await startBenchDb();
+  try {
+    const { batch, load, without } = await measureIdempotency(only, size, say);
+    const rows = buildRows({
+      loads: { gateway: { [batch]: without }, idempotent: { batch, load } },
+    } as unknown as Results, { only: "idempotency" });
+    console.log(markdownTable(rows));
+  } finally {
+    await only.destroy();
+  }
+  Deno.exit(0);
+}
 
 const only = option("--only");
 if (only !== undefined && only !== "pages") {

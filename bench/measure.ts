@@ -23,7 +23,13 @@ export interface Measurements {
   smallFloor: LoadResult;
   /** Peak resident memory of the gateway's server process over its runs, MB. */
   gatewayPeakRssMb: number;
+  /** The gateway at IDEMPOTENCY_BATCH (or the smallest batch) with an Idempotency-Key on every
+   * request, measured in the same rounds as `gateway` at that batch. */
+  idempotent?: { batch: number; load: GatewayLoad };
 }
+
+/** The batch the Idempotency-Key figure is stated for (issue 22: at least 0.9x without it). */
+export const IDEMPOTENCY_BATCH = 10;
 
 export type Progress = (message: string) => void;
 
@@ -87,6 +93,10 @@ export async function measureLoads(db: BenchDb, size: Size, say: Progress): Prom
   const leastSql: Record<number, LoadResult> = {};
   const gateway: Record<number, GatewayLoad> = {};
   let gatewayPeakRssMb = 0;
+  const idempotencyBatch = size.batchSizes.includes(IDEMPOTENCY_BATCH)
+    ? IDEMPOTENCY_BATCH
+    : Math.min(...size.batchSizes);
+  let idempotent: Measurements["idempotent"];
   try {
     for (const batch of size.batchSizes) {
       const vars = { size: batch, batches: size.batchesPerSize };
@@ -95,7 +105,20 @@ export async function measureLoads(db: BenchDb, size: Size, say: Progress): Prom
         key: b.key,
         body: JSON.stringify({ contact_ids: b.contact_ids }),
       }));
-      const runs: [PgbenchRun[], PgbenchRun[], GatewayLoad[]] = [[], [], []];
+      const runs: [PgbenchRun[], PgbenchRun[], GatewayLoad[], GatewayLoad[]] = [[], [], [], []];
+      const withKeys = batch === idempotencyBatch
+        ? [async () => {
+          await betweenRuns(main);
+          say(`gateway over HTTP (wrk), batch ${batch}, each request with an Idempotency-Key`);
+          runs[3].push(
+            await runGatewayLoad(db, gw, requests, {
+              ...load,
+              seconds: roundSeconds,
+              idempotency: true,
+            }),
+          );
+        }]
+        : [];
       // The floor, the least SQL and the gateway of one batch size side by side.
       await rounds([
         async () =>
@@ -118,15 +141,12 @@ export async function measureLoads(db: BenchDb, size: Size, say: Progress): Prom
           say(`gateway over HTTP (wrk), batch ${batch}`);
           runs[2].push(await runGatewayLoad(db, gw, requests, { ...load, seconds: roundSeconds }));
         },
+        ...withKeys,
       ]);
       floor[batch] = mergeRuns(runs[0]);
       leastSql[batch] = mergeRuns(runs[1]);
-      const statuses: Record<string, number> = {};
-      for (const r of runs[2]) {
-        for (const [k, n] of Object.entries(r.statuses)) statuses[k] = (statuses[k] ?? 0) + n;
-      }
-      const warmupErrors = runs[2].reduce((n, r) => n + r.warmupErrors, 0);
-      gateway[batch] = { ...mergeLoads(runs[2]), statuses, warmupErrors };
+      gateway[batch] = mergeGatewayLoads(runs[2]);
+      if (runs[3].length > 0) idempotent = { batch, load: mergeGatewayLoads(runs[3]) };
     }
     gatewayPeakRssMb = memoryMb(gw.serverPid(), "VmHWM");
   } finally {
@@ -151,5 +171,52 @@ export async function measureLoads(db: BenchDb, size: Size, say: Progress): Prom
       database: SMALL_DB,
     },
   );
-  return { floor, leastSql, gateway, naive, bigFloor, smallFloor, gatewayPeakRssMb };
+  return { floor, leastSql, gateway, naive, bigFloor, smallFloor, gatewayPeakRssMb, idempotent };
+}
+
+function mergeGatewayLoads(runs: GatewayLoad[]): GatewayLoad {
+  const statuses: Record<string, number> = {};
+  for (const r of runs) {
+    for (const [k, n] of Object.entries(r.statuses)) statuses[k] = (statuses[k] ?? 0) + n;
+  }
+  const warmupErrors = runs.reduce((n, r) => n + r.warmupErrors, 0);
+  return { ...mergeLoads(runs), statuses, warmupErrors };
+}
+
+/** `deno task bench --idempotency`: only the Idempotency-Key pair (the gateway at
+ * IDEMPOTENCY_BATCH without and with a key on every request, alternating in rounds), on a tenth of
+ * the default data set: a quick answer to "what does the header cost" while working on it. */
+export async function measureIdempotency(
+  db: BenchDb,
+  size: Size,
+  say: Progress,
+): Promise<Measurements["idempotent"] & { without: GatewayLoad }> {
+  const main = db.control();
+  const batch = IDEMPOTENCY_BATCH;
+  const shape = { ...size, orgs: Math.max(1, size.orgs / 10), batchSizes: [batch] };
+  say(`loading ${shape.orgs} orgs × ${size.contactsPerOrg} contacts`);
+  await loadDataset(main, shape);
+  const requests = (await batches(main, batch, 2_000)).map((b) => ({
+    path: LINK_PATH(b.company_id),
+    key: b.key,
+    body: JSON.stringify({ contact_ids: b.contact_ids }),
+  }));
+  const load = { clients: size.clients, warmupSeconds: size.warmupSeconds, seconds: 0 };
+  const roundSeconds = Math.max(1, Math.round(size.seconds / size.rounds));
+  const runs: [GatewayLoad[], GatewayLoad[]] = [[], []];
+  const gw = await startGateway(db.url());
+  try {
+    for (let i = 0; i < size.rounds; i++) {
+      for (const idempotency of [false, true]) {
+        await betweenRuns(main);
+        say(`gateway over HTTP (wrk), batch ${batch}${idempotency ? ", Idempotency-Key" : ""}`);
+        runs[idempotency ? 1 : 0].push(
+          await runGatewayLoad(db, gw, requests, { ...load, seconds: roundSeconds, idempotency }),
+        );
+      }
+    }
+  } finally {
+    await gw.stop();
+  }
+  return { batch, load: mergeGatewayLoads(runs[1]), without: mergeGatewayLoads(runs[0]) };
 }

@@ -26,8 +26,10 @@ export interface WrkSummary {
 const lua = (s: string) => JSON.stringify(s); // JSON string syntax is valid Lua for our ASCII
 
 /** The script: the requests inline, pre-formatted per thread at init; each thread starts at its
- * own offset so the connections do not send the same batch at once. */
-export function wrkScript(requests: WrkRequest[]): string {
+ * own offset so the connections do not send the same batch at once. With `idempotencyKeys` (a
+ * prefix unique to the run) every request carries an Idempotency-Key of its own, so each one is a
+ * first request that does the work and stores its answer, never a replay. */
+export function wrkScript(requests: WrkRequest[], idempotencyKeys?: string): string {
   const rows = requests.map((r) => `{${lua(r.path)},${lua(r.key)},${lua(r.body)}}`).join(",\n");
   return `local rows = {
 ${rows}
@@ -48,9 +50,20 @@ function init(args)
   end
   i = offset % #requests
 end
+local keys = ${idempotencyKeys === undefined ? "nil" : lua(idempotencyKeys)}
+local sent = 0
 function request()
   i = i % #requests + 1
-  return requests[i]
+  if keys == nil then
+    return requests[i]
+  end
+  sent = sent + 1
+  local r = rows[i]
+  return wrk.format("POST", r[1], {
+    ["Authorization"] = "Bearer " .. r[2],
+    ["Content-Type"] = "application/json",
+    ["Idempotency-Key"] = keys .. "-" .. offset .. "-" .. sent,
+  }, r[3])
 end
 function response(status, headers, body)
   if status ~= 200 then

@@ -369,7 +369,7 @@ export interface components {
                  * @example validation_error
                  * @enum {string}
                  */
-                code: "validation_error" | "invalid_url" | "invalid_events" | "invalid_key" | "insufficient_permissions" | "company_not_found" | "webhook_not_found" | "api_key_not_found" | "delivery_not_found" | "not_found" | "method_not_allowed" | "webhook_inactive" | "webhook_limit_reached" | "webhook_url_taken" | "too_many_api_keys" | "api_key_not_active" | "payload_too_large" | "unsupported_media_type" | "rate_limited" | "delivery_retry_limited" | "internal_error" | "service_unavailable";
+                code: "validation_error" | "invalid_url" | "invalid_events" | "invalid_key" | "insufficient_permissions" | "company_not_found" | "webhook_not_found" | "api_key_not_found" | "delivery_not_found" | "not_found" | "method_not_allowed" | "webhook_inactive" | "webhook_limit_reached" | "webhook_url_taken" | "too_many_api_keys" | "api_key_not_active" | "idempotency_key_in_progress" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "rate_limited" | "delivery_retry_limited" | "internal_error" | "service_unavailable";
                 /** @example Invalid request body. contact_ids.3: Invalid UUID */
                 message: string;
                 /** @description validation_error only: the issues with their paths, at most 20 (the message counts them all). */
@@ -384,7 +384,7 @@ export interface components {
                      * @example body
                      * @enum {string}
                      */
-                    in: "path" | "query" | "body";
+                    in: "path" | "query" | "body" | "header";
                 }[];
             };
         };
@@ -730,7 +730,10 @@ export interface operations {
     linkContactsToCompany: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description Makes the request safe to retry: a retry with the same key and the same request within 24 hours gets the first answer again (`Idempotent-Replayed: true`) and nothing is done twice. 1 to 255 printable ASCII characters, bare or as a quoted string (draft-ietf-httpapi-idempotency-key-header); use a new random UUID per request. */
+                "Idempotency-Key"?: string;
+            };
             path: {
                 /** @description The company's id. */
                 id: string;
@@ -764,6 +767,8 @@ export interface operations {
                     "RateLimit-Policy"?: string;
                     /** @description The window that runs out first: `"minute";r=<remaining>;t=<seconds to reset>`. */
                     RateLimit?: string;
+                    /** @description `true` when this is the stored answer to an earlier request with the same Idempotency-Key (nothing was done again); absent otherwise. */
+                    "Idempotent-Replayed"?: "true";
                     [name: string]: unknown;
                 };
                 content: {
@@ -841,6 +846,8 @@ export interface operations {
                     "RateLimit-Policy"?: string;
                     /** @description The window that runs out first: `"minute";r=<remaining>;t=<seconds to reset>`. */
                     RateLimit?: string;
+                    /** @description `true` when this is the stored answer to an earlier request with the same Idempotency-Key (nothing was done again); absent otherwise. */
+                    "Idempotent-Replayed"?: "true";
                     [name: string]: unknown;
                 };
                 content: {
@@ -858,6 +865,27 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            /** @description `idempotency_key_in_progress`: a request with this Idempotency-Key is still running; nothing was done (see Retry-After) */
+            409: {
+                headers: {
+                    /** @description The workspace's daily quota. */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left today (UTC). */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description Unix seconds of the next 00:00 UTC, when the daily quota resets. */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description Both windows (draft-ietf-httpapi-ratelimit-headers-11), e.g. `"minute";q=10;w=60, "day";q=100;w=86400`. */
+                    "RateLimit-Policy"?: string;
+                    /** @description The window that runs out first: `"minute";r=<remaining>;t=<seconds to reset>`. */
+                    RateLimit?: string;
+                    /** @description Seconds to wait before retrying. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
             /** @description `payload_too_large`: body over 64 KiB */
             413: {
                 headers: {
@@ -869,6 +897,25 @@ export interface operations {
             };
             /** @description `unsupported_media_type`: the body is not declared application/json */
             415: {
+                headers: {
+                    /** @description The workspace's daily quota. */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left today (UTC). */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description Unix seconds of the next 00:00 UTC, when the daily quota resets. */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description Both windows (draft-ietf-httpapi-ratelimit-headers-11), e.g. `"minute";q=10;w=60, "day";q=100;w=86400`. */
+                    "RateLimit-Policy"?: string;
+                    /** @description The window that runs out first: `"minute";r=<remaining>;t=<seconds to reset>`. */
+                    RateLimit?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description `idempotency_key_reused`: this Idempotency-Key was used in the last 24 hours for another request (another method, path or body); nothing was done */
+            422: {
                 headers: {
                     /** @description The workspace's daily quota. */
                     "X-RateLimit-Limit"?: number;
@@ -932,7 +979,10 @@ export interface operations {
     unlinkContactsFromCompany: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description Makes the request safe to retry: a retry with the same key and the same request within 24 hours gets the first answer again (`Idempotent-Replayed: true`) and nothing is done twice. 1 to 255 printable ASCII characters, bare or as a quoted string (draft-ietf-httpapi-idempotency-key-header); use a new random UUID per request. */
+                "Idempotency-Key"?: string;
+            };
             path: {
                 /** @description The company's id. */
                 id: string;
@@ -965,6 +1015,8 @@ export interface operations {
                     "RateLimit-Policy"?: string;
                     /** @description The window that runs out first: `"minute";r=<remaining>;t=<seconds to reset>`. */
                     RateLimit?: string;
+                    /** @description `true` when this is the stored answer to an earlier request with the same Idempotency-Key (nothing was done again); absent otherwise. */
+                    "Idempotent-Replayed"?: "true";
                     [name: string]: unknown;
                 };
                 content: {
@@ -1042,6 +1094,8 @@ export interface operations {
                     "RateLimit-Policy"?: string;
                     /** @description The window that runs out first: `"minute";r=<remaining>;t=<seconds to reset>`. */
                     RateLimit?: string;
+                    /** @description `true` when this is the stored answer to an earlier request with the same Idempotency-Key (nothing was done again); absent otherwise. */
+                    "Idempotent-Replayed"?: "true";
                     [name: string]: unknown;
                 };
                 content: {
@@ -1059,6 +1113,27 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            /** @description `idempotency_key_in_progress`: a request with this Idempotency-Key is still running; nothing was done (see Retry-After) */
+            409: {
+                headers: {
+                    /** @description The workspace's daily quota. */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left today (UTC). */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description Unix seconds of the next 00:00 UTC, when the daily quota resets. */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description Both windows (draft-ietf-httpapi-ratelimit-headers-11), e.g. `"minute";q=10;w=60, "day";q=100;w=86400`. */
+                    "RateLimit-Policy"?: string;
+                    /** @description The window that runs out first: `"minute";r=<remaining>;t=<seconds to reset>`. */
+                    RateLimit?: string;
+                    /** @description Seconds to wait before retrying. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
             /** @description `payload_too_large`: body over 64 KiB */
             413: {
                 headers: {
@@ -1070,6 +1145,25 @@ export interface operations {
             };
             /** @description `unsupported_media_type`: the body is not declared application/json */
             415: {
+                headers: {
+                    /** @description The workspace's daily quota. */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left today (UTC). */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description Unix seconds of the next 00:00 UTC, when the daily quota resets. */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description Both windows (draft-ietf-httpapi-ratelimit-headers-11), e.g. `"minute";q=10;w=60, "day";q=100;w=86400`. */
+                    "RateLimit-Policy"?: string;
+                    /** @description The window that runs out first: `"minute";r=<remaining>;t=<seconds to reset>`. */
+                    RateLimit?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description `idempotency_key_reused`: this Idempotency-Key was used in the last 24 hours for another request (another method, path or body); nothing was done */
+            422: {
                 headers: {
                     /** @description The workspace's daily quota. */
                     "X-RateLimit-Limit"?: number;
@@ -1555,7 +1649,10 @@ export interface operations {
     createWebhook: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description Makes the request safe to retry: a retry with the same key and the same request within 24 hours gets the first answer again (`Idempotent-Replayed: true`) and nothing is done twice. 1 to 255 printable ASCII characters, bare or as a quoted string (draft-ietf-httpapi-idempotency-key-header); use a new random UUID per request. */
+                "Idempotency-Key"?: string;
+            };
             path?: never;
             cookie?: never;
         };
@@ -1588,6 +1685,8 @@ export interface operations {
                     "RateLimit-Policy"?: string;
                     /** @description The window that runs out first: `"minute";r=<remaining>;t=<seconds to reset>`. */
                     RateLimit?: string;
+                    /** @description `true` when this is the stored answer to an earlier request with the same Idempotency-Key (nothing was done again); absent otherwise. */
+                    "Idempotent-Replayed"?: "true";
                     [name: string]: unknown;
                 };
                 content: {
@@ -1699,7 +1798,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description `webhook_limit_reached`: the workspace has as many webhook endpoints as it may (20 unless raised for it); `webhook_url_taken`: another webhook endpoint of the workspace has this URL: change that one instead */
+            /** @description `idempotency_key_in_progress`: a request with this Idempotency-Key is still running; nothing was done (see Retry-After); `webhook_limit_reached`: the workspace has as many webhook endpoints as it may (20 unless raised for it); `webhook_url_taken`: another webhook endpoint of the workspace has this URL: change that one instead */
             409: {
                 headers: {
                     /** @description The workspace's daily quota. */
@@ -1712,6 +1811,10 @@ export interface operations {
                     "RateLimit-Policy"?: string;
                     /** @description The window that runs out first: `"minute";r=<remaining>;t=<seconds to reset>`. */
                     RateLimit?: string;
+                    /** @description `true` when this is the stored answer to an earlier request with the same Idempotency-Key (nothing was done again); absent otherwise. */
+                    "Idempotent-Replayed"?: "true";
+                    /** @description Seconds to wait before retrying. */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1729,6 +1832,25 @@ export interface operations {
             };
             /** @description `unsupported_media_type`: the body is not declared application/json */
             415: {
+                headers: {
+                    /** @description The workspace's daily quota. */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left today (UTC). */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description Unix seconds of the next 00:00 UTC, when the daily quota resets. */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description Both windows (draft-ietf-httpapi-ratelimit-headers-11), e.g. `"minute";q=10;w=60, "day";q=100;w=86400`. */
+                    "RateLimit-Policy"?: string;
+                    /** @description The window that runs out first: `"minute";r=<remaining>;t=<seconds to reset>`. */
+                    RateLimit?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description `idempotency_key_reused`: this Idempotency-Key was used in the last 24 hours for another request (another method, path or body); nothing was done */
+            422: {
                 headers: {
                     /** @description The workspace's daily quota. */
                     "X-RateLimit-Limit"?: number;
@@ -1792,7 +1914,10 @@ export interface operations {
     deleteWebhook: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description Makes the request safe to retry: a retry with the same key and the same request within 24 hours gets the first answer again (`Idempotent-Replayed: true`) and nothing is done twice. 1 to 255 printable ASCII characters, bare or as a quoted string (draft-ietf-httpapi-idempotency-key-header); use a new random UUID per request. */
+                "Idempotency-Key"?: string;
+            };
             path: {
                 /** @description The webhook endpoint's id. */
                 id: string;
@@ -1814,6 +1939,8 @@ export interface operations {
                     "RateLimit-Policy"?: string;
                     /** @description The window that runs out first: `"minute";r=<remaining>;t=<seconds to reset>`. */
                     RateLimit?: string;
+                    /** @description `true` when this is the stored answer to an earlier request with the same Idempotency-Key (nothing was done again); absent otherwise. */
+                    "Idempotent-Replayed"?: "true";
                     [name: string]: unknown;
                 };
                 content?: never;
@@ -1880,6 +2007,8 @@ export interface operations {
                     "RateLimit-Policy"?: string;
                     /** @description The window that runs out first: `"minute";r=<remaining>;t=<seconds to reset>`. */
                     RateLimit?: string;
+                    /** @description `true` when this is the stored answer to an earlier request with the same Idempotency-Key (nothing was done again); absent otherwise. */
+                    "Idempotent-Replayed"?: "true";
                     [name: string]: unknown;
                 };
                 content: {
@@ -1897,6 +2026,27 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            /** @description `idempotency_key_in_progress`: a request with this Idempotency-Key is still running; nothing was done (see Retry-After) */
+            409: {
+                headers: {
+                    /** @description The workspace's daily quota. */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left today (UTC). */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description Unix seconds of the next 00:00 UTC, when the daily quota resets. */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description Both windows (draft-ietf-httpapi-ratelimit-headers-11), e.g. `"minute";q=10;w=60, "day";q=100;w=86400`. */
+                    "RateLimit-Policy"?: string;
+                    /** @description The window that runs out first: `"minute";r=<remaining>;t=<seconds to reset>`. */
+                    RateLimit?: string;
+                    /** @description Seconds to wait before retrying. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
             /** @description `payload_too_large`: body over 64 KiB */
             413: {
                 headers: {
@@ -1908,6 +2058,25 @@ export interface operations {
             };
             /** @description `unsupported_media_type`: the body is not declared application/json */
             415: {
+                headers: {
+                    /** @description The workspace's daily quota. */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left today (UTC). */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description Unix seconds of the next 00:00 UTC, when the daily quota resets. */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description Both windows (draft-ietf-httpapi-ratelimit-headers-11), e.g. `"minute";q=10;w=60, "day";q=100;w=86400`. */
+                    "RateLimit-Policy"?: string;
+                    /** @description The window that runs out first: `"minute";r=<remaining>;t=<seconds to reset>`. */
+                    RateLimit?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description `idempotency_key_reused`: this Idempotency-Key was used in the last 24 hours for another request (another method, path or body); nothing was done */
+            422: {
                 headers: {
                     /** @description The workspace's daily quota. */
                     "X-RateLimit-Limit"?: number;
@@ -1971,7 +2140,10 @@ export interface operations {
     updateWebhook: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description Makes the request safe to retry: a retry with the same key and the same request within 24 hours gets the first answer again (`Idempotent-Replayed: true`) and nothing is done twice. 1 to 255 printable ASCII characters, bare or as a quoted string (draft-ietf-httpapi-idempotency-key-header); use a new random UUID per request. */
+                "Idempotency-Key"?: string;
+            };
             path: {
                 /** @description The webhook endpoint's id. */
                 id: string;
@@ -2002,6 +2174,8 @@ export interface operations {
                     "RateLimit-Policy"?: string;
                     /** @description The window that runs out first: `"minute";r=<remaining>;t=<seconds to reset>`. */
                     RateLimit?: string;
+                    /** @description `true` when this is the stored answer to an earlier request with the same Idempotency-Key (nothing was done again); absent otherwise. */
+                    "Idempotent-Replayed"?: "true";
                     [name: string]: unknown;
                 };
                 content: {
@@ -2095,6 +2269,8 @@ export interface operations {
                     "RateLimit-Policy"?: string;
                     /** @description The window that runs out first: `"minute";r=<remaining>;t=<seconds to reset>`. */
                     RateLimit?: string;
+                    /** @description `true` when this is the stored answer to an earlier request with the same Idempotency-Key (nothing was done again); absent otherwise. */
+                    "Idempotent-Replayed"?: "true";
                     [name: string]: unknown;
                 };
                 content: {
@@ -2112,7 +2288,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description `webhook_url_taken`: another webhook endpoint of the workspace has this URL: change that one instead */
+            /** @description `idempotency_key_in_progress`: a request with this Idempotency-Key is still running; nothing was done (see Retry-After); `webhook_url_taken`: another webhook endpoint of the workspace has this URL: change that one instead */
             409: {
                 headers: {
                     /** @description The workspace's daily quota. */
@@ -2125,6 +2301,10 @@ export interface operations {
                     "RateLimit-Policy"?: string;
                     /** @description The window that runs out first: `"minute";r=<remaining>;t=<seconds to reset>`. */
                     RateLimit?: string;
+                    /** @description `true` when this is the stored answer to an earlier request with the same Idempotency-Key (nothing was done again); absent otherwise. */
+                    "Idempotent-Replayed"?: "true";
+                    /** @description Seconds to wait before retrying. */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2142,6 +2322,25 @@ export interface operations {
             };
             /** @description `unsupported_media_type`: the body is not declared application/json */
             415: {
+                headers: {
+                    /** @description The workspace's daily quota. */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left today (UTC). */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description Unix seconds of the next 00:00 UTC, when the daily quota resets. */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description Both windows (draft-ietf-httpapi-ratelimit-headers-11), e.g. `"minute";q=10;w=60, "day";q=100;w=86400`. */
+                    "RateLimit-Policy"?: string;
+                    /** @description The window that runs out first: `"minute";r=<remaining>;t=<seconds to reset>`. */
+                    RateLimit?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description `idempotency_key_reused`: this Idempotency-Key was used in the last 24 hours for another request (another method, path or body); nothing was done */
+            422: {
                 headers: {
                     /** @description The workspace's daily quota. */
                     "X-RateLimit-Limit"?: number;
@@ -2205,7 +2404,10 @@ export interface operations {
     rotateWebhookSecret: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description Makes the request safe to retry: a retry with the same key and the same request within 24 hours gets the first answer again (`Idempotent-Replayed: true`) and nothing is done twice. 1 to 255 printable ASCII characters, bare or as a quoted string (draft-ietf-httpapi-idempotency-key-header); use a new random UUID per request. */
+                "Idempotency-Key"?: string;
+            };
             path: {
                 /** @description The webhook endpoint's id. */
                 id: string;
@@ -2227,6 +2429,8 @@ export interface operations {
                     "RateLimit-Policy"?: string;
                     /** @description The window that runs out first: `"minute";r=<remaining>;t=<seconds to reset>`. */
                     RateLimit?: string;
+                    /** @description `true` when this is the stored answer to an earlier request with the same Idempotency-Key (nothing was done again); absent otherwise. */
+                    "Idempotent-Replayed"?: "true";
                     [name: string]: unknown;
                 };
                 content: {
@@ -2315,6 +2519,8 @@ export interface operations {
                     "RateLimit-Policy"?: string;
                     /** @description The window that runs out first: `"minute";r=<remaining>;t=<seconds to reset>`. */
                     RateLimit?: string;
+                    /** @description `true` when this is the stored answer to an earlier request with the same Idempotency-Key (nothing was done again); absent otherwise. */
+                    "Idempotent-Replayed"?: "true";
                     [name: string]: unknown;
                 };
                 content: {
@@ -2332,6 +2538,27 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            /** @description `idempotency_key_in_progress`: a request with this Idempotency-Key is still running; nothing was done (see Retry-After) */
+            409: {
+                headers: {
+                    /** @description The workspace's daily quota. */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left today (UTC). */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description Unix seconds of the next 00:00 UTC, when the daily quota resets. */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description Both windows (draft-ietf-httpapi-ratelimit-headers-11), e.g. `"minute";q=10;w=60, "day";q=100;w=86400`. */
+                    "RateLimit-Policy"?: string;
+                    /** @description The window that runs out first: `"minute";r=<remaining>;t=<seconds to reset>`. */
+                    RateLimit?: string;
+                    /** @description Seconds to wait before retrying. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
             /** @description `payload_too_large`: body over 64 KiB */
             413: {
                 headers: {
@@ -2343,6 +2570,25 @@ export interface operations {
             };
             /** @description `unsupported_media_type`: the body is not declared application/json */
             415: {
+                headers: {
+                    /** @description The workspace's daily quota. */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left today (UTC). */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description Unix seconds of the next 00:00 UTC, when the daily quota resets. */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description Both windows (draft-ietf-httpapi-ratelimit-headers-11), e.g. `"minute";q=10;w=60, "day";q=100;w=86400`. */
+                    "RateLimit-Policy"?: string;
+                    /** @description The window that runs out first: `"minute";r=<remaining>;t=<seconds to reset>`. */
+                    RateLimit?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description `idempotency_key_reused`: this Idempotency-Key was used in the last 24 hours for another request (another method, path or body); nothing was done */
+            422: {
                 headers: {
                     /** @description The workspace's daily quota. */
                     "X-RateLimit-Limit"?: number;
@@ -2626,7 +2872,10 @@ export interface operations {
     retryWebhookDelivery: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description Makes the request safe to retry: a retry with the same key and the same request within 24 hours gets the first answer again (`Idempotent-Replayed: true`) and nothing is done twice. 1 to 255 printable ASCII characters, bare or as a quoted string (draft-ietf-httpapi-idempotency-key-header); use a new random UUID per request. */
+                "Idempotency-Key"?: string;
+            };
             path: {
                 /** @description The webhook endpoint's id. */
                 id: string;
@@ -2650,6 +2899,8 @@ export interface operations {
                     "RateLimit-Policy"?: string;
                     /** @description The window that runs out first: `"minute";r=<remaining>;t=<seconds to reset>`. */
                     RateLimit?: string;
+                    /** @description `true` when this is the stored answer to an earlier request with the same Idempotency-Key (nothing was done again); absent otherwise. */
+                    "Idempotent-Replayed"?: "true";
                     [name: string]: unknown;
                 };
                 content: {
@@ -2738,6 +2989,8 @@ export interface operations {
                     "RateLimit-Policy"?: string;
                     /** @description The window that runs out first: `"minute";r=<remaining>;t=<seconds to reset>`. */
                     RateLimit?: string;
+                    /** @description `true` when this is the stored answer to an earlier request with the same Idempotency-Key (nothing was done again); absent otherwise. */
+                    "Idempotent-Replayed"?: "true";
                     [name: string]: unknown;
                 };
                 content: {
@@ -2755,7 +3008,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description `webhook_inactive`: the webhook endpoint is turned off: turn it back on (PATCH active) first */
+            /** @description `idempotency_key_in_progress`: a request with this Idempotency-Key is still running; nothing was done (see Retry-After); `webhook_inactive`: the webhook endpoint is turned off: turn it back on (PATCH active) first */
             409: {
                 headers: {
                     /** @description The workspace's daily quota. */
@@ -2768,6 +3021,10 @@ export interface operations {
                     "RateLimit-Policy"?: string;
                     /** @description The window that runs out first: `"minute";r=<remaining>;t=<seconds to reset>`. */
                     RateLimit?: string;
+                    /** @description `true` when this is the stored answer to an earlier request with the same Idempotency-Key (nothing was done again); absent otherwise. */
+                    "Idempotent-Replayed"?: "true";
+                    /** @description Seconds to wait before retrying. */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2802,6 +3059,25 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            /** @description `idempotency_key_reused`: this Idempotency-Key was used in the last 24 hours for another request (another method, path or body); nothing was done */
+            422: {
+                headers: {
+                    /** @description The workspace's daily quota. */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left today (UTC). */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description Unix seconds of the next 00:00 UTC, when the daily quota resets. */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description Both windows (draft-ietf-httpapi-ratelimit-headers-11), e.g. `"minute";q=10;w=60, "day";q=100;w=86400`. */
+                    "RateLimit-Policy"?: string;
+                    /** @description The window that runs out first: `"minute";r=<remaining>;t=<seconds to reset>`. */
+                    RateLimit?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
             /** @description `rate_limited`: the workspace's minute or day quota is spent, or too many of its requests are in flight at once; nothing was done (see Retry-After); `delivery_retry_limited`: this delivery was retried by hand 10 times in 24 hours; nothing was done (see Retry-After) */
             429: {
                 headers: {
@@ -2815,6 +3091,8 @@ export interface operations {
                     "RateLimit-Policy"?: string;
                     /** @description The window that runs out first: `"minute";r=<remaining>;t=<seconds to reset>`. */
                     RateLimit?: string;
+                    /** @description `true` when this is the stored answer to an earlier request with the same Idempotency-Key (nothing was done again); absent otherwise. */
+                    "Idempotent-Replayed"?: "true";
                     /** @description Seconds to wait before retrying. */
                     "Retry-After"?: number;
                     [name: string]: unknown;
@@ -3063,7 +3341,10 @@ export interface operations {
     createApiKey: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description Makes the request safe to retry: a retry with the same key and the same request within 24 hours gets the first answer again (`Idempotent-Replayed: true`) and nothing is done twice. 1 to 255 printable ASCII characters, bare or as a quoted string (draft-ietf-httpapi-idempotency-key-header); use a new random UUID per request. */
+                "Idempotency-Key"?: string;
+            };
             path?: never;
             cookie?: never;
         };
@@ -3096,6 +3377,8 @@ export interface operations {
                     "RateLimit-Policy"?: string;
                     /** @description The window that runs out first: `"minute";r=<remaining>;t=<seconds to reset>`. */
                     RateLimit?: string;
+                    /** @description `true` when this is the stored answer to an earlier request with the same Idempotency-Key (nothing was done again); absent otherwise. */
+                    "Idempotent-Replayed"?: "true";
                     [name: string]: unknown;
                 };
                 content: {
@@ -3133,6 +3416,8 @@ export interface operations {
                     "RateLimit-Policy"?: string;
                     /** @description The window that runs out first: `"minute";r=<remaining>;t=<seconds to reset>`. */
                     RateLimit?: string;
+                    /** @description `true` when this is the stored answer to an earlier request with the same Idempotency-Key (nothing was done again); absent otherwise. */
+                    "Idempotent-Replayed"?: "true";
                     [name: string]: unknown;
                 };
                 content: {
@@ -3163,6 +3448,8 @@ export interface operations {
                     "RateLimit-Policy"?: string;
                     /** @description The window that runs out first: `"minute";r=<remaining>;t=<seconds to reset>`. */
                     RateLimit?: string;
+                    /** @description `true` when this is the stored answer to an earlier request with the same Idempotency-Key (nothing was done again); absent otherwise. */
+                    "Idempotent-Replayed"?: "true";
                     [name: string]: unknown;
                 };
                 content: {
@@ -3199,7 +3486,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description `too_many_api_keys`: the workspace has as many live API keys as it may (100 unless raised for it) */
+            /** @description `idempotency_key_in_progress`: a request with this Idempotency-Key is still running; nothing was done (see Retry-After); `too_many_api_keys`: the workspace has as many live API keys as it may (100 unless raised for it) */
             409: {
                 headers: {
                     /** @description The workspace's daily quota. */
@@ -3212,6 +3499,10 @@ export interface operations {
                     "RateLimit-Policy"?: string;
                     /** @description The window that runs out first: `"minute";r=<remaining>;t=<seconds to reset>`. */
                     RateLimit?: string;
+                    /** @description `true` when this is the stored answer to an earlier request with the same Idempotency-Key (nothing was done again); absent otherwise. */
+                    "Idempotent-Replayed"?: "true";
+                    /** @description Seconds to wait before retrying. */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3229,6 +3520,25 @@ export interface operations {
             };
             /** @description `unsupported_media_type`: the body is not declared application/json */
             415: {
+                headers: {
+                    /** @description The workspace's daily quota. */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left today (UTC). */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description Unix seconds of the next 00:00 UTC, when the daily quota resets. */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description Both windows (draft-ietf-httpapi-ratelimit-headers-11), e.g. `"minute";q=10;w=60, "day";q=100;w=86400`. */
+                    "RateLimit-Policy"?: string;
+                    /** @description The window that runs out first: `"minute";r=<remaining>;t=<seconds to reset>`. */
+                    RateLimit?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description `idempotency_key_reused`: this Idempotency-Key was used in the last 24 hours for another request (another method, path or body); nothing was done */
+            422: {
                 headers: {
                     /** @description The workspace's daily quota. */
                     "X-RateLimit-Limit"?: number;
@@ -3292,7 +3602,10 @@ export interface operations {
     revokeApiKey: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description Makes the request safe to retry: a retry with the same key and the same request within 24 hours gets the first answer again (`Idempotent-Replayed: true`) and nothing is done twice. 1 to 255 printable ASCII characters, bare or as a quoted string (draft-ietf-httpapi-idempotency-key-header); use a new random UUID per request. */
+                "Idempotency-Key"?: string;
+            };
             path: {
                 /** @description The API key's id (as the list shows it; never the key itself). */
                 id: string;
@@ -3314,6 +3627,8 @@ export interface operations {
                     "RateLimit-Policy"?: string;
                     /** @description The window that runs out first: `"minute";r=<remaining>;t=<seconds to reset>`. */
                     RateLimit?: string;
+                    /** @description `true` when this is the stored answer to an earlier request with the same Idempotency-Key (nothing was done again); absent otherwise. */
+                    "Idempotent-Replayed"?: "true";
                     [name: string]: unknown;
                 };
                 content?: never;
@@ -3361,6 +3676,8 @@ export interface operations {
                     "RateLimit-Policy"?: string;
                     /** @description The window that runs out first: `"minute";r=<remaining>;t=<seconds to reset>`. */
                     RateLimit?: string;
+                    /** @description `true` when this is the stored answer to an earlier request with the same Idempotency-Key (nothing was done again); absent otherwise. */
+                    "Idempotent-Replayed"?: "true";
                     [name: string]: unknown;
                 };
                 content: {
@@ -3380,6 +3697,8 @@ export interface operations {
                     "RateLimit-Policy"?: string;
                     /** @description The window that runs out first: `"minute";r=<remaining>;t=<seconds to reset>`. */
                     RateLimit?: string;
+                    /** @description `true` when this is the stored answer to an earlier request with the same Idempotency-Key (nothing was done again); absent otherwise. */
+                    "Idempotent-Replayed"?: "true";
                     [name: string]: unknown;
                 };
                 content: {
@@ -3397,6 +3716,27 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            /** @description `idempotency_key_in_progress`: a request with this Idempotency-Key is still running; nothing was done (see Retry-After) */
+            409: {
+                headers: {
+                    /** @description The workspace's daily quota. */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left today (UTC). */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description Unix seconds of the next 00:00 UTC, when the daily quota resets. */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description Both windows (draft-ietf-httpapi-ratelimit-headers-11), e.g. `"minute";q=10;w=60, "day";q=100;w=86400`. */
+                    "RateLimit-Policy"?: string;
+                    /** @description The window that runs out first: `"minute";r=<remaining>;t=<seconds to reset>`. */
+                    RateLimit?: string;
+                    /** @description Seconds to wait before retrying. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
             /** @description `payload_too_large`: body over 64 KiB */
             413: {
                 headers: {
@@ -3408,6 +3748,25 @@ export interface operations {
             };
             /** @description `unsupported_media_type`: the body is not declared application/json */
             415: {
+                headers: {
+                    /** @description The workspace's daily quota. */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left today (UTC). */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description Unix seconds of the next 00:00 UTC, when the daily quota resets. */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description Both windows (draft-ietf-httpapi-ratelimit-headers-11), e.g. `"minute";q=10;w=60, "day";q=100;w=86400`. */
+                    "RateLimit-Policy"?: string;
+                    /** @description The window that runs out first: `"minute";r=<remaining>;t=<seconds to reset>`. */
+                    RateLimit?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description `idempotency_key_reused`: this Idempotency-Key was used in the last 24 hours for another request (another method, path or body); nothing was done */
+            422: {
                 headers: {
                     /** @description The workspace's daily quota. */
                     "X-RateLimit-Limit"?: number;
@@ -3471,7 +3830,10 @@ export interface operations {
     rotateApiKey: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description Makes the request safe to retry: a retry with the same key and the same request within 24 hours gets the first answer again (`Idempotent-Replayed: true`) and nothing is done twice. 1 to 255 printable ASCII characters, bare or as a quoted string (draft-ietf-httpapi-idempotency-key-header); use a new random UUID per request. */
+                "Idempotency-Key"?: string;
+            };
             path: {
                 /** @description The API key's id (as the list shows it; never the key itself). */
                 id: string;
@@ -3502,6 +3864,8 @@ export interface operations {
                     "RateLimit-Policy"?: string;
                     /** @description The window that runs out first: `"minute";r=<remaining>;t=<seconds to reset>`. */
                     RateLimit?: string;
+                    /** @description `true` when this is the stored answer to an earlier request with the same Idempotency-Key (nothing was done again); absent otherwise. */
+                    "Idempotent-Replayed"?: "true";
                     [name: string]: unknown;
                 };
                 content: {
@@ -3569,6 +3933,8 @@ export interface operations {
                     "RateLimit-Policy"?: string;
                     /** @description The window that runs out first: `"minute";r=<remaining>;t=<seconds to reset>`. */
                     RateLimit?: string;
+                    /** @description `true` when this is the stored answer to an earlier request with the same Idempotency-Key (nothing was done again); absent otherwise. */
+                    "Idempotent-Replayed"?: "true";
                     [name: string]: unknown;
                 };
                 content: {
@@ -3588,6 +3954,8 @@ export interface operations {
                     "RateLimit-Policy"?: string;
                     /** @description The window that runs out first: `"minute";r=<remaining>;t=<seconds to reset>`. */
                     RateLimit?: string;
+                    /** @description `true` when this is the stored answer to an earlier request with the same Idempotency-Key (nothing was done again); absent otherwise. */
+                    "Idempotent-Replayed"?: "true";
                     [name: string]: unknown;
                 };
                 content: {
@@ -3605,7 +3973,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description `api_key_not_active`: the API key is revoked or expired: it cannot be rotated; create a new one; `too_many_api_keys`: the workspace has as many live API keys as it may (100 unless raised for it) */
+            /** @description `idempotency_key_in_progress`: a request with this Idempotency-Key is still running; nothing was done (see Retry-After); `api_key_not_active`: the API key is revoked or expired: it cannot be rotated; create a new one; `too_many_api_keys`: the workspace has as many live API keys as it may (100 unless raised for it) */
             409: {
                 headers: {
                     /** @description The workspace's daily quota. */
@@ -3618,6 +3986,10 @@ export interface operations {
                     "RateLimit-Policy"?: string;
                     /** @description The window that runs out first: `"minute";r=<remaining>;t=<seconds to reset>`. */
                     RateLimit?: string;
+                    /** @description `true` when this is the stored answer to an earlier request with the same Idempotency-Key (nothing was done again); absent otherwise. */
+                    "Idempotent-Replayed"?: "true";
+                    /** @description Seconds to wait before retrying. */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3635,6 +4007,25 @@ export interface operations {
             };
             /** @description `unsupported_media_type`: the body is not declared application/json */
             415: {
+                headers: {
+                    /** @description The workspace's daily quota. */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left today (UTC). */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description Unix seconds of the next 00:00 UTC, when the daily quota resets. */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description Both windows (draft-ietf-httpapi-ratelimit-headers-11), e.g. `"minute";q=10;w=60, "day";q=100;w=86400`. */
+                    "RateLimit-Policy"?: string;
+                    /** @description The window that runs out first: `"minute";r=<remaining>;t=<seconds to reset>`. */
+                    RateLimit?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description `idempotency_key_reused`: this Idempotency-Key was used in the last 24 hours for another request (another method, path or body); nothing was done */
+            422: {
                 headers: {
                     /** @description The workspace's daily quota. */
                     "X-RateLimit-Limit"?: number;

@@ -1,4 +1,5 @@
 import { PGlite } from "@electric-sql/pglite";
+import { pgcrypto } from "@electric-sql/pglite/contrib/pgcrypto";
 import { runOrThrow } from "./command.ts";
 import { migrationFiles, migrationsKey } from "./migrations_key.ts";
 
@@ -7,6 +8,10 @@ const REPO = new URL("../", import.meta.url);
 const CACHE = new URL(".cache/pglite/", REPO);
 /** The migration runner, a process of its own (see its header). */
 const MIGRATE = new URL("migrate/main.ts", import.meta.url);
+
+/** The extensions the migrations create (pgcrypto: Idempotency-Key answers are stored encrypted),
+ * loaded into every PGlite: one that lacks them cannot run the functions that use them. */
+export const PGLITE_EXTENSIONS = { pgcrypto };
 
 /** The PGlite release this process loads, e.g. "0.5.14" (its resolved path names it; the path
  * itself differs between machines). */
@@ -35,7 +40,7 @@ function migrate(args: string[], signal?: AbortSignal): Promise<void> {
 
 /** A new, independent PGlite holding what the archive holds. */
 export function pgliteFromDump(dump: Uint8Array<ArrayBuffer>): Promise<PGlite> {
-  return PGlite.create({ loadDataDir: new Blob([dump]) });
+  return PGlite.create({ loadDataDir: new Blob([dump]), extensions: PGLITE_EXTENSIONS });
 }
 
 /** The migrated and seeded archive (a data-directory tarball: loading it is several times faster
@@ -89,9 +94,15 @@ export async function openPgliteDir(
   dir: string,
   archive?: () => Promise<Uint8Array<ArrayBuffer>>,
 ): Promise<PGlite> {
-  if (await exists(`${dir}/PG_VERSION`)) return await PGlite.create({ dataDir: dir });
+  if (await exists(`${dir}/PG_VERSION`)) {
+    return await PGlite.create({ dataDir: dir, extensions: PGLITE_EXTENSIONS });
+  }
   if (!archive) throw new Deno.errors.NotFound(`no database in ${dir}`);
-  return await PGlite.create({ dataDir: dir, loadDataDir: new Blob([await archive()]) });
+  return await PGlite.create({
+    dataDir: dir,
+    loadDataDir: new Blob([await archive()]),
+    extensions: PGLITE_EXTENSIONS,
+  });
 }
 
 /** Applies the migrations that the database kept in `dir` lacks (and the seed, if it changed).

@@ -9,6 +9,7 @@
  */
 import { PGlite } from "@electric-sql/pglite";
 import { PGLiteSocketServer } from "@electric-sql/pglite-socket";
+import { PGLITE_EXTENSIONS } from "../pglite.ts";
 import { supabaseDbPush } from "../supabase_cli.ts";
 
 const ROLES_SQL = new URL("../../supabase/roles.sql", import.meta.url);
@@ -29,14 +30,14 @@ async function push(db: PGlite, seed: boolean) {
 }
 
 if (mode === "--archive" && path) {
-  const db = await PGlite.create();
+  const db = await PGlite.create({ extensions: PGLITE_EXTENSIONS });
   await db.exec(await Deno.readTextFile(ROLES_SQL));
   await push(db, true);
   const blob = await db.dumpDataDir("none");
   await Deno.writeFile(path, new Uint8Array(await blob.arrayBuffer()));
   await db.close();
 } else if (mode === "--data-dir" && path) {
-  const db = await PGlite.create({ dataDir: path });
+  const db = await PGlite.create({ dataDir: path, extensions: PGLITE_EXTENSIONS });
   try {
     await push(db, true);
   } finally {

@@ -16,7 +16,24 @@ import { BASE_PATH, PLATFORM_PREFIX } from "../../supabase/functions/api-gateway
 import { ENDPOINTS } from "../../supabase/functions/api-gateway/routes/index.ts";
 import { WEBHOOK_EVENT_TYPES } from "../../supabase/functions/api-gateway/webhooks/events.ts";
 import { webhookEvents } from "../../supabase/functions/api-gateway/webhooks/schemas.ts";
-import { errorResponses, RATE_LIMIT_HEADERS } from "./responses.ts";
+import {
+  IDEMPOTENCY_KEY_HEADER,
+  IDEMPOTENT_METHODS,
+  MAX_IDEMPOTENCY_KEY_LENGTH,
+} from "../../supabase/functions/api-gateway/kit/idempotency.ts";
+import { errorResponses, RATE_LIMIT_HEADERS, REPLAYED_HEADERS } from "./responses.ts";
+
+/** The header every write takes (docs/using-the-api.md, "Safe retries"). */
+const idempotencyHeaders = () =>
+  z.object({
+    [IDEMPOTENCY_KEY_HEADER]: z.string().min(1).max(MAX_IDEMPOTENCY_KEY_LENGTH).optional().meta({
+      description: "Makes the request safe to retry: a retry with the same key and the same " +
+        "request within 24 hours gets the first answer again (`Idempotent-Replayed: true`) and " +
+        "nothing is done twice. 1 to 255 printable ASCII characters, bare or as a quoted string " +
+        "(draft-ietf-httpapi-idempotency-key-header); use a new random UUID per request.",
+      example: "8e03978e-40d5-43e8-bc93-6894a57f9324",
+    }),
+  });
 
 /** One operation of the document, from one endpoint's declaration. */
 function operation(endpoint: AnyEndpoint) {
@@ -28,6 +45,7 @@ function operation(endpoint: AnyEndpoint) {
     body?: z.ZodObject;
   };
   const status = response.status ?? 200;
+  const write = IDEMPOTENT_METHODS.has(endpoint.method);
   return createRoute({
     method: endpoint.method,
     path: endpoint.path,
@@ -39,6 +57,7 @@ function operation(endpoint: AnyEndpoint) {
     request: {
       ...(request.params ? { params: request.params } : {}),
       ...(request.query ? { query: request.query } : {}),
+      ...(write ? { headers: idempotencyHeaders() } : {}),
       ...(request.body
         ? {
           body: {
@@ -56,7 +75,7 @@ function operation(endpoint: AnyEndpoint) {
     responses: {
       [status]: {
         description: response.description,
-        headers: RATE_LIMIT_HEADERS,
+        headers: write ? { ...RATE_LIMIT_HEADERS, ...REPLAYED_HEADERS } : RATE_LIMIT_HEADERS,
         ...(response.schema === undefined ? {} : {
           content: {
             "application/json": {
@@ -66,7 +85,9 @@ function operation(endpoint: AnyEndpoint) {
           },
         }),
       },
-      ...errorResponses(Object.keys(endpoint.errors ?? {}) as ErrorCode[], endpoint.permission),
+      ...errorResponses(Object.keys(endpoint.errors ?? {}) as ErrorCode[], endpoint.permission, {
+        write,
+      }),
     } as RouteConfig["responses"],
   });
 }

@@ -8,6 +8,8 @@ import {
   ERROR_CODES,
   type ErrorCode,
   ERRORS,
+  idempotencyKeyInProgress,
+  idempotencyKeyReused,
   internalError,
   invalidEvents,
   invalidUrl,
@@ -40,7 +42,7 @@ export const ErrorSchema = z.object({
       path: z.string().openapi({ example: "contact_ids.3" }),
       code: z.string().openapi({ example: "invalid_format" }),
       message: z.string().openapi({ example: "Invalid UUID" }),
-      in: z.enum(["path", "query", "body"]).openapi({ example: "body" }),
+      in: z.enum(["path", "query", "body", "header"]).openapi({ example: "body" }),
     })).optional().openapi({
       description:
         `validation_error only: the issues with their paths, at most ${MAX_DETAILS} (the message counts them all).`,
@@ -71,6 +73,21 @@ export const RATE_LIMIT_HEADERS = {
 
 const RETRY_AFTER = integer("Seconds to wait before retrying.");
 
+/** On an answer replayed under an Idempotency-Key (a success, or the route's own refusal). */
+export const REPLAYED_HEADERS = {
+  "Idempotent-Replayed": {
+    description: "`true` when this is the stored answer to an earlier request with the same " +
+      "Idempotency-Key (nothing was done again); absent otherwise.",
+    schema: { type: "string" as const, enum: ["true"] },
+  },
+};
+
+/** The codes only a write (POST, PATCH, DELETE) can answer: its Idempotency-Key's. */
+export const IDEMPOTENCY_CODES: readonly ErrorCode[] = [
+  "idempotency_key_in_progress",
+  "idempotency_key_reused",
+];
+
 /** The 400 of a body whose fourth contact id is not a UUID, as the gateway words it. */
 const invalidUuid = validationError(
   [{ path: ["contact_ids", 3], code: "invalid_format", message: "Invalid UUID" }],
@@ -95,6 +112,8 @@ function errorExample(code: ErrorCode, permission: Permission) {
     api_key_not_found: apiKeyNotFound("0c000000-0000-4000-8000-000000000009").message,
     too_many_api_keys: tooManyApiKeys().message,
     api_key_not_active: apiKeyNotActive("0c000000-0000-4000-8000-000000000009").message,
+    idempotency_key_in_progress: idempotencyKeyInProgress().message,
+    idempotency_key_reused: idempotencyKeyReused().message,
     not_found: routeNotFound("GET", "/api-gateway/v1/companies").message,
     method_not_allowed: methodNotAllowed("PUT", "OPTIONS, POST").message,
     payload_too_large: payloadTooLarge().message,
@@ -110,7 +129,11 @@ function errorExample(code: ErrorCode, permission: Permission) {
 }
 
 /** Statuses a key-authenticated route can answer besides 200, with the codes behind each. */
-export function errorResponses(routeCodes: readonly ErrorCode[], permission: Permission) {
+export function errorResponses(
+  routeCodes: readonly ErrorCode[],
+  permission: Permission,
+  { write = false }: { write?: boolean } = {},
+) {
   const codes: ErrorCode[] = [
     "validation_error",
     "invalid_key",
@@ -122,8 +145,11 @@ export function errorResponses(routeCodes: readonly ErrorCode[], permission: Per
     "rate_limited",
     "internal_error",
     "service_unavailable",
+    ...(write ? IDEMPOTENCY_CODES : []),
     ...routeCodes,
   ];
+  // A route's own refusals are stored and replayed like its successes.
+  const replayable = new Set<number>(routeCodes.map((code) => ERRORS[code].status));
   const byStatus = new Map<number, ErrorCode[]>();
   // A route may declare a code every route has (its own insufficient_permissions): listed once.
   for (const code of new Set(codes)) {
@@ -134,8 +160,16 @@ export function errorResponses(routeCodes: readonly ErrorCode[], permission: Per
   for (const [status, list] of [...byStatus].sort(([a], [b]) => a - b)) {
     const headers: Record<string, unknown> = {};
     // Answered after the key was checked: the quota state rides along.
-    if ([400, 403, 404, 409, 415, 429].includes(status)) Object.assign(headers, RATE_LIMIT_HEADERS);
-    if (status === 429 || status === 503) headers["Retry-After"] = RETRY_AFTER;
+    if ([400, 403, 404, 409, 415, 422, 429].includes(status)) {
+      Object.assign(headers, RATE_LIMIT_HEADERS);
+    }
+    if (write && replayable.has(status)) Object.assign(headers, REPLAYED_HEADERS);
+    if (
+      status === 429 || status === 503 ||
+      (status === 409 && list.includes("idempotency_key_in_progress"))
+    ) {
+      headers["Retry-After"] = RETRY_AFTER;
+    }
     if (status === 401) {
       headers["WWW-Authenticate"] = {
         description: 'Bearer realm="api-gateway" (error="invalid_token" when a key was sent).',

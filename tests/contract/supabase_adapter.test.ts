@@ -11,6 +11,7 @@ import {
   withTimeout,
 } from "../../supabase/functions/api-gateway/db/supabase.ts";
 import { ApiError } from "../../supabase/functions/api-gateway/errors.ts";
+import { idempotencyArguments } from "../../supabase/functions/api-gateway/kit/idempotency.ts";
 import { ENDPOINTS } from "../../supabase/functions/api-gateway/routes/index.ts";
 import { type Permission, PERMISSIONS } from "../../supabase/functions/api-gateway/permissions.ts";
 import { assertNoSecrets, buildApp } from "../harness/app.ts";
@@ -496,6 +497,63 @@ Deno.test("supabase adapter: through the HTTP app", async (t) => {
         p_key_hash: hash,
       });
       assertNoSecrets([res.text, ...logs], [JWT_KEY, API_KEY]);
+    });
+
+    await t.step("with Idempotency-Key: one POST rpc/api_idempotent_call, exactly", async () => {
+      const value = "8e03978e-40d5-43e8-bc93-6894a57f9324";
+      const derived = await idempotencyArguments(value, {
+        method: "post",
+        path: link.path,
+        params: { id: COMPANY },
+        query: {},
+        body,
+      });
+      fake.reset();
+      fake.replies.api_idempotent_call = () =>
+        json(200, authorized({ data: { updated: 2, failed: 1, failed_ids: [C3] } }));
+      const first = await send(app, "POST", linkUrl, {
+        key: API_KEY,
+        body,
+        headers: { "idempotency-key": value },
+      });
+      assert.equal(first.status, 200, first.text);
+      assert.equal(first.headers.get("idempotent-replayed"), null);
+      assertRpcRequest(fake.requests[0], "api_idempotent_call", JWT_KEY, {
+        p_fn: "link_contacts_to_company",
+        p_args: { p_company_id: COMPANY, p_contact_ids: body.contact_ids },
+        p_permission: "contacts:write",
+        p_idempotency_key_hash: await sha256Hex(value),
+        p_fingerprint: derived.p_fingerprint,
+        p_answer_key: derived.p_answer_key,
+        p_method: "post",
+        p_path: "/v1/companies/{id}/contacts/link",
+        p_key_hash: hash,
+      });
+      assert.match(derived.p_fingerprint, /^[0-9a-f]{64}$/);
+      assert.match(derived.p_answer_key, /^[0-9a-f]{128}$/);
+      assertNoSecrets([fake.requests[0].text], [value]);
+
+      // Its answers: a replay (marked), and the two refusals of the key.
+      const answers: [Record<string, unknown>, number, string | null][] = [
+        [{ data: { updated: 2, failed: 1, failed_ids: [C3] }, replayed: true }, 200, "true"],
+        [{ outcome: "idempotency_key_reused" }, 422, null],
+        [{ outcome: "idempotency_key_in_progress" }, 409, null],
+      ];
+      for (const [extra, status, replayed] of answers) {
+        fake.reset();
+        fake.replies.api_idempotent_call = () => json(200, authorized(extra));
+        const res = await send(app, "POST", linkUrl, {
+          key: API_KEY,
+          body,
+          headers: { "idempotency-key": value },
+        });
+        assert.equal(res.status, status, res.text);
+        assert.equal(res.headers.get("idempotent-replayed"), replayed);
+        assert.equal(res.headers.get("x-ratelimit-remaining"), "977");
+        if (status === 200) assert.equal(res.text, first.text, "the same bytes");
+        if (status === 409) assert.equal(res.headers.get("retry-after"), "1");
+        assert.equal(fake.requests.length, 1);
+      }
     });
 
     await t.step("an invalid body: one POST rpc/api_authorize, then 400", async () => {

@@ -1,5 +1,6 @@
-// A dump holds no working credential (issue 23): after a run that mints and rotates API keys (the
-// keys CLI's functions) and creates webhook endpoints and rotates a secret over the API, a
+// A dump holds no working credential (issue 23): after a run that mints and rotates API keys (with
+// the keys CLI's functions, and over the API under an Idempotency-Key, whose stored answers hold
+// the keys) and creates webhook endpoints and rotates a secret over the API, a
 // `pg_dump` of the database (schema and data, as a backup holds it) contains none of the
 // plaintexts the answers showed. API keys are kept as SHA-256 hashes; webhook secrets encrypted
 // under a key the database does not hold (docs/architecture.md, "Credentials").
@@ -46,12 +47,40 @@ Deno.test(
       const rotated = await rotateKey(owner, minted.id, { graceSeconds: 3600 });
       shown("the successor of a rotated API key", rotated.created.plaintext);
 
-      // Webhook endpoints created over the API, and one's secret rotated.
+      // API keys over the API: created under an Idempotency-Key (and retried, so the stored answer
+      // holds the key), and rotated under one.
+      const admin = tenant.keys.all;
+      const retried = { "idempotency-key": crypto.randomUUID() };
+      const createBody = { name: "dump test, over the API", permissions: ["contacts:read"] };
+      for (const attempt of [1, 2]) {
+        const made = await send(app, "POST", "/api-gateway/v1/api-keys", {
+          key: admin,
+          body: createBody,
+          headers: retried,
+        });
+        assert.equal(made.status, 201, made.text);
+        if (attempt === 2) assert.equal(made.headers.get("idempotent-replayed"), "true");
+        shown("an API key created over the API, with an Idempotency-Key", made.json.data.key);
+      }
+      const created = (await send(app, "GET", "/api-gateway/v1/api-keys?search=over%20the%20API", {
+        key: admin,
+      })).json.data[0];
+      const successor = await send(app, "POST", `/api-gateway/v1/api-keys/${created.id}/rotate`, {
+        key: admin,
+        body: { grace_seconds: 60 },
+        headers: { "idempotency-key": crypto.randomUUID() },
+      });
+      assert.equal(successor.status, 201, successor.text);
+      shown("the successor of an API key rotated over the API", successor.json.data.key);
+
+      // Webhook endpoints created over the API (the first under an Idempotency-Key, so its answer
+      // with the secret is stored), and one's secret rotated.
       const webhookIds: string[] = [];
       for (const n of [1, 2]) {
         const res = await send(app, "POST", "/api-gateway/v1/webhooks", {
           key: minted.plaintext,
           body: { url: `https://hooks.example.com/dump/${n}`, events: BOTH },
+          headers: n === 1 ? { "idempotency-key": crypto.randomUUID() } : {},
         });
         assert.equal(res.status, 201, res.text);
         shown("a new webhook endpoint's secret", res.json.data.webhook.secret);

@@ -17,6 +17,10 @@ export interface RouteTest {
   /** A request zod refuses (400), for the suites that check the key is checked first; by
    * default valid(self) with every path parameter made a non-UUID (required without params). */
   invalid?(self: Tenant): RouteRequest;
+  /** Another valid request than valid(self) to the same path (another body), for the
+   * Idempotency-Key suite's "same key, another request": required of a write without path
+   * parameters (with them, the suite changes the path instead). */
+  variant?(self: Tenant): RouteRequest;
   /** Asserts what the success answer to `valid(self)` looks like (undefined for a 204). */
   ok(json: unknown, self: Tenant): void;
   /** What the route's SQL function answers in `data` for valid(self): the supabase adapter's

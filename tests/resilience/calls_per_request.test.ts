@@ -1,5 +1,5 @@
 // One database call per request, counted by Postgres itself: committed transactions per valid
-// request on every route, through the SQL adapter over postgres.js. On a server of its own with
+// request on every route (and on every write with an Idempotency-Key, first requests and replays), through the SQL adapter over postgres.js. On a server of its own with
 // autovacuum off: an autovacuum worker visiting the database (each does, about once a minute on
 // a shared server, catalogs and shared catalogs included) commits transactions there too, and
 // once made a run count 0.9 per request.
@@ -8,6 +8,7 @@ import { pgClient } from "../../local/postgres.ts";
 import { connectPostgres } from "../../local/postgres.ts";
 import { startPostgres } from "../../local/postgres_server.ts";
 import { createSqlDb, postgresJsQuery } from "../../local/sql_db.ts";
+import { IDEMPOTENT_METHODS } from "../../supabase/functions/api-gateway/kit/idempotency.ts";
 import { buildApp } from "../harness/app.ts";
 import { createTenant } from "../harness/fixtures.ts";
 import { sendRoute } from "../harness/http.ts";
@@ -79,10 +80,11 @@ Deno.test(
        * lazily; forced, they are out at the end of its next transaction) and reads the total.
        * The flush costs the same two transactions every time, so differences are the
        * requests'. */
-      const after = async (route: typeof ROUTES[number], n: number) => {
+      const after = async (route: typeof ROUTES[number], n: number, idempotency?: () => string) => {
         for (let i = 0; i < n; i++) {
           const res = await sendRoute(app, route.endpoint, route.valid(org), {
             key: org.keys.all,
+            headers: idempotency ? { "idempotency-key": idempotency() } : {},
           });
           assert.equal(res.status, successStatus(route.endpoint), res.text);
         }
@@ -91,20 +93,36 @@ Deno.test(
         return await committed(server.url);
       };
 
+      // Without Idempotency-Key; with a new one each time (each request does the work and stores
+      // its answer); with one for all (the first does the work, the others are replays).
+      const modes: [string, (() => () => string) | undefined][] = [
+        ["", undefined],
+        [", each with a new Idempotency-Key", () => () => crypto.randomUUID()],
+        [", all with one Idempotency-Key (replays)", () => {
+          const value = crypto.randomUUID();
+          return () => value;
+        }],
+      ];
       for (const route of ROUTES) {
         const { endpoint } = route;
-        const name = `${endpoint.method.toUpperCase()} ${endpoint.path}`;
-        await stepWithOutput(t, name, [server], async () => {
-          // The first requests also pay for the pool's connection and the statement's
-          // preparation; the publishing costs the same every time: so runs of 5 and of 45 differ
-          // by what 40 requests cost, and by nothing else.
-          const start = await after(route, 1);
-          const five = await after(route, 5);
-          const fortyFive = await after(route, 45);
-          const perRequest = ((fortyFive - five) - (five - start)) / 40;
-          console.log(`  ${endpoint.sql.fn}: ${perRequest} committed transactions per request`);
-          assert.equal(perRequest, 1);
-        });
+        const write = IDEMPOTENT_METHODS.has(endpoint.method);
+        for (const [mode, keys] of write ? modes : modes.slice(0, 1)) {
+          const name = `${endpoint.method.toUpperCase()} ${endpoint.path}${mode}`;
+          await stepWithOutput(t, name, [server], async () => {
+            const idempotency = keys?.();
+            // The first requests also pay for the pool's connection and the statement's
+            // preparation; the publishing costs the same every time: so runs of 5 and of 45
+            // differ by what 40 requests cost, and by nothing else.
+            const start = await after(route, 1, idempotency);
+            const five = await after(route, 5, idempotency);
+            const fortyFive = await after(route, 45, idempotency);
+            const perRequest = ((fortyFive - five) - (five - start)) / 40;
+            console.log(
+              `  ${endpoint.sql.fn}${mode}: ${perRequest} committed transactions per request`,
+            );
+            assert.equal(perRequest, 1);
+          });
+        }
       }
     } finally {
       await pool.end();

@@ -26,6 +26,7 @@ export default defineRouteTest({
     params: {},
     body: { name: "suite key", permissions: [ADMIN], description: "made by a test" },
   }),
+  variant: () => ({ params: {}, body: { name: "another key", permissions: [ADMIN] } }),
   invalid: () => ({ params: {}, body: { name: "", permissions: [] } }),
   ok: (json) => {
     const data = (json as { data: Record<string, unknown> }).data;
@@ -90,6 +91,26 @@ export default defineRouteTest({
       assert.equal(list.status, 200, "the new key works");
       assert.equal(list.json.data[0].id, id);
     });
+
+    await t.step(
+      "a create retried under its Idempotency-Key: the same key shown, one key made",
+      async () => {
+        const headers = { "idempotency-key": crypto.randomUUID() };
+        const body = { name: "retried create", permissions: [ADMIN] };
+        const first = await send(app, "POST", path, { body, key: admin, headers });
+        assert.equal(first.status, 201, first.text);
+        const again = await send(app, "POST", path, { body, key: admin, headers });
+        assert.equal(again.status, 201, again.text);
+        assert.equal(again.headers.get("idempotent-replayed"), "true");
+        assert.equal(again.text, first.text, "byte for byte: the same plaintext key");
+        shown.push(first.json.data.key);
+        const [{ n }] = await target.owner<{ n: number }>(
+          "select count(*)::int as n from public.api_keys where org_id = $1 and name = $2",
+          [a.orgId, "retried create"],
+        );
+        assert.equal(n, 1, "one key, however often the create is retried");
+      },
+    );
 
     await t.step("no escalation: 403 naming what the key lacks, nothing written", async () => {
       const before = await databaseDigest(target.owner);

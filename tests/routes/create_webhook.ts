@@ -43,6 +43,10 @@ export default defineRouteTest({
     params: {},
     body: { url: `${NEW_URL}/${++made}`, events: BOTH, description: "CRM mirror" },
   }),
+  variant: () => ({
+    params: {},
+    body: { url: "https://hooks.example.com/other", events: ["company.contacts_linked"] },
+  }),
   invalid: () => ({ params: {}, body: { url: "https://hooks.example.com/x", events: "all" } }),
   ok: (json) => {
     const { webhook } = (json as { data: { webhook: Record<string, unknown> } }).data;

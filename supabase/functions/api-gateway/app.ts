@@ -4,6 +4,7 @@ import { getPath } from "hono/utils/url";
 import type { AppDeps, AppEnv, Logger, ResolvedDeps } from "./context.ts";
 import { errorResponse, payloadTooLarge } from "./errors.ts";
 import { registerEndpoint } from "./kit/endpoint.ts";
+import { IDEMPOTENCY_KEY_HEADER, REPLAYED_HEADER } from "./kit/idempotency.ts";
 import { RATE_LIMIT_HEADER_NAMES } from "./kit/outcome.ts";
 import { createRefusals } from "./kit/refusals.ts";
 import { MAX_BODY_BYTES } from "./limits.ts";
@@ -52,12 +53,13 @@ export function createApp(deps: AppDeps) {
       allowMethods: [
         ...new Set(["GET", ...ENDPOINTS.map((e) => e.method.toUpperCase()), "OPTIONS"]),
       ],
-      allowHeaders: ["Authorization", "Content-Type", "X-Request-ID"],
+      allowHeaders: ["Authorization", "Content-Type", "X-Request-ID", IDEMPOTENCY_KEY_HEADER],
       exposeHeaders: [
         "X-Request-ID",
         "Retry-After",
         "WWW-Authenticate",
         "Allow",
+        REPLAYED_HEADER,
         ...RATE_LIMIT_HEADER_NAMES,
       ],
       maxAge: 600,

@@ -61,8 +61,18 @@ export const ERRORS = {
     status: 409,
     means: "the API key is revoked or expired: it cannot be rotated; create a new one",
   },
+  idempotency_key_in_progress: {
+    status: 409,
+    means: "a request with this Idempotency-Key is still running; nothing was done (see " +
+      "Retry-After)",
+  },
   payload_too_large: { status: 413, means: `body over ${MAX_BODY_BYTES / 1024} KiB` },
   unsupported_media_type: { status: 415, means: "the body is not declared application/json" },
+  idempotency_key_reused: {
+    status: 422,
+    means: "this Idempotency-Key was used in the last 24 hours for another request (another " +
+      "method, path or body); nothing was done",
+  },
   rate_limited: {
     status: 429,
     means: "the workspace's minute or day quota is spent, or too many of its requests are in " +
@@ -225,6 +235,23 @@ export const invalidEvents = (unknown: string[], known: readonly string[]) =>
     }${unknown.length > 5 ? ", ..." : ""}. Known: ${known.join(", ")}.`,
   );
 
+/** 409 while the first request under the key runs (its record is locked longer than the
+ * database waits); a second later it has most likely answered. */
+export const idempotencyKeyInProgress = () =>
+  new ApiError(
+    "idempotency_key_in_progress",
+    "A request with this Idempotency-Key is still being processed. Retry after 1 second.",
+    undefined,
+    { "Retry-After": "1" },
+  );
+
+export const idempotencyKeyReused = () =>
+  new ApiError(
+    "idempotency_key_reused",
+    "This Idempotency-Key was already used for another request (method, path or body) in the " +
+      "last 24 hours: use a new key for a new request.",
+  );
+
 export const serviceUnavailable = () =>
   new ApiError(
     "service_unavailable",
@@ -316,7 +343,7 @@ export function errorResponse(c: Context, err: unknown): Response {
 }
 
 /** Where a zod issue came from, as clients name it. */
-export type InputSource = "path" | "query" | "body";
+export type InputSource = "path" | "query" | "body" | "header";
 
 /** At most this many details in a 400, whatever the request. */
 export const MAX_DETAILS = 20;

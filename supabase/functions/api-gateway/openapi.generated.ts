@@ -207,8 +207,10 @@ export default {
                   "webhook_url_taken",
                   "too_many_api_keys",
                   "api_key_not_active",
+                  "idempotency_key_in_progress",
                   "payload_too_large",
                   "unsupported_media_type",
+                  "idempotency_key_reused",
                   "rate_limited",
                   "delivery_retry_limited",
                   "internal_error",
@@ -242,7 +244,8 @@ export default {
                       "enum": [
                         "path",
                         "query",
-                        "body"
+                        "body",
+                        "header"
                       ],
                       "example": "body"
                     }
@@ -1138,6 +1141,19 @@ export default {
             "description": "The company's id.",
             "name": "id",
             "in": "path"
+          },
+          {
+            "schema": {
+              "type": "string",
+              "minLength": 1,
+              "maxLength": 255,
+              "description": "Makes the request safe to retry: a retry with the same key and the same request within 24 hours gets the first answer again (`Idempotent-Replayed: true`) and nothing is done twice. 1 to 255 printable ASCII characters, bare or as a quoted string (draft-ietf-httpapi-idempotency-key-header); use a new random UUID per request.",
+              "example": "8e03978e-40d5-43e8-bc93-6894a57f9324"
+            },
+            "required": false,
+            "description": "Makes the request safe to retry: a retry with the same key and the same request within 24 hours gets the first answer again (`Idempotent-Replayed: true`) and nothing is done twice. 1 to 255 printable ASCII characters, bare or as a quoted string (draft-ietf-httpapi-idempotency-key-header); use a new random UUID per request.",
+            "name": "Idempotency-Key",
+            "in": "header"
           }
         ],
         "requestBody": {
@@ -1188,6 +1204,15 @@ export default {
                 "description": "The window that runs out first: `\"minute\";r=<remaining>;t=<seconds to reset>`.",
                 "schema": {
                   "type": "string"
+                }
+              },
+              "Idempotent-Replayed": {
+                "description": "`true` when this is the stored answer to an earlier request with the same Idempotency-Key (nothing was done again); absent otherwise.",
+                "schema": {
+                  "type": "string",
+                  "enum": [
+                    "true"
+                  ]
                 }
               }
             },
@@ -1381,6 +1406,15 @@ export default {
                 "schema": {
                   "type": "string"
                 }
+              },
+              "Idempotent-Replayed": {
+                "description": "`true` when this is the stored answer to an earlier request with the same Idempotency-Key (nothing was done again); absent otherwise.",
+                "schema": {
+                  "type": "string",
+                  "enum": [
+                    "true"
+                  ]
+                }
               }
             },
             "content": {
@@ -1430,6 +1464,65 @@ export default {
                       "error": {
                         "code": "method_not_allowed",
                         "message": "Method PUT is not allowed here. Allowed: OPTIONS, POST."
+                      }
+                    }
+                  }
+                },
+                "schema": {
+                  "$ref": "#/components/schemas/Error"
+                }
+              }
+            }
+          },
+          "409": {
+            "description": "`idempotency_key_in_progress`: a request with this Idempotency-Key is still running; nothing was done (see Retry-After)",
+            "headers": {
+              "X-RateLimit-Limit": {
+                "description": "The workspace's daily quota.",
+                "schema": {
+                  "type": "integer"
+                }
+              },
+              "X-RateLimit-Remaining": {
+                "description": "Requests left today (UTC).",
+                "schema": {
+                  "type": "integer"
+                }
+              },
+              "X-RateLimit-Reset": {
+                "description": "Unix seconds of the next 00:00 UTC, when the daily quota resets.",
+                "schema": {
+                  "type": "integer"
+                }
+              },
+              "RateLimit-Policy": {
+                "description": "Both windows (draft-ietf-httpapi-ratelimit-headers-11), e.g. `\"minute\";q=10;w=60, \"day\";q=100;w=86400`.",
+                "schema": {
+                  "type": "string"
+                }
+              },
+              "RateLimit": {
+                "description": "The window that runs out first: `\"minute\";r=<remaining>;t=<seconds to reset>`.",
+                "schema": {
+                  "type": "string"
+                }
+              },
+              "Retry-After": {
+                "description": "Seconds to wait before retrying.",
+                "schema": {
+                  "type": "integer"
+                }
+              }
+            },
+            "content": {
+              "application/json": {
+                "examples": {
+                  "idempotency_key_in_progress": {
+                    "summary": "idempotency_key_in_progress",
+                    "value": {
+                      "error": {
+                        "code": "idempotency_key_in_progress",
+                        "message": "A request with this Idempotency-Key is still being processed. Retry after 1 second."
                       }
                     }
                   }
@@ -1505,6 +1598,59 @@ export default {
                       "error": {
                         "code": "unsupported_media_type",
                         "message": "Send the request body as JSON with `Content-Type: application/json`."
+                      }
+                    }
+                  }
+                },
+                "schema": {
+                  "$ref": "#/components/schemas/Error"
+                }
+              }
+            }
+          },
+          "422": {
+            "description": "`idempotency_key_reused`: this Idempotency-Key was used in the last 24 hours for another request (another method, path or body); nothing was done",
+            "headers": {
+              "X-RateLimit-Limit": {
+                "description": "The workspace's daily quota.",
+                "schema": {
+                  "type": "integer"
+                }
+              },
+              "X-RateLimit-Remaining": {
+                "description": "Requests left today (UTC).",
+                "schema": {
+                  "type": "integer"
+                }
+              },
+              "X-RateLimit-Reset": {
+                "description": "Unix seconds of the next 00:00 UTC, when the daily quota resets.",
+                "schema": {
+                  "type": "integer"
+                }
+              },
+              "RateLimit-Policy": {
+                "description": "Both windows (draft-ietf-httpapi-ratelimit-headers-11), e.g. `\"minute\";q=10;w=60, \"day\";q=100;w=86400`.",
+                "schema": {
+                  "type": "string"
+                }
+              },
+              "RateLimit": {
+                "description": "The window that runs out first: `\"minute\";r=<remaining>;t=<seconds to reset>`.",
+                "schema": {
+                  "type": "string"
+                }
+              }
+            },
+            "content": {
+              "application/json": {
+                "examples": {
+                  "idempotency_key_reused": {
+                    "summary": "idempotency_key_reused",
+                    "value": {
+                      "error": {
+                        "code": "idempotency_key_reused",
+                        "message": "This Idempotency-Key was already used for another request (method, path or body) in the last 24 hours: use a new key for a new request."
                       }
                     }
                   }
@@ -1653,6 +1799,19 @@ export default {
             "description": "The company's id.",
             "name": "id",
             "in": "path"
+          },
+          {
+            "schema": {
+              "type": "string",
+              "minLength": 1,
+              "maxLength": 255,
+              "description": "Makes the request safe to retry: a retry with the same key and the same request within 24 hours gets the first answer again (`Idempotent-Replayed: true`) and nothing is done twice. 1 to 255 printable ASCII characters, bare or as a quoted string (draft-ietf-httpapi-idempotency-key-header); use a new random UUID per request.",
+              "example": "8e03978e-40d5-43e8-bc93-6894a57f9324"
+            },
+            "required": false,
+            "description": "Makes the request safe to retry: a retry with the same key and the same request within 24 hours gets the first answer again (`Idempotent-Replayed: true`) and nothing is done twice. 1 to 255 printable ASCII characters, bare or as a quoted string (draft-ietf-httpapi-idempotency-key-header); use a new random UUID per request.",
+            "name": "Idempotency-Key",
+            "in": "header"
           }
         ],
         "requestBody": {
@@ -1702,6 +1861,15 @@ export default {
                 "description": "The window that runs out first: `\"minute\";r=<remaining>;t=<seconds to reset>`.",
                 "schema": {
                   "type": "string"
+                }
+              },
+              "Idempotent-Replayed": {
+                "description": "`true` when this is the stored answer to an earlier request with the same Idempotency-Key (nothing was done again); absent otherwise.",
+                "schema": {
+                  "type": "string",
+                  "enum": [
+                    "true"
+                  ]
                 }
               }
             },
@@ -1895,6 +2063,15 @@ export default {
                 "schema": {
                   "type": "string"
                 }
+              },
+              "Idempotent-Replayed": {
+                "description": "`true` when this is the stored answer to an earlier request with the same Idempotency-Key (nothing was done again); absent otherwise.",
+                "schema": {
+                  "type": "string",
+                  "enum": [
+                    "true"
+                  ]
+                }
               }
             },
             "content": {
@@ -1944,6 +2121,65 @@ export default {
                       "error": {
                         "code": "method_not_allowed",
                         "message": "Method PUT is not allowed here. Allowed: OPTIONS, POST."
+                      }
+                    }
+                  }
+                },
+                "schema": {
+                  "$ref": "#/components/schemas/Error"
+                }
+              }
+            }
+          },
+          "409": {
+            "description": "`idempotency_key_in_progress`: a request with this Idempotency-Key is still running; nothing was done (see Retry-After)",
+            "headers": {
+              "X-RateLimit-Limit": {
+                "description": "The workspace's daily quota.",
+                "schema": {
+                  "type": "integer"
+                }
+              },
+              "X-RateLimit-Remaining": {
+                "description": "Requests left today (UTC).",
+                "schema": {
+                  "type": "integer"
+                }
+              },
+              "X-RateLimit-Reset": {
+                "description": "Unix seconds of the next 00:00 UTC, when the daily quota resets.",
+                "schema": {
+                  "type": "integer"
+                }
+              },
+              "RateLimit-Policy": {
+                "description": "Both windows (draft-ietf-httpapi-ratelimit-headers-11), e.g. `\"minute\";q=10;w=60, \"day\";q=100;w=86400`.",
+                "schema": {
+                  "type": "string"
+                }
+              },
+              "RateLimit": {
+                "description": "The window that runs out first: `\"minute\";r=<remaining>;t=<seconds to reset>`.",
+                "schema": {
+                  "type": "string"
+                }
+              },
+              "Retry-After": {
+                "description": "Seconds to wait before retrying.",
+                "schema": {
+                  "type": "integer"
+                }
+              }
+            },
+            "content": {
+              "application/json": {
+                "examples": {
+                  "idempotency_key_in_progress": {
+                    "summary": "idempotency_key_in_progress",
+                    "value": {
+                      "error": {
+                        "code": "idempotency_key_in_progress",
+                        "message": "A request with this Idempotency-Key is still being processed. Retry after 1 second."
                       }
                     }
                   }
@@ -2019,6 +2255,59 @@ export default {
                       "error": {
                         "code": "unsupported_media_type",
                         "message": "Send the request body as JSON with `Content-Type: application/json`."
+                      }
+                    }
+                  }
+                },
+                "schema": {
+                  "$ref": "#/components/schemas/Error"
+                }
+              }
+            }
+          },
+          "422": {
+            "description": "`idempotency_key_reused`: this Idempotency-Key was used in the last 24 hours for another request (another method, path or body); nothing was done",
+            "headers": {
+              "X-RateLimit-Limit": {
+                "description": "The workspace's daily quota.",
+                "schema": {
+                  "type": "integer"
+                }
+              },
+              "X-RateLimit-Remaining": {
+                "description": "Requests left today (UTC).",
+                "schema": {
+                  "type": "integer"
+                }
+              },
+              "X-RateLimit-Reset": {
+                "description": "Unix seconds of the next 00:00 UTC, when the daily quota resets.",
+                "schema": {
+                  "type": "integer"
+                }
+              },
+              "RateLimit-Policy": {
+                "description": "Both windows (draft-ietf-httpapi-ratelimit-headers-11), e.g. `\"minute\";q=10;w=60, \"day\";q=100;w=86400`.",
+                "schema": {
+                  "type": "string"
+                }
+              },
+              "RateLimit": {
+                "description": "The window that runs out first: `\"minute\";r=<remaining>;t=<seconds to reset>`.",
+                "schema": {
+                  "type": "string"
+                }
+              }
+            },
+            "content": {
+              "application/json": {
+                "examples": {
+                  "idempotency_key_reused": {
+                    "summary": "idempotency_key_reused",
+                    "value": {
+                      "error": {
+                        "code": "idempotency_key_reused",
+                        "message": "This Idempotency-Key was already used for another request (method, path or body) in the last 24 hours: use a new key for a new request."
                       }
                     }
                   }
@@ -2704,6 +2993,21 @@ export default {
             "ApiKey": []
           }
         ],
+        "parameters": [
+          {
+            "schema": {
+              "type": "string",
+              "minLength": 1,
+              "maxLength": 255,
+              "description": "Makes the request safe to retry: a retry with the same key and the same request within 24 hours gets the first answer again (`Idempotent-Replayed: true`) and nothing is done twice. 1 to 255 printable ASCII characters, bare or as a quoted string (draft-ietf-httpapi-idempotency-key-header); use a new random UUID per request.",
+              "example": "8e03978e-40d5-43e8-bc93-6894a57f9324"
+            },
+            "required": false,
+            "description": "Makes the request safe to retry: a retry with the same key and the same request within 24 hours gets the first answer again (`Idempotent-Replayed: true`) and nothing is done twice. 1 to 255 printable ASCII characters, bare or as a quoted string (draft-ietf-httpapi-idempotency-key-header); use a new random UUID per request.",
+            "name": "Idempotency-Key",
+            "in": "header"
+          }
+        ],
         "requestBody": {
           "required": true,
           "content": {
@@ -2754,6 +3058,15 @@ export default {
                 "description": "The window that runs out first: `\"minute\";r=<remaining>;t=<seconds to reset>`.",
                 "schema": {
                   "type": "string"
+                }
+              },
+              "Idempotent-Replayed": {
+                "description": "`true` when this is the stored answer to an earlier request with the same Idempotency-Key (nothing was done again); absent otherwise.",
+                "schema": {
+                  "type": "string",
+                  "enum": [
+                    "true"
+                  ]
                 }
               }
             },
@@ -3027,7 +3340,7 @@ export default {
             }
           },
           "409": {
-            "description": "`webhook_limit_reached`: the workspace has as many webhook endpoints as it may (20 unless raised for it); `webhook_url_taken`: another webhook endpoint of the workspace has this URL: change that one instead",
+            "description": "`idempotency_key_in_progress`: a request with this Idempotency-Key is still running; nothing was done (see Retry-After); `webhook_limit_reached`: the workspace has as many webhook endpoints as it may (20 unless raised for it); `webhook_url_taken`: another webhook endpoint of the workspace has this URL: change that one instead",
             "headers": {
               "X-RateLimit-Limit": {
                 "description": "The workspace's daily quota.",
@@ -3058,11 +3371,35 @@ export default {
                 "schema": {
                   "type": "string"
                 }
+              },
+              "Idempotent-Replayed": {
+                "description": "`true` when this is the stored answer to an earlier request with the same Idempotency-Key (nothing was done again); absent otherwise.",
+                "schema": {
+                  "type": "string",
+                  "enum": [
+                    "true"
+                  ]
+                }
+              },
+              "Retry-After": {
+                "description": "Seconds to wait before retrying.",
+                "schema": {
+                  "type": "integer"
+                }
               }
             },
             "content": {
               "application/json": {
                 "examples": {
+                  "idempotency_key_in_progress": {
+                    "summary": "idempotency_key_in_progress",
+                    "value": {
+                      "error": {
+                        "code": "idempotency_key_in_progress",
+                        "message": "A request with this Idempotency-Key is still being processed. Retry after 1 second."
+                      }
+                    }
+                  },
                   "webhook_limit_reached": {
                     "summary": "webhook_limit_reached",
                     "value": {
@@ -3153,6 +3490,59 @@ export default {
                       "error": {
                         "code": "unsupported_media_type",
                         "message": "Send the request body as JSON with `Content-Type: application/json`."
+                      }
+                    }
+                  }
+                },
+                "schema": {
+                  "$ref": "#/components/schemas/Error"
+                }
+              }
+            }
+          },
+          "422": {
+            "description": "`idempotency_key_reused`: this Idempotency-Key was used in the last 24 hours for another request (another method, path or body); nothing was done",
+            "headers": {
+              "X-RateLimit-Limit": {
+                "description": "The workspace's daily quota.",
+                "schema": {
+                  "type": "integer"
+                }
+              },
+              "X-RateLimit-Remaining": {
+                "description": "Requests left today (UTC).",
+                "schema": {
+                  "type": "integer"
+                }
+              },
+              "X-RateLimit-Reset": {
+                "description": "Unix seconds of the next 00:00 UTC, when the daily quota resets.",
+                "schema": {
+                  "type": "integer"
+                }
+              },
+              "RateLimit-Policy": {
+                "description": "Both windows (draft-ietf-httpapi-ratelimit-headers-11), e.g. `\"minute\";q=10;w=60, \"day\";q=100;w=86400`.",
+                "schema": {
+                  "type": "string"
+                }
+              },
+              "RateLimit": {
+                "description": "The window that runs out first: `\"minute\";r=<remaining>;t=<seconds to reset>`.",
+                "schema": {
+                  "type": "string"
+                }
+              }
+            },
+            "content": {
+              "application/json": {
+                "examples": {
+                  "idempotency_key_reused": {
+                    "summary": "idempotency_key_reused",
+                    "value": {
+                      "error": {
+                        "code": "idempotency_key_reused",
+                        "message": "This Idempotency-Key was already used for another request (method, path or body) in the last 24 hours: use a new key for a new request."
                       }
                     }
                   }
@@ -3834,6 +4224,19 @@ export default {
             "description": "The webhook endpoint's id.",
             "name": "id",
             "in": "path"
+          },
+          {
+            "schema": {
+              "type": "string",
+              "minLength": 1,
+              "maxLength": 255,
+              "description": "Makes the request safe to retry: a retry with the same key and the same request within 24 hours gets the first answer again (`Idempotent-Replayed: true`) and nothing is done twice. 1 to 255 printable ASCII characters, bare or as a quoted string (draft-ietf-httpapi-idempotency-key-header); use a new random UUID per request.",
+              "example": "8e03978e-40d5-43e8-bc93-6894a57f9324"
+            },
+            "required": false,
+            "description": "Makes the request safe to retry: a retry with the same key and the same request within 24 hours gets the first answer again (`Idempotent-Replayed: true`) and nothing is done twice. 1 to 255 printable ASCII characters, bare or as a quoted string (draft-ietf-httpapi-idempotency-key-header); use a new random UUID per request.",
+            "name": "Idempotency-Key",
+            "in": "header"
           }
         ],
         "requestBody": {
@@ -3881,6 +4284,15 @@ export default {
                 "description": "The window that runs out first: `\"minute\";r=<remaining>;t=<seconds to reset>`.",
                 "schema": {
                   "type": "string"
+                }
+              },
+              "Idempotent-Replayed": {
+                "description": "`true` when this is the stored answer to an earlier request with the same Idempotency-Key (nothing was done again); absent otherwise.",
+                "schema": {
+                  "type": "string",
+                  "enum": [
+                    "true"
+                  ]
                 }
               }
             },
@@ -4102,6 +4514,15 @@ export default {
                 "schema": {
                   "type": "string"
                 }
+              },
+              "Idempotent-Replayed": {
+                "description": "`true` when this is the stored answer to an earlier request with the same Idempotency-Key (nothing was done again); absent otherwise.",
+                "schema": {
+                  "type": "string",
+                  "enum": [
+                    "true"
+                  ]
+                }
               }
             },
             "content": {
@@ -4162,7 +4583,7 @@ export default {
             }
           },
           "409": {
-            "description": "`webhook_url_taken`: another webhook endpoint of the workspace has this URL: change that one instead",
+            "description": "`idempotency_key_in_progress`: a request with this Idempotency-Key is still running; nothing was done (see Retry-After); `webhook_url_taken`: another webhook endpoint of the workspace has this URL: change that one instead",
             "headers": {
               "X-RateLimit-Limit": {
                 "description": "The workspace's daily quota.",
@@ -4193,11 +4614,35 @@ export default {
                 "schema": {
                   "type": "string"
                 }
+              },
+              "Idempotent-Replayed": {
+                "description": "`true` when this is the stored answer to an earlier request with the same Idempotency-Key (nothing was done again); absent otherwise.",
+                "schema": {
+                  "type": "string",
+                  "enum": [
+                    "true"
+                  ]
+                }
+              },
+              "Retry-After": {
+                "description": "Seconds to wait before retrying.",
+                "schema": {
+                  "type": "integer"
+                }
               }
             },
             "content": {
               "application/json": {
                 "examples": {
+                  "idempotency_key_in_progress": {
+                    "summary": "idempotency_key_in_progress",
+                    "value": {
+                      "error": {
+                        "code": "idempotency_key_in_progress",
+                        "message": "A request with this Idempotency-Key is still being processed. Retry after 1 second."
+                      }
+                    }
+                  },
                   "webhook_url_taken": {
                     "summary": "webhook_url_taken",
                     "value": {
@@ -4279,6 +4724,59 @@ export default {
                       "error": {
                         "code": "unsupported_media_type",
                         "message": "Send the request body as JSON with `Content-Type: application/json`."
+                      }
+                    }
+                  }
+                },
+                "schema": {
+                  "$ref": "#/components/schemas/Error"
+                }
+              }
+            }
+          },
+          "422": {
+            "description": "`idempotency_key_reused`: this Idempotency-Key was used in the last 24 hours for another request (another method, path or body); nothing was done",
+            "headers": {
+              "X-RateLimit-Limit": {
+                "description": "The workspace's daily quota.",
+                "schema": {
+                  "type": "integer"
+                }
+              },
+              "X-RateLimit-Remaining": {
+                "description": "Requests left today (UTC).",
+                "schema": {
+                  "type": "integer"
+                }
+              },
+              "X-RateLimit-Reset": {
+                "description": "Unix seconds of the next 00:00 UTC, when the daily quota resets.",
+                "schema": {
+                  "type": "integer"
+                }
+              },
+              "RateLimit-Policy": {
+                "description": "Both windows (draft-ietf-httpapi-ratelimit-headers-11), e.g. `\"minute\";q=10;w=60, \"day\";q=100;w=86400`.",
+                "schema": {
+                  "type": "string"
+                }
+              },
+              "RateLimit": {
+                "description": "The window that runs out first: `\"minute\";r=<remaining>;t=<seconds to reset>`.",
+                "schema": {
+                  "type": "string"
+                }
+              }
+            },
+            "content": {
+              "application/json": {
+                "examples": {
+                  "idempotency_key_reused": {
+                    "summary": "idempotency_key_reused",
+                    "value": {
+                      "error": {
+                        "code": "idempotency_key_reused",
+                        "message": "This Idempotency-Key was already used for another request (method, path or body) in the last 24 hours: use a new key for a new request."
                       }
                     }
                   }
@@ -4425,6 +4923,19 @@ export default {
             "description": "The webhook endpoint's id.",
             "name": "id",
             "in": "path"
+          },
+          {
+            "schema": {
+              "type": "string",
+              "minLength": 1,
+              "maxLength": 255,
+              "description": "Makes the request safe to retry: a retry with the same key and the same request within 24 hours gets the first answer again (`Idempotent-Replayed: true`) and nothing is done twice. 1 to 255 printable ASCII characters, bare or as a quoted string (draft-ietf-httpapi-idempotency-key-header); use a new random UUID per request.",
+              "example": "8e03978e-40d5-43e8-bc93-6894a57f9324"
+            },
+            "required": false,
+            "description": "Makes the request safe to retry: a retry with the same key and the same request within 24 hours gets the first answer again (`Idempotent-Replayed: true`) and nothing is done twice. 1 to 255 printable ASCII characters, bare or as a quoted string (draft-ietf-httpapi-idempotency-key-header); use a new random UUID per request.",
+            "name": "Idempotency-Key",
+            "in": "header"
           }
         ],
         "responses": {
@@ -4459,6 +4970,15 @@ export default {
                 "description": "The window that runs out first: `\"minute\";r=<remaining>;t=<seconds to reset>`.",
                 "schema": {
                   "type": "string"
+                }
+              },
+              "Idempotent-Replayed": {
+                "description": "`true` when this is the stored answer to an earlier request with the same Idempotency-Key (nothing was done again); absent otherwise.",
+                "schema": {
+                  "type": "string",
+                  "enum": [
+                    "true"
+                  ]
                 }
               }
             }
@@ -4638,6 +5158,15 @@ export default {
                 "schema": {
                   "type": "string"
                 }
+              },
+              "Idempotent-Replayed": {
+                "description": "`true` when this is the stored answer to an earlier request with the same Idempotency-Key (nothing was done again); absent otherwise.",
+                "schema": {
+                  "type": "string",
+                  "enum": [
+                    "true"
+                  ]
+                }
               }
             },
             "content": {
@@ -4687,6 +5216,65 @@ export default {
                       "error": {
                         "code": "method_not_allowed",
                         "message": "Method PUT is not allowed here. Allowed: OPTIONS, POST."
+                      }
+                    }
+                  }
+                },
+                "schema": {
+                  "$ref": "#/components/schemas/Error"
+                }
+              }
+            }
+          },
+          "409": {
+            "description": "`idempotency_key_in_progress`: a request with this Idempotency-Key is still running; nothing was done (see Retry-After)",
+            "headers": {
+              "X-RateLimit-Limit": {
+                "description": "The workspace's daily quota.",
+                "schema": {
+                  "type": "integer"
+                }
+              },
+              "X-RateLimit-Remaining": {
+                "description": "Requests left today (UTC).",
+                "schema": {
+                  "type": "integer"
+                }
+              },
+              "X-RateLimit-Reset": {
+                "description": "Unix seconds of the next 00:00 UTC, when the daily quota resets.",
+                "schema": {
+                  "type": "integer"
+                }
+              },
+              "RateLimit-Policy": {
+                "description": "Both windows (draft-ietf-httpapi-ratelimit-headers-11), e.g. `\"minute\";q=10;w=60, \"day\";q=100;w=86400`.",
+                "schema": {
+                  "type": "string"
+                }
+              },
+              "RateLimit": {
+                "description": "The window that runs out first: `\"minute\";r=<remaining>;t=<seconds to reset>`.",
+                "schema": {
+                  "type": "string"
+                }
+              },
+              "Retry-After": {
+                "description": "Seconds to wait before retrying.",
+                "schema": {
+                  "type": "integer"
+                }
+              }
+            },
+            "content": {
+              "application/json": {
+                "examples": {
+                  "idempotency_key_in_progress": {
+                    "summary": "idempotency_key_in_progress",
+                    "value": {
+                      "error": {
+                        "code": "idempotency_key_in_progress",
+                        "message": "A request with this Idempotency-Key is still being processed. Retry after 1 second."
                       }
                     }
                   }
@@ -4762,6 +5350,59 @@ export default {
                       "error": {
                         "code": "unsupported_media_type",
                         "message": "Send the request body as JSON with `Content-Type: application/json`."
+                      }
+                    }
+                  }
+                },
+                "schema": {
+                  "$ref": "#/components/schemas/Error"
+                }
+              }
+            }
+          },
+          "422": {
+            "description": "`idempotency_key_reused`: this Idempotency-Key was used in the last 24 hours for another request (another method, path or body); nothing was done",
+            "headers": {
+              "X-RateLimit-Limit": {
+                "description": "The workspace's daily quota.",
+                "schema": {
+                  "type": "integer"
+                }
+              },
+              "X-RateLimit-Remaining": {
+                "description": "Requests left today (UTC).",
+                "schema": {
+                  "type": "integer"
+                }
+              },
+              "X-RateLimit-Reset": {
+                "description": "Unix seconds of the next 00:00 UTC, when the daily quota resets.",
+                "schema": {
+                  "type": "integer"
+                }
+              },
+              "RateLimit-Policy": {
+                "description": "Both windows (draft-ietf-httpapi-ratelimit-headers-11), e.g. `\"minute\";q=10;w=60, \"day\";q=100;w=86400`.",
+                "schema": {
+                  "type": "string"
+                }
+              },
+              "RateLimit": {
+                "description": "The window that runs out first: `\"minute\";r=<remaining>;t=<seconds to reset>`.",
+                "schema": {
+                  "type": "string"
+                }
+              }
+            },
+            "content": {
+              "application/json": {
+                "examples": {
+                  "idempotency_key_reused": {
+                    "summary": "idempotency_key_reused",
+                    "value": {
+                      "error": {
+                        "code": "idempotency_key_reused",
+                        "message": "This Idempotency-Key was already used for another request (method, path or body) in the last 24 hours: use a new key for a new request."
                       }
                     }
                   }
@@ -4910,6 +5551,19 @@ export default {
             "description": "The webhook endpoint's id.",
             "name": "id",
             "in": "path"
+          },
+          {
+            "schema": {
+              "type": "string",
+              "minLength": 1,
+              "maxLength": 255,
+              "description": "Makes the request safe to retry: a retry with the same key and the same request within 24 hours gets the first answer again (`Idempotent-Replayed: true`) and nothing is done twice. 1 to 255 printable ASCII characters, bare or as a quoted string (draft-ietf-httpapi-idempotency-key-header); use a new random UUID per request.",
+              "example": "8e03978e-40d5-43e8-bc93-6894a57f9324"
+            },
+            "required": false,
+            "description": "Makes the request safe to retry: a retry with the same key and the same request within 24 hours gets the first answer again (`Idempotent-Replayed: true`) and nothing is done twice. 1 to 255 printable ASCII characters, bare or as a quoted string (draft-ietf-httpapi-idempotency-key-header); use a new random UUID per request.",
+            "name": "Idempotency-Key",
+            "in": "header"
           }
         ],
         "responses": {
@@ -4944,6 +5598,15 @@ export default {
                 "description": "The window that runs out first: `\"minute\";r=<remaining>;t=<seconds to reset>`.",
                 "schema": {
                   "type": "string"
+                }
+              },
+              "Idempotent-Replayed": {
+                "description": "`true` when this is the stored answer to an earlier request with the same Idempotency-Key (nothing was done again); absent otherwise.",
+                "schema": {
+                  "type": "string",
+                  "enum": [
+                    "true"
+                  ]
                 }
               }
             },
@@ -5172,6 +5835,15 @@ export default {
                 "schema": {
                   "type": "string"
                 }
+              },
+              "Idempotent-Replayed": {
+                "description": "`true` when this is the stored answer to an earlier request with the same Idempotency-Key (nothing was done again); absent otherwise.",
+                "schema": {
+                  "type": "string",
+                  "enum": [
+                    "true"
+                  ]
+                }
               }
             },
             "content": {
@@ -5221,6 +5893,65 @@ export default {
                       "error": {
                         "code": "method_not_allowed",
                         "message": "Method PUT is not allowed here. Allowed: OPTIONS, POST."
+                      }
+                    }
+                  }
+                },
+                "schema": {
+                  "$ref": "#/components/schemas/Error"
+                }
+              }
+            }
+          },
+          "409": {
+            "description": "`idempotency_key_in_progress`: a request with this Idempotency-Key is still running; nothing was done (see Retry-After)",
+            "headers": {
+              "X-RateLimit-Limit": {
+                "description": "The workspace's daily quota.",
+                "schema": {
+                  "type": "integer"
+                }
+              },
+              "X-RateLimit-Remaining": {
+                "description": "Requests left today (UTC).",
+                "schema": {
+                  "type": "integer"
+                }
+              },
+              "X-RateLimit-Reset": {
+                "description": "Unix seconds of the next 00:00 UTC, when the daily quota resets.",
+                "schema": {
+                  "type": "integer"
+                }
+              },
+              "RateLimit-Policy": {
+                "description": "Both windows (draft-ietf-httpapi-ratelimit-headers-11), e.g. `\"minute\";q=10;w=60, \"day\";q=100;w=86400`.",
+                "schema": {
+                  "type": "string"
+                }
+              },
+              "RateLimit": {
+                "description": "The window that runs out first: `\"minute\";r=<remaining>;t=<seconds to reset>`.",
+                "schema": {
+                  "type": "string"
+                }
+              },
+              "Retry-After": {
+                "description": "Seconds to wait before retrying.",
+                "schema": {
+                  "type": "integer"
+                }
+              }
+            },
+            "content": {
+              "application/json": {
+                "examples": {
+                  "idempotency_key_in_progress": {
+                    "summary": "idempotency_key_in_progress",
+                    "value": {
+                      "error": {
+                        "code": "idempotency_key_in_progress",
+                        "message": "A request with this Idempotency-Key is still being processed. Retry after 1 second."
                       }
                     }
                   }
@@ -5296,6 +6027,59 @@ export default {
                       "error": {
                         "code": "unsupported_media_type",
                         "message": "Send the request body as JSON with `Content-Type: application/json`."
+                      }
+                    }
+                  }
+                },
+                "schema": {
+                  "$ref": "#/components/schemas/Error"
+                }
+              }
+            }
+          },
+          "422": {
+            "description": "`idempotency_key_reused`: this Idempotency-Key was used in the last 24 hours for another request (another method, path or body); nothing was done",
+            "headers": {
+              "X-RateLimit-Limit": {
+                "description": "The workspace's daily quota.",
+                "schema": {
+                  "type": "integer"
+                }
+              },
+              "X-RateLimit-Remaining": {
+                "description": "Requests left today (UTC).",
+                "schema": {
+                  "type": "integer"
+                }
+              },
+              "X-RateLimit-Reset": {
+                "description": "Unix seconds of the next 00:00 UTC, when the daily quota resets.",
+                "schema": {
+                  "type": "integer"
+                }
+              },
+              "RateLimit-Policy": {
+                "description": "Both windows (draft-ietf-httpapi-ratelimit-headers-11), e.g. `\"minute\";q=10;w=60, \"day\";q=100;w=86400`.",
+                "schema": {
+                  "type": "string"
+                }
+              },
+              "RateLimit": {
+                "description": "The window that runs out first: `\"minute\";r=<remaining>;t=<seconds to reset>`.",
+                "schema": {
+                  "type": "string"
+                }
+              }
+            },
+            "content": {
+              "application/json": {
+                "examples": {
+                  "idempotency_key_reused": {
+                    "summary": "idempotency_key_reused",
+                    "value": {
+                      "error": {
+                        "code": "idempotency_key_reused",
+                        "message": "This Idempotency-Key was already used for another request (method, path or body) in the last 24 hours: use a new key for a new request."
                       }
                     }
                   }
@@ -6016,6 +6800,19 @@ export default {
             "description": "The delivery's id.",
             "name": "delivery_id",
             "in": "path"
+          },
+          {
+            "schema": {
+              "type": "string",
+              "minLength": 1,
+              "maxLength": 255,
+              "description": "Makes the request safe to retry: a retry with the same key and the same request within 24 hours gets the first answer again (`Idempotent-Replayed: true`) and nothing is done twice. 1 to 255 printable ASCII characters, bare or as a quoted string (draft-ietf-httpapi-idempotency-key-header); use a new random UUID per request.",
+              "example": "8e03978e-40d5-43e8-bc93-6894a57f9324"
+            },
+            "required": false,
+            "description": "Makes the request safe to retry: a retry with the same key and the same request within 24 hours gets the first answer again (`Idempotent-Replayed: true`) and nothing is done twice. 1 to 255 printable ASCII characters, bare or as a quoted string (draft-ietf-httpapi-idempotency-key-header); use a new random UUID per request.",
+            "name": "Idempotency-Key",
+            "in": "header"
           }
         ],
         "responses": {
@@ -6050,6 +6847,15 @@ export default {
                 "description": "The window that runs out first: `\"minute\";r=<remaining>;t=<seconds to reset>`.",
                 "schema": {
                   "type": "string"
+                }
+              },
+              "Idempotent-Replayed": {
+                "description": "`true` when this is the stored answer to an earlier request with the same Idempotency-Key (nothing was done again); absent otherwise.",
+                "schema": {
+                  "type": "string",
+                  "enum": [
+                    "true"
+                  ]
                 }
               }
             },
@@ -6266,6 +7072,15 @@ export default {
                 "schema": {
                   "type": "string"
                 }
+              },
+              "Idempotent-Replayed": {
+                "description": "`true` when this is the stored answer to an earlier request with the same Idempotency-Key (nothing was done again); absent otherwise.",
+                "schema": {
+                  "type": "string",
+                  "enum": [
+                    "true"
+                  ]
+                }
               }
             },
             "content": {
@@ -6335,7 +7150,7 @@ export default {
             }
           },
           "409": {
-            "description": "`webhook_inactive`: the webhook endpoint is turned off: turn it back on (PATCH active) first",
+            "description": "`idempotency_key_in_progress`: a request with this Idempotency-Key is still running; nothing was done (see Retry-After); `webhook_inactive`: the webhook endpoint is turned off: turn it back on (PATCH active) first",
             "headers": {
               "X-RateLimit-Limit": {
                 "description": "The workspace's daily quota.",
@@ -6366,11 +7181,35 @@ export default {
                 "schema": {
                   "type": "string"
                 }
+              },
+              "Idempotent-Replayed": {
+                "description": "`true` when this is the stored answer to an earlier request with the same Idempotency-Key (nothing was done again); absent otherwise.",
+                "schema": {
+                  "type": "string",
+                  "enum": [
+                    "true"
+                  ]
+                }
+              },
+              "Retry-After": {
+                "description": "Seconds to wait before retrying.",
+                "schema": {
+                  "type": "integer"
+                }
               }
             },
             "content": {
               "application/json": {
                 "examples": {
+                  "idempotency_key_in_progress": {
+                    "summary": "idempotency_key_in_progress",
+                    "value": {
+                      "error": {
+                        "code": "idempotency_key_in_progress",
+                        "message": "A request with this Idempotency-Key is still being processed. Retry after 1 second."
+                      }
+                    }
+                  },
                   "webhook_inactive": {
                     "summary": "webhook_inactive",
                     "value": {
@@ -6462,6 +7301,59 @@ export default {
               }
             }
           },
+          "422": {
+            "description": "`idempotency_key_reused`: this Idempotency-Key was used in the last 24 hours for another request (another method, path or body); nothing was done",
+            "headers": {
+              "X-RateLimit-Limit": {
+                "description": "The workspace's daily quota.",
+                "schema": {
+                  "type": "integer"
+                }
+              },
+              "X-RateLimit-Remaining": {
+                "description": "Requests left today (UTC).",
+                "schema": {
+                  "type": "integer"
+                }
+              },
+              "X-RateLimit-Reset": {
+                "description": "Unix seconds of the next 00:00 UTC, when the daily quota resets.",
+                "schema": {
+                  "type": "integer"
+                }
+              },
+              "RateLimit-Policy": {
+                "description": "Both windows (draft-ietf-httpapi-ratelimit-headers-11), e.g. `\"minute\";q=10;w=60, \"day\";q=100;w=86400`.",
+                "schema": {
+                  "type": "string"
+                }
+              },
+              "RateLimit": {
+                "description": "The window that runs out first: `\"minute\";r=<remaining>;t=<seconds to reset>`.",
+                "schema": {
+                  "type": "string"
+                }
+              }
+            },
+            "content": {
+              "application/json": {
+                "examples": {
+                  "idempotency_key_reused": {
+                    "summary": "idempotency_key_reused",
+                    "value": {
+                      "error": {
+                        "code": "idempotency_key_reused",
+                        "message": "This Idempotency-Key was already used for another request (method, path or body) in the last 24 hours: use a new key for a new request."
+                      }
+                    }
+                  }
+                },
+                "schema": {
+                  "$ref": "#/components/schemas/Error"
+                }
+              }
+            }
+          },
           "429": {
             "description": "`rate_limited`: the workspace's minute or day quota is spent, or too many of its requests are in flight at once; nothing was done (see Retry-After); `delivery_retry_limited`: this delivery was retried by hand 10 times in 24 hours; nothing was done (see Retry-After)",
             "headers": {
@@ -6493,6 +7385,15 @@ export default {
                 "description": "The window that runs out first: `\"minute\";r=<remaining>;t=<seconds to reset>`.",
                 "schema": {
                   "type": "string"
+                }
+              },
+              "Idempotent-Replayed": {
+                "description": "`true` when this is the stored answer to an earlier request with the same Idempotency-Key (nothing was done again); absent otherwise.",
+                "schema": {
+                  "type": "string",
+                  "enum": [
+                    "true"
+                  ]
                 }
               },
               "Retry-After": {
@@ -6597,6 +7498,21 @@ export default {
             "ApiKey": []
           }
         ],
+        "parameters": [
+          {
+            "schema": {
+              "type": "string",
+              "minLength": 1,
+              "maxLength": 255,
+              "description": "Makes the request safe to retry: a retry with the same key and the same request within 24 hours gets the first answer again (`Idempotent-Replayed: true`) and nothing is done twice. 1 to 255 printable ASCII characters, bare or as a quoted string (draft-ietf-httpapi-idempotency-key-header); use a new random UUID per request.",
+              "example": "8e03978e-40d5-43e8-bc93-6894a57f9324"
+            },
+            "required": false,
+            "description": "Makes the request safe to retry: a retry with the same key and the same request within 24 hours gets the first answer again (`Idempotent-Replayed: true`) and nothing is done twice. 1 to 255 printable ASCII characters, bare or as a quoted string (draft-ietf-httpapi-idempotency-key-header); use a new random UUID per request.",
+            "name": "Idempotency-Key",
+            "in": "header"
+          }
+        ],
         "requestBody": {
           "required": true,
           "content": {
@@ -6647,6 +7563,15 @@ export default {
                 "description": "The window that runs out first: `\"minute\";r=<remaining>;t=<seconds to reset>`.",
                 "schema": {
                   "type": "string"
+                }
+              },
+              "Idempotent-Replayed": {
+                "description": "`true` when this is the stored answer to an earlier request with the same Idempotency-Key (nothing was done again); absent otherwise.",
+                "schema": {
+                  "type": "string",
+                  "enum": [
+                    "true"
+                  ]
                 }
               }
             },
@@ -6711,6 +7636,15 @@ export default {
                 "description": "The window that runs out first: `\"minute\";r=<remaining>;t=<seconds to reset>`.",
                 "schema": {
                   "type": "string"
+                }
+              },
+              "Idempotent-Replayed": {
+                "description": "`true` when this is the stored answer to an earlier request with the same Idempotency-Key (nothing was done again); absent otherwise.",
+                "schema": {
+                  "type": "string",
+                  "enum": [
+                    "true"
+                  ]
                 }
               }
             },
@@ -6801,6 +7735,15 @@ export default {
                 "description": "The window that runs out first: `\"minute\";r=<remaining>;t=<seconds to reset>`.",
                 "schema": {
                   "type": "string"
+                }
+              },
+              "Idempotent-Replayed": {
+                "description": "`true` when this is the stored answer to an earlier request with the same Idempotency-Key (nothing was done again); absent otherwise.",
+                "schema": {
+                  "type": "string",
+                  "enum": [
+                    "true"
+                  ]
                 }
               }
             },
@@ -6906,7 +7849,7 @@ export default {
             }
           },
           "409": {
-            "description": "`too_many_api_keys`: the workspace has as many live API keys as it may (100 unless raised for it)",
+            "description": "`idempotency_key_in_progress`: a request with this Idempotency-Key is still running; nothing was done (see Retry-After); `too_many_api_keys`: the workspace has as many live API keys as it may (100 unless raised for it)",
             "headers": {
               "X-RateLimit-Limit": {
                 "description": "The workspace's daily quota.",
@@ -6937,11 +7880,35 @@ export default {
                 "schema": {
                   "type": "string"
                 }
+              },
+              "Idempotent-Replayed": {
+                "description": "`true` when this is the stored answer to an earlier request with the same Idempotency-Key (nothing was done again); absent otherwise.",
+                "schema": {
+                  "type": "string",
+                  "enum": [
+                    "true"
+                  ]
+                }
+              },
+              "Retry-After": {
+                "description": "Seconds to wait before retrying.",
+                "schema": {
+                  "type": "integer"
+                }
               }
             },
             "content": {
               "application/json": {
                 "examples": {
+                  "idempotency_key_in_progress": {
+                    "summary": "idempotency_key_in_progress",
+                    "value": {
+                      "error": {
+                        "code": "idempotency_key_in_progress",
+                        "message": "A request with this Idempotency-Key is still being processed. Retry after 1 second."
+                      }
+                    }
+                  },
                   "too_many_api_keys": {
                     "summary": "too_many_api_keys",
                     "value": {
@@ -7023,6 +7990,59 @@ export default {
                       "error": {
                         "code": "unsupported_media_type",
                         "message": "Send the request body as JSON with `Content-Type: application/json`."
+                      }
+                    }
+                  }
+                },
+                "schema": {
+                  "$ref": "#/components/schemas/Error"
+                }
+              }
+            }
+          },
+          "422": {
+            "description": "`idempotency_key_reused`: this Idempotency-Key was used in the last 24 hours for another request (another method, path or body); nothing was done",
+            "headers": {
+              "X-RateLimit-Limit": {
+                "description": "The workspace's daily quota.",
+                "schema": {
+                  "type": "integer"
+                }
+              },
+              "X-RateLimit-Remaining": {
+                "description": "Requests left today (UTC).",
+                "schema": {
+                  "type": "integer"
+                }
+              },
+              "X-RateLimit-Reset": {
+                "description": "Unix seconds of the next 00:00 UTC, when the daily quota resets.",
+                "schema": {
+                  "type": "integer"
+                }
+              },
+              "RateLimit-Policy": {
+                "description": "Both windows (draft-ietf-httpapi-ratelimit-headers-11), e.g. `\"minute\";q=10;w=60, \"day\";q=100;w=86400`.",
+                "schema": {
+                  "type": "string"
+                }
+              },
+              "RateLimit": {
+                "description": "The window that runs out first: `\"minute\";r=<remaining>;t=<seconds to reset>`.",
+                "schema": {
+                  "type": "string"
+                }
+              }
+            },
+            "content": {
+              "application/json": {
+                "examples": {
+                  "idempotency_key_reused": {
+                    "summary": "idempotency_key_reused",
+                    "value": {
+                      "error": {
+                        "code": "idempotency_key_reused",
+                        "message": "This Idempotency-Key was already used for another request (method, path or body) in the last 24 hours: use a new key for a new request."
                       }
                     }
                   }
@@ -7727,6 +8747,19 @@ export default {
             "description": "The API key's id (as the list shows it; never the key itself).",
             "name": "id",
             "in": "path"
+          },
+          {
+            "schema": {
+              "type": "string",
+              "minLength": 1,
+              "maxLength": 255,
+              "description": "Makes the request safe to retry: a retry with the same key and the same request within 24 hours gets the first answer again (`Idempotent-Replayed: true`) and nothing is done twice. 1 to 255 printable ASCII characters, bare or as a quoted string (draft-ietf-httpapi-idempotency-key-header); use a new random UUID per request.",
+              "example": "8e03978e-40d5-43e8-bc93-6894a57f9324"
+            },
+            "required": false,
+            "description": "Makes the request safe to retry: a retry with the same key and the same request within 24 hours gets the first answer again (`Idempotent-Replayed: true`) and nothing is done twice. 1 to 255 printable ASCII characters, bare or as a quoted string (draft-ietf-httpapi-idempotency-key-header); use a new random UUID per request.",
+            "name": "Idempotency-Key",
+            "in": "header"
           }
         ],
         "responses": {
@@ -7761,6 +8794,15 @@ export default {
                 "description": "The window that runs out first: `\"minute\";r=<remaining>;t=<seconds to reset>`.",
                 "schema": {
                   "type": "string"
+                }
+              },
+              "Idempotent-Replayed": {
+                "description": "`true` when this is the stored answer to an earlier request with the same Idempotency-Key (nothing was done again); absent otherwise.",
+                "schema": {
+                  "type": "string",
+                  "enum": [
+                    "true"
+                  ]
                 }
               }
             }
@@ -7887,6 +8929,15 @@ export default {
                 "schema": {
                   "type": "string"
                 }
+              },
+              "Idempotent-Replayed": {
+                "description": "`true` when this is the stored answer to an earlier request with the same Idempotency-Key (nothing was done again); absent otherwise.",
+                "schema": {
+                  "type": "string",
+                  "enum": [
+                    "true"
+                  ]
+                }
               }
             },
             "content": {
@@ -7940,6 +8991,15 @@ export default {
                 "schema": {
                   "type": "string"
                 }
+              },
+              "Idempotent-Replayed": {
+                "description": "`true` when this is the stored answer to an earlier request with the same Idempotency-Key (nothing was done again); absent otherwise.",
+                "schema": {
+                  "type": "string",
+                  "enum": [
+                    "true"
+                  ]
+                }
               }
             },
             "content": {
@@ -7989,6 +9049,65 @@ export default {
                       "error": {
                         "code": "method_not_allowed",
                         "message": "Method PUT is not allowed here. Allowed: OPTIONS, POST."
+                      }
+                    }
+                  }
+                },
+                "schema": {
+                  "$ref": "#/components/schemas/Error"
+                }
+              }
+            }
+          },
+          "409": {
+            "description": "`idempotency_key_in_progress`: a request with this Idempotency-Key is still running; nothing was done (see Retry-After)",
+            "headers": {
+              "X-RateLimit-Limit": {
+                "description": "The workspace's daily quota.",
+                "schema": {
+                  "type": "integer"
+                }
+              },
+              "X-RateLimit-Remaining": {
+                "description": "Requests left today (UTC).",
+                "schema": {
+                  "type": "integer"
+                }
+              },
+              "X-RateLimit-Reset": {
+                "description": "Unix seconds of the next 00:00 UTC, when the daily quota resets.",
+                "schema": {
+                  "type": "integer"
+                }
+              },
+              "RateLimit-Policy": {
+                "description": "Both windows (draft-ietf-httpapi-ratelimit-headers-11), e.g. `\"minute\";q=10;w=60, \"day\";q=100;w=86400`.",
+                "schema": {
+                  "type": "string"
+                }
+              },
+              "RateLimit": {
+                "description": "The window that runs out first: `\"minute\";r=<remaining>;t=<seconds to reset>`.",
+                "schema": {
+                  "type": "string"
+                }
+              },
+              "Retry-After": {
+                "description": "Seconds to wait before retrying.",
+                "schema": {
+                  "type": "integer"
+                }
+              }
+            },
+            "content": {
+              "application/json": {
+                "examples": {
+                  "idempotency_key_in_progress": {
+                    "summary": "idempotency_key_in_progress",
+                    "value": {
+                      "error": {
+                        "code": "idempotency_key_in_progress",
+                        "message": "A request with this Idempotency-Key is still being processed. Retry after 1 second."
                       }
                     }
                   }
@@ -8064,6 +9183,59 @@ export default {
                       "error": {
                         "code": "unsupported_media_type",
                         "message": "Send the request body as JSON with `Content-Type: application/json`."
+                      }
+                    }
+                  }
+                },
+                "schema": {
+                  "$ref": "#/components/schemas/Error"
+                }
+              }
+            }
+          },
+          "422": {
+            "description": "`idempotency_key_reused`: this Idempotency-Key was used in the last 24 hours for another request (another method, path or body); nothing was done",
+            "headers": {
+              "X-RateLimit-Limit": {
+                "description": "The workspace's daily quota.",
+                "schema": {
+                  "type": "integer"
+                }
+              },
+              "X-RateLimit-Remaining": {
+                "description": "Requests left today (UTC).",
+                "schema": {
+                  "type": "integer"
+                }
+              },
+              "X-RateLimit-Reset": {
+                "description": "Unix seconds of the next 00:00 UTC, when the daily quota resets.",
+                "schema": {
+                  "type": "integer"
+                }
+              },
+              "RateLimit-Policy": {
+                "description": "Both windows (draft-ietf-httpapi-ratelimit-headers-11), e.g. `\"minute\";q=10;w=60, \"day\";q=100;w=86400`.",
+                "schema": {
+                  "type": "string"
+                }
+              },
+              "RateLimit": {
+                "description": "The window that runs out first: `\"minute\";r=<remaining>;t=<seconds to reset>`.",
+                "schema": {
+                  "type": "string"
+                }
+              }
+            },
+            "content": {
+              "application/json": {
+                "examples": {
+                  "idempotency_key_reused": {
+                    "summary": "idempotency_key_reused",
+                    "value": {
+                      "error": {
+                        "code": "idempotency_key_reused",
+                        "message": "This Idempotency-Key was already used for another request (method, path or body) in the last 24 hours: use a new key for a new request."
                       }
                     }
                   }
@@ -8212,6 +9384,19 @@ export default {
             "description": "The API key's id (as the list shows it; never the key itself).",
             "name": "id",
             "in": "path"
+          },
+          {
+            "schema": {
+              "type": "string",
+              "minLength": 1,
+              "maxLength": 255,
+              "description": "Makes the request safe to retry: a retry with the same key and the same request within 24 hours gets the first answer again (`Idempotent-Replayed: true`) and nothing is done twice. 1 to 255 printable ASCII characters, bare or as a quoted string (draft-ietf-httpapi-idempotency-key-header); use a new random UUID per request.",
+              "example": "8e03978e-40d5-43e8-bc93-6894a57f9324"
+            },
+            "required": false,
+            "description": "Makes the request safe to retry: a retry with the same key and the same request within 24 hours gets the first answer again (`Idempotent-Replayed: true`) and nothing is done twice. 1 to 255 printable ASCII characters, bare or as a quoted string (draft-ietf-httpapi-idempotency-key-header); use a new random UUID per request.",
+            "name": "Idempotency-Key",
+            "in": "header"
           }
         ],
         "requestBody": {
@@ -8259,6 +9444,15 @@ export default {
                 "description": "The window that runs out first: `\"minute\";r=<remaining>;t=<seconds to reset>`.",
                 "schema": {
                   "type": "string"
+                }
+              },
+              "Idempotent-Replayed": {
+                "description": "`true` when this is the stored answer to an earlier request with the same Idempotency-Key (nothing was done again); absent otherwise.",
+                "schema": {
+                  "type": "string",
+                  "enum": [
+                    "true"
+                  ]
                 }
               }
             },
@@ -8414,6 +9608,15 @@ export default {
                 "schema": {
                   "type": "string"
                 }
+              },
+              "Idempotent-Replayed": {
+                "description": "`true` when this is the stored answer to an earlier request with the same Idempotency-Key (nothing was done again); absent otherwise.",
+                "schema": {
+                  "type": "string",
+                  "enum": [
+                    "true"
+                  ]
+                }
               }
             },
             "content": {
@@ -8466,6 +9669,15 @@ export default {
                 "description": "The window that runs out first: `\"minute\";r=<remaining>;t=<seconds to reset>`.",
                 "schema": {
                   "type": "string"
+                }
+              },
+              "Idempotent-Replayed": {
+                "description": "`true` when this is the stored answer to an earlier request with the same Idempotency-Key (nothing was done again); absent otherwise.",
+                "schema": {
+                  "type": "string",
+                  "enum": [
+                    "true"
+                  ]
                 }
               }
             },
@@ -8527,7 +9739,7 @@ export default {
             }
           },
           "409": {
-            "description": "`api_key_not_active`: the API key is revoked or expired: it cannot be rotated; create a new one; `too_many_api_keys`: the workspace has as many live API keys as it may (100 unless raised for it)",
+            "description": "`idempotency_key_in_progress`: a request with this Idempotency-Key is still running; nothing was done (see Retry-After); `api_key_not_active`: the API key is revoked or expired: it cannot be rotated; create a new one; `too_many_api_keys`: the workspace has as many live API keys as it may (100 unless raised for it)",
             "headers": {
               "X-RateLimit-Limit": {
                 "description": "The workspace's daily quota.",
@@ -8558,11 +9770,35 @@ export default {
                 "schema": {
                   "type": "string"
                 }
+              },
+              "Idempotent-Replayed": {
+                "description": "`true` when this is the stored answer to an earlier request with the same Idempotency-Key (nothing was done again); absent otherwise.",
+                "schema": {
+                  "type": "string",
+                  "enum": [
+                    "true"
+                  ]
+                }
+              },
+              "Retry-After": {
+                "description": "Seconds to wait before retrying.",
+                "schema": {
+                  "type": "integer"
+                }
               }
             },
             "content": {
               "application/json": {
                 "examples": {
+                  "idempotency_key_in_progress": {
+                    "summary": "idempotency_key_in_progress",
+                    "value": {
+                      "error": {
+                        "code": "idempotency_key_in_progress",
+                        "message": "A request with this Idempotency-Key is still being processed. Retry after 1 second."
+                      }
+                    }
+                  },
                   "api_key_not_active": {
                     "summary": "api_key_not_active",
                     "value": {
@@ -8653,6 +9889,59 @@ export default {
                       "error": {
                         "code": "unsupported_media_type",
                         "message": "Send the request body as JSON with `Content-Type: application/json`."
+                      }
+                    }
+                  }
+                },
+                "schema": {
+                  "$ref": "#/components/schemas/Error"
+                }
+              }
+            }
+          },
+          "422": {
+            "description": "`idempotency_key_reused`: this Idempotency-Key was used in the last 24 hours for another request (another method, path or body); nothing was done",
+            "headers": {
+              "X-RateLimit-Limit": {
+                "description": "The workspace's daily quota.",
+                "schema": {
+                  "type": "integer"
+                }
+              },
+              "X-RateLimit-Remaining": {
+                "description": "Requests left today (UTC).",
+                "schema": {
+                  "type": "integer"
+                }
+              },
+              "X-RateLimit-Reset": {
+                "description": "Unix seconds of the next 00:00 UTC, when the daily quota resets.",
+                "schema": {
+                  "type": "integer"
+                }
+              },
+              "RateLimit-Policy": {
+                "description": "Both windows (draft-ietf-httpapi-ratelimit-headers-11), e.g. `\"minute\";q=10;w=60, \"day\";q=100;w=86400`.",
+                "schema": {
+                  "type": "string"
+                }
+              },
+              "RateLimit": {
+                "description": "The window that runs out first: `\"minute\";r=<remaining>;t=<seconds to reset>`.",
+                "schema": {
+                  "type": "string"
+                }
+              }
+            },
+            "content": {
+              "application/json": {
+                "examples": {
+                  "idempotency_key_reused": {
+                    "summary": "idempotency_key_reused",
+                    "value": {
+                      "error": {
+                        "code": "idempotency_key_reused",
+                        "message": "This Idempotency-Key was already used for another request (method, path or body) in the last 24 hours: use a new key for a new request."
                       }
                     }
                   }

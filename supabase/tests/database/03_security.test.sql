@@ -218,11 +218,13 @@ select set_eq(
       and has_table_privilege('service_role', c.oid, p.priv)$$,
   $$values ('api_keys', 'SELECT'), ('companies', 'SELECT'), ('contacts', 'SELECT'), ('plans', 'SELECT'),
            ('api_usage', 'SELECT'), ('api_usage', 'INSERT'), ('api_usage', 'UPDATE'), ('api_usage', 'DELETE'),
+           ('idempotency_records', 'SELECT'), ('idempotency_records', 'INSERT'),
+           ('idempotency_records', 'DELETE'),
            ('webhook_endpoints', 'SELECT'), ('webhook_endpoints', 'DELETE'),
            ('webhook_events', 'SELECT'), ('webhook_events', 'DELETE'),
            ('webhook_deliveries', 'SELECT'), ('webhook_deliveries', 'DELETE'),
            ('webhook_attempts', 'SELECT'), ('webhook_attempts', 'DELETE')$$,
-  'service_role''s table-level privileges in public are exactly SELECT on api_keys, companies, contacts and plans, SELECT / INSERT / UPDATE / DELETE on api_usage, and SELECT / DELETE on the four webhook tables'
+  'service_role''s table-level privileges in public are exactly SELECT on api_keys, companies, contacts and plans, SELECT / INSERT / UPDATE / DELETE on api_usage, SELECT / INSERT / DELETE on idempotency_records, and SELECT / DELETE on the four webhook tables'
 );
 select set_eq(
   $$select c.relname::text, t.attname::text, p.priv
@@ -288,22 +290,27 @@ select set_eq(
   $$select 'select' as action, c.relname::text as rel, null::text as col, 'ok' as outcome
       from pg_class c
       where c.oid in ('public.api_keys'::regclass, 'public.companies'::regclass, 'public.contacts'::regclass,
-                      'public.plans'::regclass, 'public.api_usage'::regclass, 'public.orgs'::regclass)
+                      'public.plans'::regclass, 'public.api_usage'::regclass, 'public.orgs'::regclass,
+                      'public.idempotency_records'::regclass)
     union all
     select 'select', c.relname::text, t.attname::text, 'ok'
       from pg_class c join pg_attribute t on t.attrelid = c.oid and t.attnum > 0 and not t.attisdropped
       where c.oid in ('public.api_keys'::regclass, 'public.companies'::regclass, 'public.contacts'::regclass,
-                      'public.plans'::regclass, 'public.api_usage'::regclass)
+                      'public.plans'::regclass, 'public.api_usage'::regclass,
+                      'public.idempotency_records'::regclass)
     union all
     select 'update', 'api_usage', t.attname::text, 'ok'
       from pg_attribute t where t.attrelid = 'public.api_usage'::regclass and t.attnum > 0 and not t.attisdropped
     union all
     -- Allowed, then refused by a not-null column: the probe inserts defaults only.
-    select 'insert', 'api_usage', t.attname::text, '23502'
-      from pg_attribute t where t.attrelid = 'public.api_usage'::regclass and t.attnum > 0 and not t.attisdropped
+    select 'insert', c.relname::text, t.attname::text, '23502'
+      from pg_class c join pg_attribute t on t.attrelid = c.oid and t.attnum > 0 and not t.attisdropped
+      where c.oid in ('public.api_usage'::regclass, 'public.idempotency_records'::regclass)
     union all
     values ('insert', 'api_usage', null, '23502'),
            ('delete', 'api_usage', null, 'ok'),
+           ('insert', 'idempotency_records', null, '23502'),
+           ('delete', 'idempotency_records', null, 'ok'),
            ('select', 'orgs', 'id', 'ok'),
            ('select', 'orgs', 'plan', 'ok'),
            ('select', 'orgs', 'rate_limit_per_day', 'ok'),
@@ -326,7 +333,7 @@ select set_eq(
            ('update', 'contacts', 'company_id', 'ok'),
            ('update', 'contacts', 'updated_at', 'ok'),
            ('update', 'companies', 'updated_at', 'ok')$$,
-  'as service_role, exactly the selects on api_keys / companies / contacts / plans / api_usage and orgs'' columns, the six column updates, a new key''s inserts and insert / update / delete on api_usage are allowed; every other statement is denied'
+  'as service_role, exactly the selects on api_keys / companies / contacts / plans / api_usage and orgs'' columns, the six column updates, a new key''s inserts and insert / update / delete on api_usage, insert / delete on idempotency_records are allowed; every other statement is denied'
 );
 select set_eq(
   $$select distinct action, rel, col from tap.privilege_probe('service_role')

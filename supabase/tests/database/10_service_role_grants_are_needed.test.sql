@@ -34,7 +34,7 @@ insert into public.api_usage (org_id, day, day_used, minute, minute_used) values
 -- Every RPC, every path that touches a table: api_authorize inserting the day's row and recording
 -- the key's use; link_contacts_to_company taking the next token (the upsert's update), locking the
 -- company and updating the contact; api_authorize refusing (reading the row it reports);
--- purge_api_usage deleting. A wrong answer raises too, so a privilege cannot be dropped silently.
+-- api_idempotent_call on each of its paths; purge_api_usage deleting. A wrong answer raises too, so a privilege cannot be dropped silently.
 create function tap.workload() returns void
 language plpgsql
 as $$
@@ -55,8 +55,41 @@ begin
   if r ->> 'outcome' <> 'rate_limited' then
     raise exception 'api_authorize (limit 0) answered %', r;
   end if;
-  if public.purge_api_usage(v_at) <> 1 then
+  -- Idempotency-Key: a first request claims its record and stores its answer, the retry reads it,
+  -- another request under the key is refused, a gateway refusal (the suspended org) removes its
+  -- claim; two days on the retention job deletes the expired record.
+  r := public.api_idempotent_call('link_contacts_to_company',
+    '{"p_company_id": "c0800000-0000-4000-8000-000000000001", "p_contact_ids": ["80000000-0000-4000-8000-000000000001"]}',
+    repeat('8a', 32), 'contacts:write', repeat('1d', 32), repeat('f1', 32), repeat('ab', 64),
+    'post', '/v1/companies/{id}/contacts/link', v_at);
+  if r ->> 'outcome' <> 'ok' or r ? 'replayed' then
+    raise exception 'api_idempotent_call (first) answered %', r;
+  end if;
+  r := public.api_idempotent_call('link_contacts_to_company',
+    '{"p_company_id": "c0800000-0000-4000-8000-000000000001", "p_contact_ids": ["80000000-0000-4000-8000-000000000001"]}',
+    repeat('8a', 32), 'contacts:write', repeat('1d', 32), repeat('f1', 32), repeat('ab', 64),
+    'post', '/v1/companies/{id}/contacts/link', v_at);
+  if r ->> 'outcome' <> 'ok' or r ->> 'replayed' <> 'true' or r #>> '{data,updated}' <> '1' then
+    raise exception 'api_idempotent_call (replay) answered %', r;
+  end if;
+  r := public.api_idempotent_call('link_contacts_to_company', '{"p_company_id": null, "p_contact_ids": []}',
+    repeat('8a', 32), 'contacts:write', repeat('1d', 32), repeat('f2', 32), repeat('ab', 64),
+    'post', '/v1/companies/{id}/contacts/link', v_at);
+  if r ->> 'outcome' <> 'idempotency_key_reused' then
+    raise exception 'api_idempotent_call (reused) answered %', r;
+  end if;
+  r := public.api_idempotent_call('link_contacts_to_company', '{"p_company_id": null, "p_contact_ids": []}',
+    repeat('8b', 32), 'contacts:write', repeat('1d', 32), repeat('f1', 32), repeat('ab', 64),
+    'post', '/v1/companies/{id}/contacts/link', v_at);
+  if r ->> 'outcome' <> 'rate_limited'
+     or exists (select 1 from public.idempotency_records where org_id = '0f800000-0000-4000-8000-000000000002') then
+    raise exception 'api_idempotent_call (refused) answered % or kept its claim', r;
+  end if;
+  if public.purge_api_usage(v_at + interval '2 days') <> 1 then
     raise exception 'purge_api_usage deleted another count than 1';
+  end if;
+  if exists (select 1 from public.idempotency_records) then
+    raise exception 'purge_api_usage kept an expired Idempotency-Key record';
   end if;
   perform tap.webhook_workload(v_at);
   perform tap.api_key_workload(v_at);

@@ -7,18 +7,29 @@
  *               schemas are built on the first request that gets past this step, kit/zod.ts);
  *               a key the database refused for its window is refused again until the window
  *               resets, with no database call either (kit/refusals.ts).
- *   2. body     declared JSON and parseable (kit/body.ts): else 415 / 400.
+ *   2. body     `Idempotency-Key` on a POST, PATCH or DELETE well formed (kit/idempotency.ts), the
+ *               body declared JSON and parseable (kit/body.ts): else 400 / 415 / 400.
  *   3. input    zod over the query, the path, the body (kit/validate.ts): else 400.
  *               A refusal of step 2 or 3 is answered only after an authorize-only call
  *               (kit/authorize.ts), so 401, 403 and 429 come before any 400, and a 400 counts.
  *   4. the call one database call: the route's SQL function checks the key, takes the rate-limit
  *               tokens and does the work in one transaction (401, 403, 429, the route's own 4xx).
- *   5. answer   the route's status and body, with the rate-limit headers.
+ *               With an Idempotency-Key, still one call: public.api_idempotent_call, which runs
+ *               that function and stores its result, or replays the stored one (409, 422).
+ *   5. answer   the route's status and body, with the rate-limit headers, built from the
+ *               function's result alike for a first request and for its replay (which adds
+ *               `Idempotent-Replayed: true`): a route's answer must depend on nothing but that
+ *               result and the request's input.
  */
 import type { Context, Hono } from "hono";
 import type { z } from "zod";
 import type { AppEnv } from "../context.ts";
-import type { ApiError, ErrorCode } from "../errors.ts";
+import {
+  type ApiError,
+  type ErrorCode,
+  idempotencyKeyInProgress,
+  idempotencyKeyReused,
+} from "../errors.ts";
 import type { Permission } from "../permissions.ts";
 import {
   authorizeOnly,
@@ -30,6 +41,13 @@ import {
 } from "./authorize.ts";
 import { readJsonBody } from "./body.ts";
 import type { Outcome } from "./outcome.ts";
+import {
+  IDEMPOTENCY_KEY_HEADER,
+  idempotencyArguments,
+  IDEMPOTENT_METHODS,
+  parseIdempotencyKey,
+  REPLAYED_HEADER,
+} from "./idempotency.ts";
 import { presentedKeyHash } from "./key.ts";
 import { type Input, validateInput } from "./validate.ts";
 import { loadZod, type Zod } from "./zod.ts";
@@ -98,7 +116,9 @@ export interface Endpoint<
     schema?: (z: Zod) => R;
     example?: z.output<R>;
     /** The body from the function's `data` (not called for a 204); may be async (a secret the
-     * function stored encrypted, decrypted for the one answer that shows it). */
+     * function stored encrypted, decrypted for the one answer that shows it). A replay builds it
+     * again from the stored `data`: it must depend on nothing else than `data`, `input` and the
+     * app's deps (never on the request's time or randomness). */
     from: (data: D, input: InputOf<S>, c: Context<AppEnv>) => z.output<R> | Promise<z.output<R>>;
   };
 }
@@ -138,7 +158,11 @@ export function endpointHandler(endpoint: AnyEndpoint) {
     };
     refuseIfStillLimited(c, caller);
 
-    // 2. body, 3. input (and the route's own check); refused after the key check
+    // 2. Idempotency-Key, body, 3. input (and the route's own check); refused after the key check
+    const idempotency = IDEMPOTENT_METHODS.has(endpoint.method)
+      ? parseIdempotencyKey(c.req.header(IDEMPOTENCY_KEY_HEADER))
+      : undefined;
+    if (idempotency && "error" in idempotency) return await refuse(c, caller, idempotency.error);
     const schemas = requestSchemas(endpoint, await loadZod());
     let body: unknown;
     if (schemas.body) {
@@ -155,7 +179,23 @@ export function endpointHandler(endpoint: AnyEndpoint) {
     // 4. the call
     const args = await endpoint.sql.args(input, c);
     if (KIT_ARGUMENTS.some((name) => Object.hasOwn(args, name))) throw new KitArgumentError();
-    const outcome = await callAuthorized(c, caller, endpoint.sql.fn, args);
+    const outcome = idempotency
+      ? await callAuthorized(c, caller, "api_idempotent_call", {
+        p_fn: endpoint.sql.fn,
+        p_args: args,
+        p_permission: endpoint.permission,
+        ...await idempotencyArguments(idempotency.key, {
+          method: endpoint.method,
+          path: endpoint.path,
+          params: c.req.param(),
+          query: c.req.queries(),
+          body,
+        }),
+      })
+      : await callAuthorized(c, caller, endpoint.sql.fn, args);
+    if (outcome.replayed === true) c.header(REPLAYED_HEADER, "true");
+    if (outcome.outcome === "idempotency_key_in_progress") throw idempotencyKeyInProgress();
+    if (outcome.outcome === "idempotency_key_reused") throw idempotencyKeyReused();
     if (outcome.outcome !== "ok") {
       const error = endpoint.errors?.[outcome.outcome as ErrorCode]?.(input, outcome);
       // An outcome the route does not declare (or answers with another code) is a bug in its SQL
