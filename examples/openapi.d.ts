@@ -253,7 +253,7 @@ export interface paths {
         put?: never;
         /**
          * Rotate an API key
-         * @description A successor with the key's name, description, permissions and expiry, shown only in this answer. The old key keeps working for grace_seconds (default a day; never past its own expiry), then is refused. Only a key whose permissions the calling key holds itself can be rotated; a revoked or expired one cannot (409).
+         * @description A successor with the key's name, description, permissions and expiry, shown only in this answer. The old key keeps working for grace_seconds (default a day; never past its own expiry), then is refused. Only a key whose permissions the calling key holds itself can be rotated; a revoked or expired one cannot (409). The body may be left out.
          *
          *     Requires the `admin:api_keys` permission.
          */
@@ -3840,7 +3840,7 @@ export interface operations {
             };
             cookie?: never;
         };
-        requestBody: {
+        requestBody?: {
             content: {
                 /**
                  * @example {

@@ -61,7 +61,7 @@ function operation(endpoint: AnyEndpoint) {
       ...(request.body
         ? {
           body: {
-            required: true,
+            required: !endpoint.bodyOptional,
             content: {
               "application/json": {
                 schema: request.body,

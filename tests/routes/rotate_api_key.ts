@@ -79,6 +79,34 @@ export default defineRouteTest({
       (await send(app, "GET", "/api-gateway/v1/webhooks", { key })).status;
 
     await t.step(
+      "no body at all: the default grace of a day; a JSON body must still parse",
+      async () => {
+        const old = a.keys.without["contacts:read"];
+        const res = await send(app, "POST", routePath(rotateApiKey, { id: a.keyIds[old] }), {
+          key: a.keys.all,
+        });
+        assert.equal(res.status, 201, res.text);
+        shown.push(res.json.data.key);
+        const at = new Date(clock.now().getTime() + 86_400_000).toISOString().replace(
+          /\.\d{3}Z$/,
+          ".000000Z",
+        );
+        assert.equal((await storedKey(target.owner, a.keyIds[old]))?.expires_at, at);
+        const empty = await send(app, "POST", routePath(rotateApiKey, { id: a.keyIds[old] }), {
+          key: a.keys.all,
+          body: "",
+        });
+        assert.equal(empty.status, 400, "declared JSON, and not JSON");
+        const other = await send(app, "POST", routePath(rotateApiKey, { id: a.keyIds[old] }), {
+          key: a.keys.all,
+          headers: { "content-type": "text/plain" },
+          body: "grace",
+        });
+        assert.equal(other.status, 415, other.text);
+      },
+    );
+
+    await t.step(
       "201: a successor with the old key's name, description, permissions, expiry",
       async () => {
         const old = a.keys.only["webhooks:read"];

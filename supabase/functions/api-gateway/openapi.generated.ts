@@ -9366,7 +9366,7 @@ export default {
           "api-keys"
         ],
         "summary": "Rotate an API key",
-        "description": "A successor with the key's name, description, permissions and expiry, shown only in this answer. The old key keeps working for grace_seconds (default a day; never past its own expiry), then is refused. Only a key whose permissions the calling key holds itself can be rotated; a revoked or expired one cannot (409).\n\nRequires the `admin:api_keys` permission.",
+        "description": "A successor with the key's name, description, permissions and expiry, shown only in this answer. The old key keeps working for grace_seconds (default a day; never past its own expiry), then is refused. Only a key whose permissions the calling key holds itself can be rotated; a revoked or expired one cannot (409). The body may be left out.\n\nRequires the `admin:api_keys` permission.",
         "security": [
           {
             "ApiKey": []
@@ -9400,7 +9400,7 @@ export default {
           }
         ],
         "requestBody": {
-          "required": true,
+          "required": false,
           "content": {
             "application/json": {
               "example": {

@@ -92,6 +92,9 @@ export interface Endpoint<
   request?: (z: Zod) => S;
   /** The document's example body. */
   bodyExample?: z.input<NonNullable<S["body"]>>;
+  /** A request with no body at all (no Content-Type, nothing sent) is taken as `{}`: for a body
+   * whose every field is optional (a rotation's grace period), so that `curl -X POST` works. */
+  bodyOptional?: boolean;
   /** The SQL function (in schema public) and its named arguments; the kit adds p_key_hash (and
    * p_now when the app has a clock), which the route's own may not name. */
   sql: {
@@ -165,7 +168,9 @@ export function endpointHandler(endpoint: AnyEndpoint) {
     if (idempotency && "error" in idempotency) return await refuse(c, caller, idempotency.error);
     const schemas = requestSchemas(endpoint, await loadZod());
     let body: unknown;
-    if (schemas.body) {
+    if (schemas.body && endpoint.bodyOptional && await sentNoBody(c)) {
+      body = {};
+    } else if (schemas.body) {
       const read = await readJsonBody(c, topLevelFields(schemas.body));
       if ("error" in read) return await refuse(c, caller, read.error);
       body = read.body;
@@ -208,6 +213,13 @@ export function endpointHandler(endpoint: AnyEndpoint) {
     if (status === 204) return c.body(null, 204);
     return c.json(await response.from(outcome.data, input, c), status);
   };
+}
+
+/** Nothing sent: no Content-Type and an empty body (a Content-Type with an empty body is still
+ * malformed JSON, as it says it is JSON). */
+async function sentNoBody(c: Context<AppEnv>): Promise<boolean> {
+  if (c.req.header("content-type") !== undefined) return false;
+  return (await c.req.text()) === "";
 }
 
 /** The fields a body schema allows, when it is a strict object's (any other field refused), so

@@ -19,10 +19,11 @@ export const rotateApiKey = defineEndpoint({
   description: "A successor with the key's name, description, permissions and expiry, shown " +
     "only in this answer. The old key keeps working for grace_seconds (default a day; never " +
     "past its own expiry), then is refused. Only a key whose permissions the calling key holds " +
-    "itself can be rotated; a revoked or expired one cannot (409).",
+    "itself can be rotated; a revoked or expired one cannot (409). The body may be left out.",
   permission: "admin:api_keys",
   request: (z: Zod) => ({ params: apiKeyIdParams(z), body: rotateApiKeyBody(z) }),
   bodyExample: { grace_seconds: 3600 },
+  bodyOptional: true,
   sql: {
     fn: "rotate_api_key",
     args: ({ params, body }) => ({
