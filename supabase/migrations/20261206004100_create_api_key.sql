@@ -120,17 +120,22 @@ set lock_timeout = '1s'
 set statement_timeout = '5s'
 as $$
 declare
+  v_now timestamptz;
   v_auth jsonb;
   v_missing text[];
 begin
   -- The org's key lock first, before api_authorize locks anything (internal.lock_org_api_keys
   -- says why); none for a key that does not exist.
   perform internal.lock_org_api_keys(k.org_id) from public.api_keys k where k.key_hash = p_key_hash;
-  v_auth := public.api_authorize(p_key_hash, 'admin:api_keys', p_now);
+  -- Now is after the lock, not when the transaction began: a change that held the lock committed
+  -- at its own transaction's time (a revocation's revoked_at), which must be past for this one, or
+  -- two admin keys revoking each other at once would each still see the other live.
+  v_now := coalesce(p_now, clock_timestamp());
+  v_auth := public.api_authorize(p_key_hash, 'admin:api_keys', v_now);
   if v_auth->>'outcome' <> 'ok' then
     return v_auth;
   end if;
-  if p_expires_at is not null and p_expires_at <= coalesce(p_now, now()) then
+  if p_expires_at is not null and p_expires_at <= v_now then
     return v_auth || jsonb_build_object('outcome', 'validation_error');
   end if;
   select array(
@@ -144,7 +149,7 @@ begin
       'data', jsonb_build_object('missing', to_jsonb(v_missing)));
   end if;
   return v_auth || internal.create_api_key((v_auth->>'org_id')::uuid, p_key, p_name,
-    p_permissions, p_description, p_expires_at, p_now);
+    p_permissions, p_description, p_expires_at, v_now);
 end;
 $$;
 

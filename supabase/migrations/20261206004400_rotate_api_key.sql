@@ -85,6 +85,7 @@ set lock_timeout = '1s'
 set statement_timeout = '5s'
 as $$
 declare
+  v_now timestamptz;
   v_auth jsonb;
   v_org uuid;
   v_missing text[];
@@ -92,7 +93,11 @@ begin
   -- The org's key lock first, before api_authorize locks anything (internal.lock_org_api_keys
   -- says why); none for a key that does not exist.
   perform internal.lock_org_api_keys(k.org_id) from public.api_keys k where k.key_hash = p_key_hash;
-  v_auth := public.api_authorize(p_key_hash, 'admin:api_keys', p_now);
+  -- Now is after the lock, not when the transaction began: a change that held the lock committed
+  -- at its own transaction's time (a revocation's revoked_at), which must be past for this one, or
+  -- two admin keys revoking each other at once would each still see the other live.
+  v_now := coalesce(p_now, clock_timestamp());
+  v_auth := public.api_authorize(p_key_hash, 'admin:api_keys', v_now);
   if v_auth->>'outcome' <> 'ok' then
     return v_auth;
   end if;
@@ -112,7 +117,7 @@ begin
     return v_auth || jsonb_build_object('outcome', 'insufficient_permissions',
       'data', jsonb_build_object('missing', to_jsonb(v_missing)));
   end if;
-  return v_auth || internal.rotate_api_key(v_org, p_key_id, p_new_key, p_grace_seconds, null, p_now);
+  return v_auth || internal.rotate_api_key(v_org, p_key_id, p_new_key, p_grace_seconds, null, v_now);
 end;
 $$;
 

@@ -8,6 +8,8 @@ import { createTenant, databaseDigest, type Tenant } from "../harness/fixtures.t
 import { routePath, send } from "../harness/http.ts";
 import { defineRouteTest } from "../harness/route_tests.ts";
 import type { Query } from "../../local/sql_db.ts";
+import { pgClient } from "../../local/postgres.ts";
+import { hashApiKey } from "../../supabase/functions/api-gateway/kit/key.ts";
 
 const ADMIN = "admin:api_keys";
 const MISSING = "00000000-0000-4000-8000-00000000beef";
@@ -149,6 +151,47 @@ export default defineRouteTest({
         [org.orgId, ADMIN],
       );
       assert.equal(n, 1);
+    });
+
+    await t.step({
+      name: "a revocation that began before the other committed still sees it (Postgres)",
+      // Two sessions: PGlite has one.
+      ignore: target.url === undefined,
+      fn: async () => {
+        const org = await createTenant(target.owner);
+        const [k1, k2] = [org.keys.only[ADMIN], org.keys.all];
+        await onlyAdmin(target.owner, org, [k1, k2]);
+        const late = pgClient(target.url!, { max: 1, onnotice: () => {} });
+        try {
+          // This session's transaction begins (its now() is fixed) before k1 revokes k2; its
+          // revocation of k1 by k2 runs after that commit. Its transaction's time is earlier
+          // than k2's revoked_at: judged by it, k2 would look live and k1 not the last admin key.
+          const outcome = await late.begin(async (tx) => {
+            await tx`select now()`;
+            const first = await send(
+              app,
+              "DELETE",
+              routePath(revokeApiKey, { id: org.keyIds[k2] }),
+              {
+                key: k1,
+              },
+            );
+            assert.equal(first.status, 204, first.text);
+            const [{ r }] = await tx`select public.revoke_api_key(
+              ${await hashApiKey(k2)}, ${org.keyIds[k1]}::uuid) as r`;
+            return (r as { outcome: string }).outcome;
+          });
+          assert.equal(outcome, "invalid_key", "k2 was revoked before this one ran");
+        } finally {
+          await late.end();
+        }
+        const [{ n }] = await target.owner<{ n: number }>(
+          `select count(*)::int as n from public.api_keys
+           where org_id = $1 and $2 = any (permissions) and revoked_at is null`,
+          [org.orgId, ADMIN],
+        );
+        assert.equal(n, 1, "one admin key remains");
+      },
     });
 
     await t.step("a rotated key in its grace is cut short by a revoke", async () => {
