@@ -10,9 +10,13 @@ import {
 import { cursorValue, hostileString } from "./hostile.ts";
 
 const position = fc.record({
-  list: fc.constantFrom("company_contacts", "webhooks", "webhook_deliveries"),
+  list: fc.constantFrom("company_contacts", "webhooks", "webhook_deliveries", "api_keys"),
   parent: fc.option(fc.uuid().map((u) => u.toLowerCase()), { nil: null }),
-  created_at: fc.date({ min: new Date("0001-01-01"), max: new Date("9999-12-31T23:59:59Z") })
+  created_at: fc.date({
+    min: new Date("0001-01-01"),
+    max: new Date("9999-12-31T23:59:59Z"),
+    noInvalidDate: true,
+  })
     .chain((d) =>
       fc.integer({ min: 0, max: 999 }).map((us) =>
         d.toISOString().replace("Z", `${String(us).padStart(3, "0")}Z`)
