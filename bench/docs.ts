@@ -196,18 +196,24 @@ ${d.before ? `\n"ratio before": ${d.before.label}\n` : ""}
   "JavaScript evaluated" row): zod, the PostgREST client and the SHA-256 code load with the first
   request that needs them, and the OpenAPI document is generated at build time. The first link
   pays for zod (~800 KB of JavaScript) and the PostgREST client: the "first link" rows.
-- **Resident memory ≤ 1.2×** sits on the line (1.19-1.22 across modes and runs). About 2 MB of it
-  is Deno keeping the lazily imported zod's module graph (a never-called \`import("zod")\` added to
-  the bare server costs the same); the import must stay a literal for \`supabase functions
-  deploy\` to bundle zod.
-- **Idempotency-Key ≥ 0.9** is missed (0.80-0.83 over the last runs; the machine's noise is ±0.05). The
-  header adds, per request, ~0.1 ms of the gateway's CPU (deriving three keys with HKDF-SHA-256 and
-  the request's HMAC, in pure JS: Web Crypto's async calls cost three times that) and ~0.17 ms of
-  Postgres's (\`api_idempotent_call\`: the org's key read, a transaction-level advisory lock, the
-  record's lookup and insert, AES and HMAC, and the endpoint function called by name through a
-  dynamic statement that Postgres plans on every call), against ~1.3 ms for the request without
-  it. Measured on the way: claiming the record row then updating it (+0.35 ms in Postgres), a
-  \`{64}\` hex pattern checked on every row (~40 µs each), the catalog read on every call (~150 µs).
+- **Resident memory ≤ 1.2×** sits on the line, and this run is just over it (1.24 for run and
+  no-code-cache, 1.19 bundled; 1.19-1.22 in the runs before this change). About 2 MB of it is Deno
+  keeping the lazily imported zod's module graph (a never-called \`import("zod")\` added to the bare
+  server costs the same); the import must stay a literal for \`supabase functions deploy\` to bundle
+  zod. This change's modules that every route declaration imports (the key endpoints, the cursor and
+  Idempotency-Key kit) add ~44 KB evaluated before the first answer: the next thing to load lazily.
+- **Idempotency-Key ≥ 0.9** is missed: 0.75 in this run, 0.84-0.92 with
+  \`deno task bench --idempotency\` (a tenth of the data; the machine's noise is ±0.05). Here the
+  header adds, per request, 0.15 ms of the gateway's CPU and 0.22 ms of Postgres's, against 1.16 ms
+  without it; 0.9 would allow about 0.13 ms in all. In the gateway: SHA-256, HKDF-SHA-256 (three
+  derived keys) and the request's HMAC in pure JS (~40 µs: Web Crypto's async calls cost three
+  times that), and the larger call. In Postgres (\`api_idempotent_call\`): the endpoint function called
+  by name through a statement Postgres parses and plans on every call (~115 µs), the record's insert
+  (~38 µs, mostly a second table written in the transaction), the org's key read and the record's
+  lookup (~15 µs), the advisory lock, AES and HMAC (~7 µs). Measured on the way: claiming the record
+  row then updating it (+0.35 ms in Postgres), a \`{64}\` hex pattern checked on every row (~40 µs
+  each), the catalog read on every call (~150 µs); a statement prepared once per session saved ~30 µs
+  (kept out: a \`DEALLOCATE ALL\` on the connection would turn every later call into a 500).
 - **Webhooks.** An event and its delivery are two rows written in the link's transaction, each
   with its indexes and the delivery's two foreign-key checks. The row with the target sends every
   batch to a random company of its org, so that nearly every link writes its event; on the bench's
