@@ -150,15 +150,17 @@ const queryInt = (z: Zod, name: string, min: number, max: number) =>
  *     from: (data, input) => ({ data: data.contacts, meta: pages.answer(input, data, data.contacts) }) }
  */
 // deno-lint-ignore no-explicit-any
-export function keysetList<P = any>(spec: {
-  name: string;
-  items: string;
-  parent?: (params: P) => string;
-  /** per_page's default (DEFAULT_PER_PAGE unless given). */
-  perPage?: number;
-  /** The list's own query parameters beside the paging ones (a filter, say). */
-  filters?: (z: Zod) => Record<string, z.ZodType>;
-}) {
+export function keysetList<P = any, F extends Record<string, z.ZodType> = Record<never, never>>(
+  spec: {
+    name: string;
+    items: string;
+    parent?: (params: P) => string;
+    /** per_page's default (DEFAULT_PER_PAGE unless given). */
+    perPage?: number;
+    /** The list's own query parameters beside the paging ones (a filter, say). */
+    filters?: (z: Zod) => F;
+  },
+) {
   const { name, items } = spec;
   const perPage = spec.perPage ?? DEFAULT_PER_PAGE;
   const parentOf = (params: P) => spec.parent?.(params).toLowerCase() ?? null;
@@ -198,8 +200,10 @@ export function keysetList<P = any>(spec: {
               "the index at that position, at the same cost however deep. Its meta has no " +
               "total. Not with page.",
           }),
-        ...spec.filters?.(z),
-      }).superRefine((q, ctx) => {
+        ...(spec.filters?.(z) ?? {}) as F,
+      }).superRefine((parsed, ctx) => {
+        // The paging fields' own types (F's spread widens the generic object's).
+        const q = parsed as ListQuery;
         if (q.cursor !== undefined && q.page !== undefined) {
           ctx.addIssue({ code: "custom", path: ["cursor"], message: CURSOR_WITH_PAGE });
         } else if (q.page !== undefined && (q.page - 1) * q.per_page > MAX_OFFSET) {

@@ -32,15 +32,11 @@ export const listApiKeys = defineEndpoint({
   check: pages.check,
   sql: {
     fn: "list_api_keys",
-    args: (input) => {
-      // The filters' types, which the paging schema's own do not carry (apiKeyFilters).
-      const query = input.query as unknown as { include_revoked: boolean; search?: string };
-      return {
-        ...pages.args(input),
-        p_include_revoked: query.include_revoked,
-        p_search: query.search ?? null,
-      };
-    },
+    args: (input) => ({
+      ...pages.args(input),
+      p_include_revoked: input.query.include_revoked,
+      p_search: input.query.search ?? null,
+    }),
   },
   response: {
     description: "A page of keys, and where it sits.",
