@@ -8,6 +8,43 @@ import { startReceiver } from "../harness/receiver.ts";
 import { explained } from "../harness/server_output.ts";
 import { until } from "../harness/until.ts";
 
+type Dev = ReturnType<typeof spawnDev>;
+
+/** Through the dev server's HTTP port, as a client would: an endpoint at `receiver` subscribed to
+ * `event` (its secret pushed to `secrets`), then the printed curl's contacts sent through
+ * `actions` (the first undoes the seed's state, so the last changes both contacts). */
+async function subscribeAndChange(
+  dev: Dev,
+  port: number,
+  receiver: { url: string },
+  secrets: string[],
+  event: string,
+  actions: string[],
+) {
+  const printed = await dev.ready();
+  const gateway = `http://127.0.0.1:${port}/functions/v1/api-gateway`;
+  const headers = { authorization: `Bearer ${dev.key()}`, "content-type": "application/json" };
+  const company = printed.match(/\/v1\/companies\/([0-9a-f-]{36})\/contacts\/link/)![1];
+  const contacts: string[] = JSON.parse(printed.match(/-d '(.*)'/)![1]).contact_ids;
+  const created = await fetch(`${gateway}/v1/webhooks`, {
+    method: "POST",
+    headers,
+    body: JSON.stringify({ url: receiver.url, events: [event] }),
+  });
+  const body = await created.json();
+  assert.equal(created.status, 201, JSON.stringify(body));
+  secrets.push(body.data.webhook.secret);
+  for (const action of actions) {
+    const res = await fetch(`${gateway}/v1/companies/${company}/contacts/${action}`, {
+      method: "POST",
+      headers,
+      body: JSON.stringify({ contact_ids: contacts }),
+    });
+    assert.equal(res.status, 200, await res.text());
+  }
+  return { gateway, company, contacts };
+}
+
 Deno.test("e2e: `deno task dev` delivers a link's webhook to a local receiver", async () => {
   const port = freePort();
   const dev = spawnDev(port);
@@ -15,33 +52,15 @@ Deno.test("e2e: `deno task dev` delivers a link's webhook to a local receiver", 
   const receiver = startReceiver(() => secrets);
   try {
     await explained([dev], async () => {
-      const printed = await dev.ready();
-      const gateway = `http://127.0.0.1:${port}/functions/v1/api-gateway`;
-      const headers = {
-        authorization: `Bearer ${dev.key()}`,
-        "content-type": "application/json",
-      };
-      const company = printed.match(/\/v1\/companies\/([0-9a-f-]{36})\/contacts\/link/)![1];
-      const contacts: string[] = JSON.parse(printed.match(/-d '(.*)'/)![1]).contact_ids;
-
-      const created = await fetch(`${gateway}/v1/webhooks`, {
-        method: "POST",
-        headers,
-        body: JSON.stringify({ url: receiver.url, events: ["company.contacts_linked"] }),
-      });
-      const body = await created.json();
-      assert.equal(created.status, 201, JSON.stringify(body));
-      secrets.push(body.data.webhook.secret);
-
       // Unlinked first, so the link changes both contacts (the unlink is not subscribed).
-      for (const action of ["unlink", "link"]) {
-        const res = await fetch(`${gateway}/v1/companies/${company}/contacts/${action}`, {
-          method: "POST",
-          headers,
-          body: JSON.stringify({ contact_ids: contacts }),
-        });
-        assert.equal(res.status, 200, await res.text());
-      }
+      const { company, contacts } = await subscribeAndChange(
+        dev,
+        port,
+        receiver,
+        secrets,
+        "company.contacts_linked",
+        ["unlink", "link"],
+      );
 
       await until(() => receiver.received.length > 0, "a delivery within 30 s");
       const [got] = receiver.received;
@@ -69,31 +88,15 @@ Deno.test(
     const receiver = startReceiver(() => secrets);
     try {
       await explained([dev], async () => {
-        const printed = await dev.ready();
-        const gateway = `http://127.0.0.1:${port}/functions/v1/api-gateway`;
-        const headers = {
-          authorization: `Bearer ${dev.key()}`,
-          "content-type": "application/json",
-        };
-        const company = printed.match(/\/v1\/companies\/([0-9a-f-]{36})\/contacts\/link/)![1];
-        const contacts: string[] = JSON.parse(printed.match(/-d '(.*)'/)![1]).contact_ids;
-        const created = await fetch(`${gateway}/v1/webhooks`, {
-          method: "POST",
-          headers,
-          body: JSON.stringify({ url: receiver.url, events: ["company.contacts_unlinked"] }),
-        });
-        const body = await created.json();
-        assert.equal(created.status, 201, JSON.stringify(body));
-        secrets.push(body.data.webhook.secret);
         // Linked first, so the unlink changes both contacts (the link is not subscribed).
-        for (const action of ["link", "unlink"]) {
-          const res = await fetch(`${gateway}/v1/companies/${company}/contacts/${action}`, {
-            method: "POST",
-            headers,
-            body: JSON.stringify({ contact_ids: contacts }),
-          });
-          assert.equal(res.status, 200, await res.text());
-        }
+        const { gateway } = await subscribeAndChange(
+          dev,
+          port,
+          receiver,
+          secrets,
+          "company.contacts_unlinked",
+          ["link", "unlink"],
+        );
 
         // Its own dispatcher would have sent it within a second or two: it is off.
         await new Promise((resolve) => setTimeout(resolve, 2_500));
