@@ -120,10 +120,20 @@ Deno.test(
             // The first requests also pay for the pool's connection and the statement's
             // preparation; the publishing costs the same every time: so runs of 5 and of 45
             // differ by what 40 requests cost, and by nothing else.
-            const start = await after(route, 1, idempotency, request);
-            const five = await after(route, 5, idempotency, request);
-            const fortyFive = await after(route, 45, idempotency, request);
-            const perRequest = ((fortyFive - five) - (five - start)) / 40;
+            const measure = async () => {
+              const start = await after(route, 1, idempotency, request);
+              const five = await after(route, 5, idempotency, request);
+              const fortyFive = await after(route, 45, idempotency, request);
+              return ((fortyFive - five) - (five - start)) / 40;
+            };
+            let perRequest = await measure();
+            if (perRequest !== 1) {
+              // A fresh-clone run on a loaded machine once counted 0.975 (one commit fewer in
+              // one window, with every request a 201): the statistics published late. A request
+              // that makes another call makes it every time: measured again, it shows again.
+              console.log(`  ${endpoint.sql.fn}${mode}: ${perRequest} at first; measured again`);
+              perRequest = await measure();
+            }
             console.log(
               `  ${endpoint.sql.fn}${mode}: ${perRequest} committed transactions per request`,
             );
