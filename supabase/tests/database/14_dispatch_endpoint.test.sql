@@ -1,0 +1,45 @@
+-- internal.dispatch_endpoint (api_idempotent_call's call of an endpoint function): the function in
+-- place is the one the catalog makes now, so a migration that added or changed an endpoint
+-- function and forgot `select internal.build_dispatch_endpoint();` fails here; and a call the
+-- static branches cannot pass exactly goes to internal.call_endpoint, which answers it alike.
+-- Which path ran is told by call_endpoint's session cache (a setting it writes on first use).
+begin;
+create schema if not exists tap;
+create extension if not exists pgtap with schema tap;
+set local search_path = tap, public;
+
+select plan(9);
+
+select ok(internal.dispatch_endpoint_is_current(),
+  'internal.dispatch_endpoint is what internal.build_dispatch_endpoint() makes from the catalog now (else: end the migration that changed an endpoint function with that call)');
+
+-- An endpoint function with a non-NULL default, added after the last build.
+create function public.tap_endpoint(p_key_hash text, p_n integer default 7, p_note text default null,
+  p_now timestamptz default null)
+returns jsonb language sql set search_path = '' as $$
+  select jsonb_build_object('outcome', 'ok', 'data',
+    jsonb_build_object('n', p_n, 'note', p_note, 'now', p_now, 'key', p_key_hash))
+$$;
+
+select ok(not internal.dispatch_endpoint_is_current(),
+  'a new endpoint function makes the dispatcher out of date');
+select is(internal.dispatch_endpoint('tap_endpoint', '{"p_n": 3}', 'k1', null) #>> '{data,n}', '3',
+  'before a build, a new endpoint function is called through call_endpoint');
+select isnt(current_setting('api_gateway.call_tap_endpoint', true), '',
+  '... which it was (call_endpoint cached its statement)');
+
+select internal.build_dispatch_endpoint();
+select ok(internal.dispatch_endpoint_is_current(), 'after a build, the dispatcher is current');
+select set_config('api_gateway.call_tap_endpoint', '', true);
+select is(internal.dispatch_endpoint('tap_endpoint', '{"p_n": 3, "p_note": "x"}', 'k1', '2030-01-01Z'),
+  '{"outcome": "ok", "data": {"n": 3, "note": "x", "now": "2030-01-01T00:00:00+00:00", "key": "k1"}}'::jsonb,
+  'its static branch passes every argument, p_key_hash and p_now included');
+select is(current_setting('api_gateway.call_tap_endpoint', true), '',
+  '... without call_endpoint');
+select is(internal.dispatch_endpoint('tap_endpoint', '{}', 'k1', null) #>> '{data,n}', '7',
+  'an argument with a non-NULL default, left out, takes its default (through call_endpoint)');
+select throws_ok($$select internal.dispatch_endpoint('tap_endpoint', '{"p_n": 1, "p_other": 2}', 'k1', null)$$,
+  '42883', null, 'an argument the function does not take is refused, as call_endpoint refuses it');
+
+select * from finish();
+rollback;
