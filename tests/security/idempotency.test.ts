@@ -6,6 +6,8 @@
 // the database. On Postgres also: 20 concurrent requests make one effect, a request that rolled
 // back leaves no record, and one still running answers 409.
 import assert from "node:assert/strict";
+import { Buffer } from "node:buffer";
+import { createDecipheriv, createHash, createHmac, hkdfSync } from "node:crypto";
 import type postgres from "postgres";
 import { pgClient } from "../../local/postgres.ts";
 import type { Query } from "../../local/sql_db.ts";
@@ -216,6 +218,61 @@ for (const kind of TARGET_KINDS) {
           key: opts.key ?? self.keys.write,
           headers: opts.value === undefined ? {} : withKey(opts.value),
         });
+
+      await t.step(
+        "the record is sealed as documented: SHA-256 lookup, HKDF keys, HMAC fingerprint, AES-CBC + HMAC",
+        async () => {
+          // An implementation of its own (node:crypto), so that the database's derivations are
+          // checked against the docs' scheme, not against themselves.
+          const value = `sealed-${crypto.randomUUID()}`;
+          const ids = [self.contactIds[5], self.contactIds[4]];
+          const res = await link(ids, { value });
+          assert.equal(res.status, 200, res.text);
+          const [row] = await owner<{ key_hash: string; fingerprint: string; answer: string }>(
+            `select encode(key_hash, 'hex') as key_hash, encode(fingerprint, 'hex') as fingerprint,
+                    encode(answer, 'hex') as answer
+             from public.idempotency_records where org_id = $1 and key_hash = $2`,
+            [self.orgId, createHash("sha256").update(value).digest()],
+          );
+          assert.ok(row, "found by SHA-256 of the value");
+          const okm = Buffer.from(
+            hkdfSync(
+              "sha256",
+              value,
+              "api-gateway/idempotency-key/v1",
+              "answer-aes256,answer-hmac-sha256,fingerprint-hmac-sha256",
+              96,
+            ),
+          );
+          const request = `["post","/v1/companies/{id}/contacts/link",{"id":"${
+            self.companyIds[0]
+          }"},{},{"contact_ids":${JSON.stringify(ids)}}]`;
+          assert.equal(
+            row.fingerprint,
+            createHmac("sha256", okm.subarray(64)).update(request).digest("hex"),
+            "the fingerprint: HMAC-SHA-256 of the canonical request under the third key",
+          );
+          const answer = Buffer.from(row.answer, "hex");
+          const sealed = answer.subarray(0, answer.length - 32);
+          assert.equal(
+            answer.subarray(answer.length - 32).toString("hex"),
+            createHmac("sha256", okm.subarray(32, 64)).update(sealed).digest("hex"),
+            "the tag: HMAC-SHA-256 of iv || ciphertext under the second key",
+          );
+          const decipher = createDecipheriv(
+            "aes-256-cbc",
+            okm.subarray(0, 32),
+            sealed.subarray(0, 16),
+          );
+          const stored = JSON.parse(
+            Buffer.concat([decipher.update(sealed.subarray(16)), decipher.final()]).toString(),
+          );
+          assert.deepEqual(stored, {
+            outcome: "ok",
+            data: { updated: 2, failed: 0, failed_ids: [] },
+          });
+        },
+      );
 
       await t.step("the key is checked first: 401 and 403 before any replay or 422", async () => {
         const value = crypto.randomUUID();

@@ -60,26 +60,26 @@ begin
   -- claim; two days on the retention job deletes the expired record.
   r := public.api_idempotent_call('link_contacts_to_company',
     '{"p_company_id": "c0800000-0000-4000-8000-000000000001", "p_contact_ids": ["80000000-0000-4000-8000-000000000001"]}',
-    repeat('8a', 32), 'contacts:write', repeat('1d', 32), repeat('f1', 32), repeat('ab', 64),
+    repeat('8a', 32), 'contacts:write', 'idem-1', '["request-1"]',
     'post', '/v1/companies/{id}/contacts/link', v_at);
   if r ->> 'outcome' <> 'ok' or r ? 'replayed' then
     raise exception 'api_idempotent_call (first) answered %', r;
   end if;
   r := public.api_idempotent_call('link_contacts_to_company',
     '{"p_company_id": "c0800000-0000-4000-8000-000000000001", "p_contact_ids": ["80000000-0000-4000-8000-000000000001"]}',
-    repeat('8a', 32), 'contacts:write', repeat('1d', 32), repeat('f1', 32), repeat('ab', 64),
+    repeat('8a', 32), 'contacts:write', 'idem-1', '["request-1"]',
     'post', '/v1/companies/{id}/contacts/link', v_at);
   if r ->> 'outcome' <> 'ok' or r ->> 'replayed' <> 'true' or r #>> '{data,updated}' <> '1' then
     raise exception 'api_idempotent_call (replay) answered %', r;
   end if;
   r := public.api_idempotent_call('link_contacts_to_company', '{"p_company_id": null, "p_contact_ids": []}',
-    repeat('8a', 32), 'contacts:write', repeat('1d', 32), repeat('f2', 32), repeat('ab', 64),
+    repeat('8a', 32), 'contacts:write', 'idem-1', '["request-2"]',
     'post', '/v1/companies/{id}/contacts/link', v_at);
   if r ->> 'outcome' <> 'idempotency_key_reused' then
     raise exception 'api_idempotent_call (reused) answered %', r;
   end if;
   r := public.api_idempotent_call('link_contacts_to_company', '{"p_company_id": null, "p_contact_ids": []}',
-    repeat('8b', 32), 'contacts:write', repeat('1d', 32), repeat('f1', 32), repeat('ab', 64),
+    repeat('8b', 32), 'contacts:write', 'idem-1', '["request-1"]',
     'post', '/v1/companies/{id}/contacts/link', v_at);
   if r ->> 'outcome' <> 'rate_limited'
      or exists (select 1 from public.idempotency_records where org_id = '0f800000-0000-4000-8000-000000000002') then

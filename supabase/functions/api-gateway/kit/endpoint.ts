@@ -189,7 +189,7 @@ export function endpointHandler(endpoint: AnyEndpoint) {
         p_fn: endpoint.sql.fn,
         p_args: args,
         p_permission: endpoint.permission,
-        ...await idempotencyArguments(idempotency.key, {
+        ...idempotencyArguments(idempotency.key, {
           method: endpoint.method,
           path: endpoint.path,
           params: c.req.param(),

@@ -3,16 +3,13 @@
  * as Stripe and LeadLex use it), for every endpoint the kit serves, with nothing per endpoint.
  *
  * With the header the request's one database call is public.api_idempotent_call (its migration
- * says what it does), handed the endpoint's function and arguments, and three things derived here
- * from the key's value, so that the database never holds anything readable without it:
- *   - the lookup hash: SHA-256 of the value (the record is the org's: another org's use of the same
- *     value is another record);
- *   - the answer key: 64 bytes of HKDF-SHA-256 of the value, the AES-256 key and the HMAC key the
- *     stored answer is sealed with (used in that call, never stored);
- *   - the fingerprint: HMAC-SHA-256, under a third derived key, of the request as JSON (method,
- *     path template, path parameters, query, body as a JSON value with sorted keys: whitespace and
- *     key order do not count), so another request under the key is told apart (422) without the
- *     body being readable from a dump.
+ * says what it does), handed the endpoint's function and arguments, the key's value and the
+ * request as canonical JSON (method, path template, path parameters, query, body with sorted keys:
+ * whitespace and key order do not count). There, in that call, the value gives the lookup hash
+ * (SHA-256; the record is the org's: another org's use of the same value is another record), and
+ * through HKDF-SHA-256 the keys the answer is sealed with and the fingerprint's (an HMAC of the
+ * request, so another request under the key is told apart, 422): the database never holds the
+ * value, the answer or the body in a form readable without it.
  */
 import { type ApiError, validationError } from "../errors.ts";
 
@@ -86,79 +83,25 @@ export interface RequestIdentity {
 
 /** api_idempotent_call's own arguments (besides the endpoint's, the key's hash and the clock). */
 export interface IdempotencyArguments {
-  p_idempotency_key_hash: string;
-  p_fingerprint: string;
-  p_answer_key: string;
+  p_idempotency_key: string;
+  p_request: string;
   p_method: string;
   p_path: string;
 }
 
-const encoder = new TextEncoder();
-// Fixed and public: HKDF's salt need not be secret; the value is what the keys depend on.
-const SALT = encoder.encode("api-gateway/idempotency-key/v1");
-const INFO = encoder.encode("answer-aes256,answer-hmac-sha256,fingerprint-hmac-sha256");
-
-interface Mac {
-  update(data: Uint8Array): Mac;
-  digest(): Uint8Array;
-  clone(): Mac;
-}
-type Noble = {
-  sha256: (data: Uint8Array) => Uint8Array;
-  hmac: (hash: unknown, key: Uint8Array, message: Uint8Array) => Uint8Array;
-  /** HKDF-Extract under SALT: the HMAC keyed with it, made once, cloned for each value (saves
-   * keying it again: two of the request's ~27 SHA-256 blocks). */
-  saltMac: Mac;
-  expand: (hash: unknown, prk: Uint8Array, info: Uint8Array, length: number) => Uint8Array;
-  bytesToHex: (bytes: Uint8Array) => string;
-};
-let noble: Promise<Noble> | undefined;
-
-/** @noble/hashes (already the key's hash, kit/key.ts says why): synchronous, ~40 µs for the three
- * derivations. Web Crypto hands each of its five async operations to another thread (~60 µs
- * apiece, ~0.3 ms of a request's CPU under load: the bench measured 0.73x against requests
- * without the header). Loaded with the first request that sends the header. */
-function loadNoble(): Promise<Noble> {
-  noble ??= Promise.all([
-    import("@noble/hashes/sha2.js"),
-    import("@noble/hashes/hmac.js"),
-    import("@noble/hashes/hkdf.js"),
-    import("@noble/hashes/utils.js"),
-  ]).then(([{ sha256 }, { hmac }, { expand }, { bytesToHex }]) =>
-    ({
-      sha256,
-      hmac,
-      saltMac: hmac.create(sha256, SALT),
-      expand,
-      bytesToHex,
-    }) as unknown as Noble
-  );
-  return noble;
-}
-
-export async function idempotencyArguments(
-  key: string,
-  request: RequestIdentity,
-): Promise<IdempotencyArguments> {
-  const { sha256, hmac, saltMac, expand, bytesToHex } = await loadNoble();
-  const value = encoder.encode(key);
-  // HKDF-SHA-256 (RFC 5869): Extract (HMAC under the salt), then one Expand to the three keys.
-  const derived = expand(sha256, saltMac.clone().update(value).digest(), INFO, 96);
-  const fingerprint = hmac(
-    sha256,
-    derived.subarray(64, 96),
-    encoder.encode(canonicalJson([
+/** The value itself goes with the call, where pgcrypto derives the keys (C, ~10 µs) rather than
+ * the gateway (@noble/hashes in JavaScript took ~33 µs of CPU a request; Web Crypto's async
+ * operations ~0.3 ms; node:crypto starts Deno's Node layer, kit/key.ts says why not). */
+export function idempotencyArguments(key: string, request: RequestIdentity): IdempotencyArguments {
+  return {
+    p_idempotency_key: key,
+    p_request: canonicalJson([
       request.method,
       request.path,
       request.params,
       request.query,
       request.body ?? null,
-    ])),
-  );
-  return {
-    p_idempotency_key_hash: bytesToHex(sha256(value)),
-    p_fingerprint: bytesToHex(fingerprint),
-    p_answer_key: bytesToHex(derived.subarray(0, 64)),
+    ]),
     p_method: request.method,
     p_path: request.path,
   };
