@@ -4,8 +4,8 @@
  * alternate. */
 import { batches, betweenRuns, loadDataset } from "./dataset.ts";
 import { type BenchDb, SMALL_DB } from "./database.ts";
-import { LINK_PATH, startGateway } from "./gateway.ts";
-import { type GatewayLoad, runGatewayLoad } from "./http_load.ts";
+import { type Gateway, LINK_PATH, startGateway } from "./gateway.ts";
+import { type GatewayLoad, type HttpLoadOptions, runGatewayLoad } from "./http_load.ts";
 import { type LoadResult, mergeLoads } from "./load.ts";
 import { memoryMb, resetPeakRss } from "./proc.ts";
 import { mergeRuns, type PgbenchRun, runPgbench } from "./pgbench.ts";
@@ -24,8 +24,8 @@ export interface Measurements {
   /** Peak resident memory of the gateway's server process over its runs, MB. */
   gatewayPeakRssMb: number;
   /** The gateway at IDEMPOTENCY_BATCH (or the smallest batch) with an Idempotency-Key on every
-   * request, measured in the same rounds as `gateway` at that batch. */
-  idempotent?: { batch: number; load: GatewayLoad };
+   * request (`load`), and `without` it, alternating in rounds of their own. */
+  idempotent?: { batch: number; load: GatewayLoad; without: GatewayLoad };
 }
 
 /** The batch the Idempotency-Key figure is stated for (issue 22: at least 0.9x without it). */
@@ -105,20 +105,7 @@ export async function measureLoads(db: BenchDb, size: Size, say: Progress): Prom
         key: b.key,
         body: JSON.stringify({ contact_ids: b.contact_ids }),
       }));
-      const runs: [PgbenchRun[], PgbenchRun[], GatewayLoad[], GatewayLoad[]] = [[], [], [], []];
-      const withKeys = batch === idempotencyBatch
-        ? [async () => {
-          await betweenRuns(main);
-          say(`gateway over HTTP (wrk), batch ${batch}, each request with an Idempotency-Key`);
-          runs[3].push(
-            await runGatewayLoad(db, gw, requests, {
-              ...load,
-              seconds: roundSeconds,
-              idempotency: true,
-            }),
-          );
-        }]
-        : [];
+      const runs: [PgbenchRun[], PgbenchRun[], GatewayLoad[]] = [[], [], []];
       // The floor, the least SQL and the gateway of one batch size side by side.
       await rounds([
         async () =>
@@ -141,13 +128,16 @@ export async function measureLoads(db: BenchDb, size: Size, say: Progress): Prom
           say(`gateway over HTTP (wrk), batch ${batch}`);
           runs[2].push(await runGatewayLoad(db, gw, requests, { ...load, seconds: roundSeconds }));
         },
-        ...withKeys,
       ]);
       floor[batch] = mergeRuns(runs[0]);
       leastSql[batch] = mergeRuns(runs[1]);
       gateway[batch] = mergeGatewayLoads(runs[2]);
-      if (runs[3].length > 0) idempotent = { batch, load: mergeGatewayLoads(runs[3]) };
     }
+    say(`the Idempotency-Key pair, batch ${idempotencyBatch}, ${size.idempotencyRounds} rounds`);
+    idempotent = await idempotencyPair(db, gw, idempotencyBatch, load, {
+      rounds: size.idempotencyRounds,
+      seconds: roundSeconds,
+    }, say);
     gatewayPeakRssMb = memoryMb(gw.serverPid(), "VmHWM");
   } finally {
     await gw.stop();
@@ -183,40 +173,56 @@ function mergeGatewayLoads(runs: GatewayLoad[]): GatewayLoad {
   return { ...mergeLoads(runs), statuses, warmupErrors };
 }
 
-/** `deno task bench --idempotency`: only the Idempotency-Key pair (the gateway at
- * IDEMPOTENCY_BATCH without and with a key on every request, alternating in rounds), on a tenth of
- * the default data set: a quick answer to "what does the header cost" while working on it. */
+/** `deno task bench --idempotency`: only the Idempotency-Key pair, on a tenth of the default data
+ * set: a quick answer to "what does the header cost" while working on it. */
 export async function measureIdempotency(
   db: BenchDb,
   size: Size,
   say: Progress,
-): Promise<Measurements["idempotent"] & { without: GatewayLoad }> {
-  const main = db.control();
+): Promise<NonNullable<Measurements["idempotent"]>> {
   const batch = IDEMPOTENCY_BATCH;
   const shape = { ...size, orgs: Math.max(1, size.orgs / 10), batchSizes: [batch] };
   say(`loading ${shape.orgs} orgs × ${size.contactsPerOrg} contacts`);
-  await loadDataset(main, shape);
+  await loadDataset(db.control(), shape);
+  const load = { clients: size.clients, warmupSeconds: size.warmupSeconds, seconds: 0 };
+  const roundSeconds = Math.max(1, Math.round(size.seconds / size.rounds));
+  const gw = await startGateway(db.url());
+  try {
+    return await idempotencyPair(db, gw, batch, load, {
+      rounds: size.idempotencyRounds,
+      seconds: roundSeconds,
+    }, say);
+  } finally {
+    await gw.stop();
+  }
+}
+
+/** The gateway at `batch` without and with an Idempotency-Key on every request (each its own, so
+ * every one is a first request: the work, and its answer sealed and stored), alternating in
+ * rounds. */
+async function idempotencyPair(
+  db: BenchDb,
+  gw: Gateway,
+  batch: number,
+  load: Omit<HttpLoadOptions, "idempotency">,
+  round: { rounds: number; seconds: number },
+  say: Progress,
+): Promise<NonNullable<Measurements["idempotent"]>> {
+  const main = db.control();
   const requests = (await batches(main, batch, 2_000)).map((b) => ({
     path: LINK_PATH(b.company_id),
     key: b.key,
     body: JSON.stringify({ contact_ids: b.contact_ids }),
   }));
-  const load = { clients: size.clients, warmupSeconds: size.warmupSeconds, seconds: 0 };
-  const roundSeconds = Math.max(1, Math.round(size.seconds / size.rounds));
   const runs: [GatewayLoad[], GatewayLoad[]] = [[], []];
-  const gw = await startGateway(db.url());
-  try {
-    for (let i = 0; i < size.rounds; i++) {
-      for (const idempotency of [false, true]) {
-        await betweenRuns(main);
-        say(`gateway over HTTP (wrk), batch ${batch}${idempotency ? ", Idempotency-Key" : ""}`);
-        runs[idempotency ? 1 : 0].push(
-          await runGatewayLoad(db, gw, requests, { ...load, seconds: roundSeconds, idempotency }),
-        );
-      }
+  for (let i = 0; i < round.rounds; i++) {
+    for (const idempotency of [false, true]) {
+      await betweenRuns(main);
+      say(`gateway over HTTP (wrk), batch ${batch}${idempotency ? ", Idempotency-Key" : ""}`);
+      runs[idempotency ? 1 : 0].push(
+        await runGatewayLoad(db, gw, requests, { ...load, seconds: round.seconds, idempotency }),
+      );
     }
-  } finally {
-    await gw.stop();
   }
   return { batch, load: mergeGatewayLoads(runs[1]), without: mergeGatewayLoads(runs[0]) };
 }

@@ -205,8 +205,7 @@ export function pageRows(p: PageCosts): Row[] {
 /** With an Idempotency-Key on every request, against the same load without. */
 function idempotencyRows(loads: Measurements): Row[] {
   if (!loads.idempotent) return [];
-  const { batch, load: k } = loads.idempotent;
-  const g = loads.gateway[batch];
+  const { batch, load: k, without: g } = loads.idempotent;
   const ratio = k.perSecond / g.perSecond;
   return [{
     id: `idempotency:${batch}`,
