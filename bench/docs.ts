@@ -75,6 +75,13 @@ export function withPageFigures(
   return `${md.trimEnd()}\n\n### ${PAGES_PLAN_LABEL}\n\n\`\`\`\n${plan.join("\n\n")}\n\`\`\`\n`;
 }
 
+/** A row's ratio as the table prints it, and whether it met its target. */
+function ratioOf(rows: Row[], id: string): string {
+  const row = rows.find((r) => r.id === id);
+  if (!row) return "(not measured)";
+  return `${row.ratio.toFixed(2)}${row.met === undefined ? "" : row.met ? " (met)" : " (missed)"}`;
+}
+
 export function benchmarksMarkdown(d: DocInput): string {
   const m = d.machine, s = d.size;
   const settings = Object.entries(SERVER_SETTINGS).map(([k, v]) => `${k}=${v}`).join(", ");
@@ -122,10 +129,12 @@ the (shared) machine, the ratios much less.
   Postgres process; calls per request are \`pg_stat_database.xact_commit\` over requests (the
   gateway's sessions are ended before the warm-up and after the window, so their counters are flushed; warm-up
   and window requests both count).
-- **Idempotency-Key**: at batch 10, a fourth load in the gateway's rounds: the same requests, each
-  with an \`Idempotency-Key\` of its own (wrk makes a new one per request), so every one is a first
-  request that does the work and stores its encrypted answer; against the gateway without the
-  header. \`deno task bench --idempotency\` measures this pair alone (on a tenth of the data).
+- **Idempotency-Key**: at batch 10, a pair of its own after the gateway's rounds: the gateway's
+  requests without the header, and the same requests each with an \`Idempotency-Key\` of its own
+  (wrk makes a new one per request), so every one is a first request that does the work and stores
+  its encrypted answer; alternating in ${s.idempotencyRounds} rounds (two, as the other ratios
+  take, read anywhere from 0.83 to 0.96 for one build on this machine).
+  \`deno task bench --idempotency\` measures this pair alone.
 - **Naive**: pgbench, one \`UPDATE\` of one contact per transaction.
 - **Scaling**: the floor on a database of ${
     (s.smallOrgs * s.smallContactsPerOrg).toLocaleString("en-US")
@@ -196,24 +205,34 @@ ${d.before ? `\n"ratio before": ${d.before.label}\n` : ""}
   "JavaScript evaluated" row): zod, the PostgREST client and the SHA-256 code load with the first
   request that needs them, and the OpenAPI document is generated at build time. The first link
   pays for zod (~800 KB of JavaScript) and the PostgREST client: the "first link" rows.
-- **Resident memory ≤ 1.2×** sits on the line, and this run is just over it (1.24 for run and
-  no-code-cache, 1.19 bundled; 1.19-1.22 in the runs before this change). About 2 MB of it is Deno
-  keeping the lazily imported zod's module graph (a never-called \`import("zod")\` added to the bare
-  server costs the same); the import must stay a literal for \`supabase functions deploy\` to bundle
-  zod. This change's modules that every route declaration imports (the key endpoints, the cursor and
-  Idempotency-Key kit) add ~44 KB evaluated before the first answer: the next thing to load lazily.
-- **Idempotency-Key ≥ 0.9** is missed: 0.75 in this run, 0.84-0.92 with
-  \`deno task bench --idempotency\` (a tenth of the data; the machine's noise is ±0.05). Here the
-  header adds, per request, 0.15 ms of the gateway's CPU and 0.22 ms of Postgres's, against 1.16 ms
-  without it; 0.9 would allow about 0.13 ms in all. In the gateway: SHA-256, HKDF-SHA-256 (three
-  derived keys) and the request's HMAC in pure JS (~40 µs: Web Crypto's async calls cost three
-  times that), and the larger call. In Postgres (\`api_idempotent_call\`): the endpoint function called
-  by name through a statement Postgres parses and plans on every call (~115 µs), the record's insert
-  (~38 µs, mostly a second table written in the transaction), the org's key read and the record's
-  lookup (~15 µs), the advisory lock, AES and HMAC (~7 µs). Measured on the way: claiming the record
-  row then updating it (+0.35 ms in Postgres), a \`{64}\` hex pattern checked on every row (~40 µs
-  each), the catalog read on every call (~150 µs); a statement prepared once per session saved ~30 µs
-  (kept out: a \`DEALLOCATE ALL\` on the connection would turn every later call into a 500).
+- **Resident memory ≤ 1.2×** sits on the line: ${ratioOf(d.rows, "cold:rss")} for run,
+  ${ratioOf(d.rows, "cold:rss:no-code-cache")} for no-code-cache, ${
+    ratioOf(d.rows, "cold:rss:bundle")
+  } bundled in this run. About 2 MB of it is Deno keeping the lazily imported zod's module graph (a
+  never-called \`import("zod")\` added to the bare server costs the same); the import must stay a
+  literal for \`supabase functions deploy\` to bundle zod. The modules every route declaration
+  imports (the key endpoints, the cursor and Idempotency-Key kit) add ~44 KB evaluated before the
+  first answer: the next thing to load lazily.
+- **Idempotency-Key ≥ 0.9**: ${ratioOf(d.rows, "idempotency:10")} in this run. Its rounds, one by
+  one, spread from 0.80 to 1.05 on this machine, and the six of them from 0.88 to 0.94 over
+  \`deno task bench --idempotency\` runs: the header costs about a tenth, on the line. Per request
+  it adds 0.08-0.11 ms of Postgres's CPU and 0.02-0.04 ms of the gateway's, against ~1.2 ms without
+  it. In Postgres (\`api_idempotent_call\`), roughly: the record's insert (~15-50 µs with the
+  index, a second table written in the transaction), the nine pgcrypto calls (SHA-256 and HKDF of
+  the value, the request's HMAC, the IV, AES and the tag: each ~1.5 µs alone, more under OpenSSL 3's
+  per-call lookups), the org's key read and the record's lookup (~15 µs each), and the function
+  with its settings. What it took to get here, each measured: the endpoint called by a static
+  statement planned once per session (\`internal.dispatch_endpoint\`) instead of one Postgres parsed
+  and planned on every call (~100 µs); the keys derived in Postgres (C) instead of the gateway's
+  JavaScript (~33 µs of its CPU); wrk inserting the key into a pre-built request rather than
+  building each one (wrk shares the two cores). Tried and dropped: the key's org kept in the
+  session as a setting per key (PG 15 sorts its settings on every new one and walks them all at
+  every exit from a function with SET clauses: 0.81 on 1,000 keys), claiming the record row then
+  updating it (+0.35 ms), a \`{64}\` hex pattern on every row (~40 µs), a statement prepared per
+  session (a \`DEALLOCATE ALL\` on the connection would turn every later call into a 500). The
+  table holds ${s.idempotencyRecords.toLocaleString("en-US")} records before the pair, analyzed:
+  analyzed empty (as the loading leaves it, with autovacuum off), every session plans the record's
+  lookup as a sequential scan and keeps that plan while the table grows under it.
 - **Webhooks.** An event and its delivery are two rows written in the link's transaction, each
   with its indexes and the delivery's two foreign-key checks. The row with the target sends every
   batch to a random company of its org, so that nearly every link writes its event; on the bench's

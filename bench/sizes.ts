@@ -21,6 +21,8 @@ export interface Size {
   rounds: number;
   /** The Idempotency-Key pair (bench/measure.ts): its own rounds, without and with the header. */
   idempotencyRounds: number;
+  /** ... and the records in its table before it (bench/dataset.ts, seedIdempotencyRecords). */
+  idempotencyRecords: number;
   /** pgbench: a fixed number of transactions per client instead of a timed window. */
   pgbenchTransactions?: number;
   /** Cold starts per server (the median is reported). */
@@ -59,6 +61,7 @@ export const DEFAULT: Size = {
   rounds: 2,
   // Two, as the other ratios take, read anywhere from 0.83 to 0.96 for one build on this machine.
   idempotencyRounds: 6,
+  idempotencyRecords: 50_000,
   spawns: 11,
   hotOrgs: 100,
   hotContactsPerOrg: 10_000,
@@ -88,6 +91,7 @@ export const QUICK: Size = {
   seconds: 1,
   rounds: 1,
   idempotencyRounds: 1,
+  idempotencyRecords: 1_000,
   pgbenchTransactions: 10,
   spawns: 1,
   hotOrgs: 5,

@@ -41,12 +41,17 @@ function setup(thread)
   thread:set("offset", #threads * 7919)
   table.insert(threads, thread)
 end
+-- With keys, each request is cut where its headers end, so that a key is put in by joining three
+-- strings (wrk.format on every request cost wrk, on the same cores, more than the key's header).
+heads, tails = {}, {}
 function init(args)
   for k, r in ipairs(rows) do
     requests[k] = wrk.format("POST", r[1], {
       ["Authorization"] = "Bearer " .. r[2],
       ["Content-Type"] = "application/json",
     }, r[3])
+    local cut = requests[k]:find("\\r\\n\\r\\n", 1, true)
+    heads[k], tails[k] = requests[k]:sub(1, cut + 1), requests[k]:sub(cut + 2)
   end
   i = offset % #requests
 end
@@ -58,12 +63,7 @@ function request()
     return requests[i]
   end
   sent = sent + 1
-  local r = rows[i]
-  return wrk.format("POST", r[1], {
-    ["Authorization"] = "Bearer " .. r[2],
-    ["Content-Type"] = "application/json",
-    ["Idempotency-Key"] = keys .. "-" .. offset .. "-" .. sent,
-  }, r[3])
+  return heads[i] .. "Idempotency-Key: " .. keys .. "-" .. offset .. "-" .. sent .. "\\r\\n" .. tails[i]
 end
 function response(status, headers, body)
   if status ~= 200 then
