@@ -87,6 +87,17 @@ export async function storedByPlaintext(owner: Query, key: string): Promise<Stor
   return (await storedKey(owner, row.id))!;
 }
 
+/** The property suites' check of a success that minted a key (create, rotate): the key is in
+ * the answer, stored in the caller's org by its hash, and nowhere in the clear. */
+export async function checkMintedKey(
+  { target, tenant }: { target: DbTarget; tenant: Tenant },
+  json: unknown,
+): Promise<void> {
+  const { key } = assertNewKey((json as { data: unknown }).data);
+  const row = await storedByPlaintext(target.owner, key);
+  assert.equal(row.org_id, tenant.orgId);
+}
+
 /** Live keys of the org, by the database's clock. */
 export async function liveKeys(owner: Query, orgId: string): Promise<number> {
   const [{ n }] = await owner<{ n: number }>(

@@ -75,3 +75,12 @@ export async function deliveryStatus(owner: Query, id: string): Promise<string |
   );
   return row?.status ?? null;
 }
+
+/** Every pending delivery cancelled: nothing the seed, the fixtures or another step queued may be
+ * due in a step that counts what a claim or a dispatch takes. */
+export async function cancelPendingDeliveries(owner: Query): Promise<void> {
+  await owner(
+    "update public.webhook_deliveries set status = 'cancelled' where status = 'pending'",
+    [],
+  );
+}

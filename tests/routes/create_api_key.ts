@@ -8,6 +8,7 @@ import { generateApiKey, hashApiKey } from "../../supabase/functions/api-gateway
 import { assertNoSecrets, manualClock } from "../harness/app.ts";
 import {
   assertNewKey,
+  checkMintedKey,
   liveKeys,
   restoreTenantKeys,
   storedByPlaintext,
@@ -52,11 +53,7 @@ export default defineRouteTest({
     maxItems: { permissions: 5 },
     distinctItems: { permissions: [...PERMISSIONS] },
     // Stored in the key's org, by its hash, never in the clear.
-    async check200({ target, tenant }, json) {
-      const { key } = assertNewKey((json as { data: unknown }).data);
-      const row = await storedByPlaintext(target.owner, key);
-      assert.equal(row.org_id, tenant.orgId);
-    },
+    check200: checkMintedKey,
     restore: restoreTenantKeys,
   },
 

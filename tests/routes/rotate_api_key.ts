@@ -7,6 +7,7 @@ import { generateApiKey, hashApiKey } from "../../supabase/functions/api-gateway
 import { assertNoSecrets, manualClock } from "../harness/app.ts";
 import {
   assertNewKey,
+  checkMintedKey,
   liveKeys,
   restoreTenantKeys,
   storedByPlaintext,
@@ -57,11 +58,7 @@ export default defineRouteTest({
     code: "api_key_not_found",
   }],
   property: {
-    async check200({ target, tenant }, json) {
-      const { key } = assertNewKey((json as { data: unknown }).data);
-      const row = await storedByPlaintext(target.owner, key);
-      assert.equal(row.org_id, tenant.orgId);
-    },
+    check200: checkMintedKey,
     restore: restoreTenantKeys,
   },
 

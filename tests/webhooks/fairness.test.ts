@@ -9,6 +9,7 @@ import type { Query } from "../../local/sql_db.ts";
 import { newWebhookSecret } from "../../supabase/functions/api-gateway/webhooks/secret.ts";
 import { createTenant } from "../harness/fixtures.ts";
 import { testKeyring } from "../harness/secrets.ts";
+import { cancelPendingDeliveries } from "../harness/webhooks.ts";
 import { testDispatcher } from "../harness/dispatching.ts";
 import { startReceiver } from "../harness/receiver.ts";
 import { getTarget, TARGET_KINDS, targetTestOptions } from "../harness/targets.ts";
@@ -57,11 +58,7 @@ for (const kind of TARGET_KINDS) {
     async (t) => {
       const target = await getTarget(kind);
       const { db, owner } = target;
-      const quiet = () =>
-        owner(
-          "update public.webhook_deliveries set status = 'cancelled' where status = 'pending'",
-          [],
-        );
+      const quiet = () => cancelPendingDeliveries(owner);
       const orgOf = async (ids: string[]) => (await owner<{ org_id: string; endpoint_id: string }>(
         "select org_id, endpoint_id from public.webhook_deliveries where id = any ($1::uuid[])",
         [ids],

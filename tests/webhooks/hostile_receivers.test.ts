@@ -16,6 +16,7 @@ import { createTenant } from "../harness/fixtures.ts";
 import { send } from "../harness/http.ts";
 import { type HostileAnswer, startHostileReceiver, startReceiver } from "../harness/receiver.ts";
 import { getTarget, TARGET_KINDS, targetTestOptions } from "../harness/targets.ts";
+import { cancelPendingDeliveries } from "../harness/webhooks.ts";
 
 const SECRET = "dispatch-secret-0123456789-abcdefghijklmnop";
 const DAY_S = 86_400;
@@ -92,12 +93,7 @@ for (const kind of TARGET_KINDS) {
     async (t) => {
       const target = await getTarget(kind);
       const { db, owner } = target;
-      // Nothing of the seed's, the fixtures' or another step's may be due in a step.
-      const quiet = () =>
-        owner(
-          "update public.webhook_deliveries set status = 'cancelled' where status = 'pending'",
-          [],
-        );
+      const quiet = () => cancelPendingDeliveries(owner);
       try {
         await t.step(
           `every hostile answer recorded, 200, and another org's ${BACKLOG} delivered in the call`,
