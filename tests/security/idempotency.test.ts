@@ -7,7 +7,7 @@
 // back leaves no record, and one still running answers 409.
 import assert from "node:assert/strict";
 import { Buffer } from "node:buffer";
-import { createDecipheriv, createHash, createHmac, hkdfSync } from "node:crypto";
+import { createCipheriv, createDecipheriv, createHash, createHmac, hkdfSync } from "node:crypto";
 import type postgres from "postgres";
 import { pgClient } from "../../local/postgres.ts";
 import type { Query } from "../../local/sql_db.ts";
@@ -219,8 +219,16 @@ for (const kind of TARGET_KINDS) {
           headers: opts.value === undefined ? {} : withKey(opts.value),
         });
 
+      const linkRequest = (ids: string[]) =>
+        `["post","/v1/companies/{id}/contacts/link",{"id":"${
+          self.companyIds[0]
+        }"},{},{"contact_ids":${JSON.stringify(ids)}}]`;
+      const hmac = (key: Uint8Array, ...parts: Uint8Array[]) =>
+        parts.reduce((h, part) => h.update(part), createHmac("sha256", key)).digest();
+      const bytes = (text: string) => Buffer.from(text, "utf8");
+
       await t.step(
-        "the record is sealed as documented: SHA-256 lookup, HKDF keys, HMAC fingerprint, AES-CBC + HMAC",
+        "the record is sealed as documented: SHA-256 lookup, HKDF-SHA-512 keys, HMAC fingerprint, AES-CBC + HMAC",
         async () => {
           // An implementation of its own (node:crypto), so that the database's derivations are
           // checked against the docs' scheme, not against themselves.
@@ -237,27 +245,25 @@ for (const kind of TARGET_KINDS) {
           assert.ok(row, "found by SHA-256 of the value");
           const okm = Buffer.from(
             hkdfSync(
-              "sha256",
+              "sha512",
               value,
-              "api-gateway/idempotency-key/v1",
-              "answer-aes256,answer-hmac-sha256,fingerprint-hmac-sha256",
-              96,
+              "api-gateway/idempotency-key/v2",
+              "answer-aes256,answer-hmac-sha256",
+              64,
             ),
           );
-          const request = `["post","/v1/companies/{id}/contacts/link",{"id":"${
-            self.companyIds[0]
-          }"},{},{"contact_ids":${JSON.stringify(ids)}}]`;
+          const macKey = okm.subarray(32, 64);
           assert.equal(
             row.fingerprint,
-            createHmac("sha256", okm.subarray(64)).update(request).digest("hex"),
-            "the fingerprint: HMAC-SHA-256 of the canonical request under the third key",
+            hmac(macKey, Buffer.from([1]), bytes(linkRequest(ids))).toString("hex"),
+            "the fingerprint: HMAC-SHA-256 of 0x01 || the canonical request under the MAC key",
           );
           const answer = Buffer.from(row.answer, "hex");
           const sealed = answer.subarray(0, answer.length - 32);
           assert.equal(
             answer.subarray(answer.length - 32).toString("hex"),
-            createHmac("sha256", okm.subarray(32, 64)).update(sealed).digest("hex"),
-            "the tag: HMAC-SHA-256 of iv || ciphertext under the second key",
+            hmac(macKey, Buffer.from([2]), sealed).toString("hex"),
+            "the tag: HMAC-SHA-256 of 0x02 || iv || ciphertext under the MAC key",
           );
           const decipher = createDecipheriv(
             "aes-256-cbc",
@@ -271,6 +277,55 @@ for (const kind of TARGET_KINDS) {
             outcome: "ok",
             data: { updated: 2, failed: 0, failed_ids: [] },
           });
+        },
+      );
+
+      await t.step(
+        "a record sealed by v1 (HKDF-SHA-256, before 20261206007000) still replays; another request under it is 422",
+        async () => {
+          // Sealed here as v1 did it, with an answer no link of these contacts would give, so that
+          // a 200 carrying it can only be the replay.
+          const value = `v1-${crypto.randomUUID()}`;
+          const ids = [self.contactIds[3]];
+          const okm = Buffer.from(
+            hkdfSync(
+              "sha256",
+              value,
+              "api-gateway/idempotency-key/v1",
+              "answer-aes256,answer-hmac-sha256,fingerprint-hmac-sha256",
+              96,
+            ),
+          );
+          const iv = crypto.getRandomValues(new Uint8Array(16));
+          const cipher = createCipheriv("aes-256-cbc", okm.subarray(0, 32), iv);
+          const data = { updated: 41, failed: 0, failed_ids: [] };
+          const sealed = Buffer.concat([
+            iv,
+            cipher.update(JSON.stringify({ data, outcome: "ok" })),
+            cipher.final(),
+          ]);
+          await owner(
+            `insert into public.idempotency_records
+               (org_id, key_hash, fingerprint, method, path, answer, created_at, expires_at)
+             values ($1, $2, $3, 'post', '/v1/companies/{id}/contacts/link', $4, $5, $6)`,
+            [
+              self.orgId,
+              createHash("sha256").update(value).digest(),
+              hmac(okm.subarray(64), bytes(linkRequest(ids))),
+              Buffer.concat([sealed, hmac(okm.subarray(32, 64), sealed)]),
+              clock.now(),
+              new Date(clock.now().getTime() + 24 * HOUR),
+            ],
+          );
+          const digest = await databaseDigest(owner);
+          const res = await link(ids, { value });
+          assert.equal(res.status, 200, res.text);
+          assert.equal(res.headers.get("idempotent-replayed"), "true");
+          assert.deepEqual(res.json, { data });
+          const other = await link([self.contactIds[2]], { value });
+          assert.equal(other.status, 422, other.text);
+          assert.equal(other.json.error.code, "idempotency_key_reused");
+          assert.equal(await databaseDigest(owner), digest, "nothing done");
         },
       );
 
