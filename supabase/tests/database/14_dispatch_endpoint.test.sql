@@ -1,17 +1,22 @@
--- internal.dispatch_endpoint (api_idempotent_call's call of an endpoint function): the function in
--- place is the one the catalog makes now, so a migration that added or changed an endpoint
--- function and forgot `select internal.build_dispatch_endpoint();` fails here; and a call the
--- static branches cannot pass exactly goes to internal.call_endpoint, which answers it alike.
+-- The dispatch (api_idempotent_call's call of an endpoint function, generated into it and into
+-- internal.dispatch_endpoint): the functions in place are the ones the catalog makes now, so a
+-- migration that added or changed an endpoint function and forgot
+-- `select internal.build_dispatch_endpoint();` fails here; and a call the static branches cannot
+-- pass exactly goes to internal.call_endpoint, which answers it alike.
 -- Which path ran is told by call_endpoint's session cache (a setting it writes on first use).
 begin;
 create schema if not exists tap;
 create extension if not exists pgtap with schema tap;
 set local search_path = tap, public;
 
-select plan(9);
+select plan(12);
 
 select ok(internal.dispatch_endpoint_is_current(),
-  'internal.dispatch_endpoint is what internal.build_dispatch_endpoint() makes from the catalog now (else: end the migration that changed an endpoint function with that call)');
+  'internal.dispatch_endpoint and public.api_idempotent_call are what internal.build_dispatch_endpoint() makes from the catalog now (else: end the migration that changed an endpoint function with that call)');
+select ok((select p.prosrc like '%v_result := public.link_contacts_to_company(p_key_hash => p_key_hash, p_now => p_now, p_company_id => args_link_contacts_to_company.p_company_id%'
+                  and p.prosrc not like '%internal.dispatch_endpoint(%'
+           from pg_proc p where p.oid = 'public.api_idempotent_call(text, jsonb, text, text, text, text, text, text, timestamptz)'::regprocedure),
+  'api_idempotent_call calls the endpoint function itself, its arguments from their composite type');
 
 -- An endpoint function with a non-NULL default, added after the last build.
 create function public.tap_endpoint(p_key_hash text, p_n integer default 7, p_note text default null,
@@ -30,6 +35,12 @@ select isnt(current_setting('api_gateway.call_tap_endpoint', true), '',
 
 select internal.build_dispatch_endpoint();
 select ok(internal.dispatch_endpoint_is_current(), 'after a build, the dispatcher is current');
+select is((select string_agg(a.attname || ' ' || format_type(a.atttypid, null), ', ' order by a.attnum)
+           from pg_attribute a where a.attrelid = 'internal.args_tap_endpoint'::regclass and a.attnum > 0),
+  'p_n integer, p_note text', '... with a composite type of the new function''s own arguments');
+select ok((select p.prosrc like '%when ''tap_endpoint'' then%'
+           from pg_proc p where p.oid = 'public.api_idempotent_call(text, jsonb, text, text, text, text, text, text, timestamptz)'::regprocedure),
+  '... and api_idempotent_call has its branch');
 select set_config('api_gateway.call_tap_endpoint', '', true);
 select is(internal.dispatch_endpoint('tap_endpoint', '{"p_n": 3, "p_note": "x"}', 'k1', '2030-01-01Z'),
   '{"outcome": "ok", "data": {"n": 3, "note": "x", "now": "2030-01-01T00:00:00+00:00", "key": "k1"}}'::jsonb,
