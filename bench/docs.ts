@@ -216,22 +216,27 @@ ${d.before ? `\n"ratio before": ${d.before.label}\n` : ""}
   imports (the key endpoints, the cursor and Idempotency-Key kit) add ~44 KB evaluated before the
   first answer: the next thing to load lazily.
 - **Idempotency-Key ≥ 0.9**: ${ratioOf(d.rows, "idempotency:10")} in this run. Its rounds, one by
-  one, spread from 0.80 to 1.05 on this machine, and the six of them from 0.88 to 0.94 over
+  one, spread from 0.76 to 1.10 on this machine, and the six of them from 0.88 to 0.94 over
   \`deno task bench --idempotency\` runs: the header costs about a tenth, on the line. Per request
-  it adds 0.08-0.11 ms of Postgres's CPU and 0.02-0.04 ms of the gateway's, against ~1.2 ms without
-  it. In Postgres (\`api_idempotent_call\`), roughly: the record's insert (~15-50 µs with the
-  index, a second table written in the transaction), the nine pgcrypto calls (SHA-256 and HKDF of
-  the value, the request's HMAC, the IV, AES and the tag: each ~1.5 µs alone, more under OpenSSL 3's
-  per-call lookups), the org's key read and the record's lookup (~15 µs each), and the function
-  with its settings. What it took to get here, each measured: the endpoint called by a static
-  statement planned once per session (\`internal.dispatch_endpoint\`) instead of one Postgres parsed
-  and planned on every call (~100 µs); the keys derived in Postgres (C) instead of the gateway's
-  JavaScript (~33 µs of its CPU); wrk inserting the key into a pre-built request rather than
-  building each one (wrk shares the two cores). Tried and dropped: the key's org kept in the
-  session as a setting per key (PG 15 sorts its settings on every new one and walks them all at
-  every exit from a function with SET clauses: 0.81 on 1,000 keys), claiming the record row then
-  updating it (+0.35 ms), a \`{64}\` hex pattern on every row (~40 µs), a statement prepared per
-  session (a \`DEALLOCATE ALL\` on the connection would turn every later call into a 500). The
+  it adds 0.08-0.13 ms of Postgres's CPU and 0.02-0.04 ms of the gateway's, against ~1.3 ms without
+  it. In Postgres (\`api_idempotent_call\`): the org's key read, the record's lookup and its insert
+  (three statements, each an executor started and ended), six pgcrypto calls (SHA-256 of the value,
+  HKDF-SHA-512's two HMACs, the request's HMAC, the IV, AES, the tag's HMAC: ~1-3 µs each in a loop,
+  more in a transaction, under OpenSSL 3's per-call lookups), and the function with its settings.
+  Counted in instructions (callgrind, one backend, 100 calls), which this machine's load does not
+  move: the link function 5.38 M a call, through the header's function 5.85 M (+8.8%, from +11.3%
+  before sealing v2, migration 20261206007000); the CPU the runs measure grows by more than that
+  (code run once a transaction runs cold). What it took to get here, each measured: the endpoint
+  called by a static statement planned once per session, generated into the function, with its
+  arguments filled into a composite type, instead of one Postgres parsed and planned on every call
+  (~100 µs); the keys derived in Postgres (C) instead of the gateway's JavaScript (~33 µs of its
+  CPU); four HMACs instead of six; no CHECK constraint on the record (Postgres parses them on every
+  insert); wrk inserting the key into a pre-built request rather than building each one (wrk shares
+  the two cores). Tried and dropped: the key's org kept in the session as a setting per key (PG 15
+  sorts its settings on every new one and walks them all at every exit from a function with SET
+  clauses: 0.81 on 1,000 keys), claiming the record row then updating it (+0.35 ms), a \`{64}\` hex
+  pattern on every row (~40 µs), a statement prepared per session (a \`DEALLOCATE ALL\` on the
+  connection would turn every later call into a 500). The
   table holds ${s.idempotencyRecords.toLocaleString("en-US")} records before the pair, analyzed:
   analyzed empty (as the loading leaves it, with autovacuum off), every session plans the record's
   lookup as a sequential scan and keeps that plan while the table grows under it.
