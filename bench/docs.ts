@@ -216,7 +216,7 @@ ${d.before ? `\n"ratio before": ${d.before.label}\n` : ""}
   imports (the key endpoints, the cursor and Idempotency-Key kit) add ~44 KB evaluated before the
   first answer: the next thing to load lazily.
 - **Idempotency-Key ≥ 0.9**: ${ratioOf(d.rows, "idempotency:10")} in this run. Its rounds, one by
-  one, spread from 0.76 to 1.10 on this machine, and the six of them from 0.88 to 0.94 over
+  one, spread from 0.70 to 1.16 on this machine, and the six of them from 0.88 to 0.94 over
   \`deno task bench --idempotency\` runs: the header costs about a tenth, on the line. Per request
   it adds 0.08-0.13 ms of Postgres's CPU and 0.02-0.04 ms of the gateway's, against ~1.3 ms without
   it. In Postgres (\`api_idempotent_call\`): the org's key read, the record's lookup and its insert
@@ -248,8 +248,10 @@ ${d.before ? `\n"ratio before": ${d.before.label}\n` : ""}
   (kept: that check locked the org's row in every change's transaction), deliveries without
   foreign keys, and no deliveries at all on the request path (written later by the dispatcher).
   What remains is the event itself, a row and its JSON (the changed ids, the companies they
-  moved from) for every change: where nearly every link changes something, the target is missed
-  by a little (the table's target row).
+  moved from) for every change: where nearly every link changes something (the table's target
+  row: ${ratioOf(d.rows, "webhooks:throughput:changing")} in this run), the target sits on the line,
+  met in some runs and missed in others: two alternating rounds each, and this machine's load moves
+  a single round by as much as 0.2.
 - **Delivery latency** is bounded by the dev server's dispatcher running once a second: a delivery
   waits for the next round (deployed, pg_cron asks every 10 seconds).
 - **Memory** (peak RSS under load): \`deno task dev\` caps V8's young generation at 1 MB and its
