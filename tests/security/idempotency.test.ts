@@ -307,7 +307,8 @@ for (const kind of TARGET_KINDS) {
           await owner(
             `insert into public.idempotency_records
                (org_id, key_hash, fingerprint, method, path, answer, created_at, expires_at)
-             values ($1, $2, $3, 'post', '/v1/companies/{id}/contacts/link', $4, $5, $6)`,
+             values ($1, $2::bytea, $3::bytea, 'post', '/v1/companies/{id}/contacts/link', $4::bytea,
+                     $5, $6)`,
             [
               self.orgId,
               createHash("sha256").update(value).digest(),

@@ -4,7 +4,7 @@ create schema if not exists tap;
 create extension if not exists pgtap with schema tap;
 set local search_path = tap, public;
 
-select plan(66);
+select plan(69);
 
 -- Fixed ids for this file.
 --   org A 0f1a0000-0000-4000-8000-000000000001, org B 0f1b0000-0000-4000-8000-000000000002
@@ -300,6 +300,23 @@ select results_eq(
            (select count(*) from public.api_usage where org_id = '0f1b0000-0000-4000-8000-000000000002')$$,
   $$values (0::bigint, 1::bigint, 1::bigint, 1::bigint)$$,
   'the deleted org left no key, company, contact or usage row behind, and org B is untouched'
+);
+
+-- An Idempotency-Key record's lookup hash and fingerprint are 32 bytes (SHA-256, HMAC-SHA-256).
+select lives_ok(
+  $$insert into public.idempotency_records (org_id, key_hash, fingerprint, method, path, answer, created_at, expires_at)
+    values ('0f1a0000-0000-4000-8000-000000000001', sha256('a'), sha256('b'), 'post', '/v1/x', '\x00', now(), now())$$,
+  'an idempotency record with 32-byte hashes is accepted'
+);
+select throws_ok(
+  $$insert into public.idempotency_records (org_id, key_hash, fingerprint, method, path, answer, created_at, expires_at)
+    values ('0f1a0000-0000-4000-8000-000000000001', substring(sha256('c') from 2), sha256('b'), 'post', '/v1/x', '\x00', now(), now())$$,
+  '23514', null, 'an idempotency record''s key_hash of another length is rejected'
+);
+select throws_ok(
+  $$insert into public.idempotency_records (org_id, key_hash, fingerprint, method, path, answer, created_at, expires_at)
+    values ('0f1a0000-0000-4000-8000-000000000001', sha256('d'), sha256('b') || '\x00'::bytea, 'post', '/v1/x', '\x00', now(), now())$$,
+  '23514', null, 'an idempotency record''s fingerprint of another length is rejected'
 );
 
 select * from finish();
