@@ -47,10 +47,10 @@ alter table public.idempotency_records
 --    through dispatch_endpoint, 30 rounds of 600 calls alternating: 66 us less (the median of
 --    the rounds' differences, which spread over +-200 us on this shared machine), of ~250 us the
 --    header cost that way.
---    So api_idempotent_call is generated, as dispatch_endpoint is: its source is
---    internal.api_idempotent_call_body() below, and internal.build_dispatch_endpoint() puts the
---    same dispatch (internal.dispatch_block()) into both. dispatch_endpoint stays, the same code
---    on its own, which the database tests call to check the dispatch's two paths.
+--    So api_idempotent_call is generated, as dispatch_endpoint was: its source is
+--    internal.api_idempotent_call_body() below, into which internal.build_dispatch_endpoint()
+--    writes the dispatch (internal.dispatch_block()). internal.dispatch_endpoint, which nothing
+--    calls any more, is dropped; the database tests call api_idempotent_call itself.
 --
 -- Everything else is as 20261206006100 says (its header is the contract: the steps, the claim and
 -- its bounded wait, what is stored and what is not, the lock order).
@@ -154,17 +154,6 @@ as $$
   from internal.dispatch_branches() b;
 $$;
 
--- The body of internal.dispatch_endpoint.
-create or replace function internal.dispatch_endpoint_body()
-returns text
-language sql
-stable
-security invoker
-set search_path = ''
-as $$
-  select E'\ndeclare\n  v_result jsonb;\nbegin\n' || internal.dispatch_block() || E'  return v_result;\nend;\n';
-$$;
-
 -- The body of public.api_idempotent_call: the source below, its dispatch filled in.
 create function internal.api_idempotent_call_body()
 returns text
@@ -187,6 +176,7 @@ declare
   v_iv bytea;
   v_sealed bytea;
   v_tag bytea;
+  v_aes_key bytea;
   v_expired boolean;
 begin
   -- 1. The org: only a key that may make this request can hold records.
@@ -253,7 +243,7 @@ begin
          <> v_tag then
         raise exception 'api_idempotent_call: a stored answer failed its check' using errcode = '39000';
       end if;
-      v_okm := substring(v_okm from 1 for 32);
+      v_aes_key := substring(v_okm from 1 for 32);
     else
       -- Sealed by v1, or another request under the key. v1: HKDF-SHA-256 (salt
       -- 'api-gateway/idempotency-key/v1', info 'answer-aes256,answer-hmac-sha256,
@@ -271,11 +261,11 @@ begin
         if extensions.hmac(v_iv || v_sealed, v_t2, 'sha256') <> v_tag then
           raise exception 'api_idempotent_call: a stored answer failed its check' using errcode = '39000';
         end if;
-        v_okm := v_t1;
+        v_aes_key := v_t1;
       end;
     end if;
     v_result := convert_from(
-      extensions.decrypt_iv(v_sealed, v_okm, v_iv, 'aes-cbc/pad:pkcs'), 'UTF8')::jsonb;
+      extensions.decrypt_iv(v_sealed, v_aes_key, v_iv, 'aes-cbc/pad:pkcs'), 'UTF8')::jsonb;
     return v_auth || v_result || jsonb_build_object('replayed', true);
   end if;
 
@@ -305,7 +295,7 @@ $body$, E'  -- @dispatch: sets v_result (internal.dispatch_block())\n', internal
 $template$;
 
 -- Each endpoint function's argument type, made or remade when its arguments changed, and dropped
--- with its function; then both functions with the dispatch of the catalog now.
+-- with its function; then api_idempotent_call with the dispatch of the catalog now.
 create or replace function internal.build_dispatch_endpoint()
 returns void
 language plpgsql
@@ -332,19 +322,6 @@ begin
   loop
     execute pg_catalog.format('create type internal.%I as (%s)', v_type.name, v_type.columns);
   end loop;
-
-  execute pg_catalog.format($f$
-    create or replace function internal.dispatch_endpoint(
-      p_fn text, p_args jsonb, p_key_hash text, p_now timestamptz)
-    returns jsonb
-    language plpgsql
-    volatile
-    security invoker
-    set search_path = ''
-    as %L$f$, internal.dispatch_endpoint_body());
-  revoke execute on function internal.dispatch_endpoint(text, jsonb, text, timestamptz)
-    from public, anon, authenticated;
-  grant execute on function internal.dispatch_endpoint(text, jsonb, text, timestamptz) to service_role;
 
   execute pg_catalog.format($f$
     create or replace function public.api_idempotent_call(
@@ -384,7 +361,7 @@ as $$
   where b.columns is not null;
 $$;
 
--- Current: both functions are what a build would make now, and every argument type is in place.
+-- Current: api_idempotent_call is what a build would make now, and every argument type is in place.
 create or replace function internal.dispatch_endpoint_is_current()
 returns boolean
 language sql
@@ -392,11 +369,7 @@ stable
 security invoker
 set search_path = ''
 as $$
-  select coalesce((select p.prosrc = internal.dispatch_endpoint_body()
-                   from pg_catalog.pg_proc p
-                   where p.oid = pg_catalog.to_regprocedure(
-                     'internal.dispatch_endpoint(text, jsonb, text, timestamptz)')), false)
-     and coalesce((select p.prosrc = internal.api_idempotent_call_body()
+  select coalesce((select p.prosrc = internal.api_idempotent_call_body()
                    from pg_catalog.pg_proc p
                    where p.oid = pg_catalog.to_regprocedure(
                      'public.api_idempotent_call(text, jsonb, text, text, text, text, text, text, timestamptz)')), false)
@@ -410,3 +383,7 @@ revoke execute on function internal.api_idempotent_call_body() from public, anon
 revoke execute on function internal.dispatch_args_types() from public, anon, authenticated;
 
 select internal.build_dispatch_endpoint();
+
+-- The dispatcher on its own, and its body's generator: nothing calls them any more.
+drop function internal.dispatch_endpoint(text, jsonb, text, timestamptz);
+drop function internal.dispatch_endpoint_body();

@@ -1,8 +1,7 @@
--- The dispatch (api_idempotent_call's call of an endpoint function, generated into it and into
--- internal.dispatch_endpoint): the functions in place are the ones the catalog makes now, so a
--- migration that added or changed an endpoint function and forgot
--- `select internal.build_dispatch_endpoint();` fails here; and a call the static branches cannot
--- pass exactly goes to internal.call_endpoint, which answers it alike.
+-- The dispatch (api_idempotent_call's call of an endpoint function, generated into it): the
+-- function in place is the one the catalog makes now, so a migration that added or changed an
+-- endpoint function and forgot `select internal.build_dispatch_endpoint();` fails here; and a call
+-- the static branches cannot pass exactly goes to internal.call_endpoint, which answers it alike.
 -- Which path ran is told by call_endpoint's session cache (a setting it writes on first use).
 begin;
 create schema if not exists tap;
@@ -12,45 +11,55 @@ set local search_path = tap, public;
 select plan(12);
 
 select ok(internal.dispatch_endpoint_is_current(),
-  'internal.dispatch_endpoint and public.api_idempotent_call are what internal.build_dispatch_endpoint() makes from the catalog now (else: end the migration that changed an endpoint function with that call)');
+  'public.api_idempotent_call is what internal.build_dispatch_endpoint() makes from the catalog now (else: end the migration that changed an endpoint function with that call)');
 select ok((select p.prosrc like '%v_result := public.link_contacts_to_company(p_key_hash => p_key_hash, p_now => p_now, p_company_id => args_link_contacts_to_company.p_company_id%'
-                  and p.prosrc not like '%internal.dispatch_endpoint(%'
            from pg_proc p where p.oid = 'public.api_idempotent_call(text, jsonb, text, text, text, text, text, text, timestamptz)'::regprocedure),
   'api_idempotent_call calls the endpoint function itself, its arguments from their composite type');
 
--- An endpoint function with a non-NULL default, added after the last build.
+-- An org and a key for the calls, and an endpoint function with a non-NULL default, added after
+-- the last build.
+insert into public.orgs (id, name, plan) values
+  ('0f140000-0000-4000-8000-000000000001', 'Dispatch Org', 'starter');
+insert into public.api_keys (org_id, key_hash, prefix, permissions) values
+  ('0f140000-0000-4000-8000-000000000001', repeat('14', 32), 'wbk_dispatch', array['contacts:write']);
 create function public.tap_endpoint(p_key_hash text, p_n integer default 7, p_note text default null,
   p_now timestamptz default null)
 returns jsonb language sql set search_path = '' as $$
   select jsonb_build_object('outcome', 'ok', 'data',
     jsonb_build_object('n', p_n, 'note', p_note, 'now', p_now, 'key', p_key_hash))
 $$;
+-- A first request under a key of its own each time (a replay would not dispatch).
+create function tap.call_tap_endpoint(p_args jsonb, p_now timestamptz default null)
+returns jsonb language sql as $$
+  select public.api_idempotent_call('tap_endpoint', p_args, repeat('14', 32), 'contacts:write',
+    gen_random_uuid()::text, p_args::text, 'post', '/tap', p_now)
+$$;
 
 select ok(not internal.dispatch_endpoint_is_current(),
-  'a new endpoint function makes the dispatcher out of date');
-select is(internal.dispatch_endpoint('tap_endpoint', '{"p_n": 3}', 'k1', null) #>> '{data,n}', '3',
+  'a new endpoint function makes the dispatch out of date');
+select is(tap.call_tap_endpoint('{"p_n": 3}') #>> '{data,n}', '3',
   'before a build, a new endpoint function is called through call_endpoint');
 select isnt(current_setting('api_gateway.call_tap_endpoint', true), '',
   '... which it was (call_endpoint cached its statement)');
 
 select internal.build_dispatch_endpoint();
-select ok(internal.dispatch_endpoint_is_current(), 'after a build, the dispatcher is current');
+select ok(internal.dispatch_endpoint_is_current(), 'after a build, the dispatch is current');
 select is((select string_agg(a.attname || ' ' || format_type(a.atttypid, null), ', ' order by a.attnum)
            from pg_attribute a where a.attrelid = 'internal.args_tap_endpoint'::regclass and a.attnum > 0),
   'p_n integer, p_note text', '... with a composite type of the new function''s own arguments');
-select ok((select p.prosrc like '%when ''tap_endpoint'' then%'
-           from pg_proc p where p.oid = 'public.api_idempotent_call(text, jsonb, text, text, text, text, text, text, timestamptz)'::regprocedure),
-  '... and api_idempotent_call has its branch');
 select set_config('api_gateway.call_tap_endpoint', '', true);
-select is(internal.dispatch_endpoint('tap_endpoint', '{"p_n": 3, "p_note": "x"}', 'k1', '2030-01-01Z'),
-  '{"outcome": "ok", "data": {"n": 3, "note": "x", "now": "2030-01-01T00:00:00+00:00", "key": "k1"}}'::jsonb,
+select is(tap.call_tap_endpoint('{"p_n": 3, "p_note": "x"}', '2030-01-01Z'),
+  '{"outcome": "ok", "data": {"n": 3, "note": "x", "now": "2030-01-01T00:00:00+00:00", "key": "1414141414141414141414141414141414141414141414141414141414141414"}}'::jsonb,
   'its static branch passes every argument, p_key_hash and p_now included');
 select is(current_setting('api_gateway.call_tap_endpoint', true), '',
   '... without call_endpoint');
-select is(internal.dispatch_endpoint('tap_endpoint', '{}', 'k1', null) #>> '{data,n}', '7',
+select is(tap.call_tap_endpoint('{}') #>> '{data,n}', '7',
   'an argument with a non-NULL default, left out, takes its default (through call_endpoint)');
-select throws_ok($$select internal.dispatch_endpoint('tap_endpoint', '{"p_n": 1, "p_other": 2}', 'k1', null)$$,
+select throws_ok($$select tap.call_tap_endpoint('{"p_n": 1, "p_other": 2}')$$,
   '42883', null, 'an argument the function does not take is refused, as call_endpoint refuses it');
+select is((select count(*)::int from public.idempotency_records
+           where org_id = '0f140000-0000-4000-8000-000000000001'), 3,
+  'each call that answered stored its record');
 
 select * from finish();
 rollback;
