@@ -498,10 +498,10 @@ Deno.test("supabase adapter: through the HTTP app", async (t) => {
       assertNoSecrets([res.text, ...logs], [JWT_KEY, API_KEY]);
     });
 
-    await t.step("with Idempotency-Key: one POST rpc/api_idempotent_call, exactly", async () => {
+    await t.step("with Idempotency-Key: one POST rpc/<fn>_idempotent, exactly", async () => {
       const value = "8e03978e-40d5-43e8-bc93-6894a57f9324";
       fake.reset();
-      fake.replies.api_idempotent_call = () =>
+      fake.replies.link_contacts_to_company_idempotent = () =>
         json(200, authorized({ data: { updated: 2, failed: 1, failed_ids: [C3] } }));
       const first = await send(app, "POST", linkUrl, {
         key: API_KEY,
@@ -510,9 +510,10 @@ Deno.test("supabase adapter: through the HTTP app", async (t) => {
       });
       assert.equal(first.status, 200, first.text);
       assert.equal(first.headers.get("idempotent-replayed"), null);
-      assertRpcRequest(fake.requests[0], "api_idempotent_call", JWT_KEY, {
-        p_fn: "link_contacts_to_company",
-        p_args: { p_company_id: COMPANY, p_contact_ids: body.contact_ids },
+      // The endpoint function's own arguments, as without the header, and the header's.
+      assertRpcRequest(fake.requests[0], "link_contacts_to_company_idempotent", JWT_KEY, {
+        p_company_id: COMPANY,
+        p_contact_ids: body.contact_ids,
         p_permission: "contacts:write",
         // The value, from which the database derives the record's keys in this call, and the
         // request as canonical JSON (sorted keys, no whitespace), which it fingerprints.
@@ -533,7 +534,7 @@ Deno.test("supabase adapter: through the HTTP app", async (t) => {
       ];
       for (const [extra, status, replayed] of answers) {
         fake.reset();
-        fake.replies.api_idempotent_call = () => json(200, authorized(extra));
+        fake.replies.link_contacts_to_company_idempotent = () => json(200, authorized(extra));
         const res = await send(app, "POST", linkUrl, {
           key: API_KEY,
           body,

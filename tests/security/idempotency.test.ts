@@ -13,6 +13,7 @@ import { pgClient } from "../../local/postgres.ts";
 import type { Query } from "../../local/sql_db.ts";
 import {
   IDEMPOTENT_METHODS,
+  idempotentForm,
   MAX_IDEMPOTENCY_KEY_LENGTH,
 } from "../../supabase/functions/api-gateway/kit/idempotency.ts";
 import { generateApiKey } from "../../supabase/functions/api-gateway/kit/key.ts";
@@ -141,7 +142,7 @@ for (const kind of TARGET_KINDS) {
             assert.equal(first.status, success, first.text);
             route.ok(first.json, self);
             assert.equal(first.headers.get("idempotent-replayed"), null, "a first answer");
-            assert.deepEqual(calls.map((c) => c.fn), ["api_idempotent_call"], "one call");
+            assert.deepEqual(calls.map((c) => c.fn), [idempotentForm(endpoint.sql.fn)], "one call");
             assert.equal(await recordsOf(owner, self.orgId), 1, "its answer is stored");
 
             const digest = await databaseDigest(owner);
@@ -150,7 +151,7 @@ for (const kind of TARGET_KINDS) {
             calls.length = 0;
             const replay = await sendRoute(app, endpoint, req, { key, headers: withKey(value) });
             assertSameAnswer(replay, first, "the retry");
-            assert.deepEqual(calls.map((c) => c.fn), ["api_idempotent_call"], "one call");
+            assert.deepEqual(calls.map((c) => c.fn), [idempotentForm(endpoint.sql.fn)], "one call");
             assert.equal(await databaseDigest(owner), digest, "no row written or changed");
             assert.equal(await eventsOf(owner, self.orgId), events, "no second event");
             assert.equal(

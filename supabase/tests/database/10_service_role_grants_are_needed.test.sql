@@ -34,7 +34,8 @@ insert into public.api_usage (org_id, day, day_used, minute, minute_used) values
 -- Every RPC, every path that touches a table: api_authorize inserting the day's row and recording
 -- the key's use; link_contacts_to_company taking the next token (the upsert's update), locking the
 -- company and updating the contact; api_authorize refusing (reading the row it reports);
--- api_idempotent_call on each of its paths; purge_api_usage deleting. A wrong answer raises too, so a privilege cannot be dropped silently.
+-- link's Idempotency-Key form and api_idempotent_call on each of their paths; purge_api_usage
+-- deleting. A wrong answer raises too, so a privilege cannot be dropped silently.
 create function tap.workload() returns void
 language plpgsql
 as $$
@@ -58,12 +59,13 @@ begin
   -- Idempotency-Key: a first request claims its record and stores its answer, the retry reads it,
   -- another request under the key is refused, a gateway refusal (the suspended org) removes its
   -- claim; two days on the retention job deletes the expired record.
-  r := public.api_idempotent_call('link_contacts_to_company',
-    '{"p_company_id": "c0800000-0000-4000-8000-000000000001", "p_contact_ids": ["80000000-0000-4000-8000-000000000001"]}',
-    repeat('8a', 32), 'contacts:write', 'idem-1', '["request-1"]',
-    'post', '/v1/companies/{id}/contacts/link', v_at);
+  r := public.link_contacts_to_company_idempotent(
+    p_key_hash => repeat('8a', 32), p_company_id => 'c0800000-0000-4000-8000-000000000001',
+    p_contact_ids => array['80000000-0000-4000-8000-000000000001']::uuid[],
+    p_permission => 'contacts:write', p_idempotency_key => 'idem-1', p_request => '["request-1"]',
+    p_method => 'post', p_path => '/v1/companies/{id}/contacts/link', p_now => v_at);
   if r ->> 'outcome' <> 'ok' or r ? 'replayed' then
-    raise exception 'api_idempotent_call (first) answered %', r;
+    raise exception 'link_contacts_to_company_idempotent (first) answered %', r;
   end if;
   r := public.api_idempotent_call('link_contacts_to_company',
     '{"p_company_id": "c0800000-0000-4000-8000-000000000001", "p_contact_ids": ["80000000-0000-4000-8000-000000000001"]}',

@@ -14,8 +14,9 @@
  *               (kit/authorize.ts), so 401, 403 and 429 come before any 400, and a 400 counts.
  *   4. the call one database call: the route's SQL function checks the key, takes the rate-limit
  *               tokens and does the work in one transaction (401, 403, 429, the route's own 4xx).
- *               With an Idempotency-Key, still one call: public.api_idempotent_call, which runs
- *               that function and stores its result, or replays the stored one (409, 422).
+ *               With an Idempotency-Key, still one call: the function's Idempotency-Key form,
+ *               public.<fn>_idempotent, which runs it and stores its result, or replays the
+ *               stored one (409, 422).
  *   5. answer   the route's status and body, with the rate-limit headers, built from the
  *               function's result alike for a first request and for its replay (which adds
  *               `Idempotent-Replayed: true`): a route's answer must depend on nothing but that
@@ -45,6 +46,7 @@ import {
   IDEMPOTENCY_KEY_HEADER,
   idempotencyArguments,
   IDEMPOTENT_METHODS,
+  idempotentForm,
   parseIdempotencyKey,
   REPLAYED_HEADER,
 } from "./idempotency.ts";
@@ -185,9 +187,8 @@ export function endpointHandler(endpoint: AnyEndpoint) {
     const args = await endpoint.sql.args(input, c);
     if (KIT_ARGUMENTS.some((name) => Object.hasOwn(args, name))) throw new KitArgumentError();
     const outcome = idempotency
-      ? await callAuthorized(c, caller, "api_idempotent_call", {
-        p_fn: endpoint.sql.fn,
-        p_args: args,
+      ? await callAuthorized(c, caller, idempotentForm(endpoint.sql.fn), {
+        ...args,
         p_permission: endpoint.permission,
         ...idempotencyArguments(idempotency.key, {
           method: endpoint.method,

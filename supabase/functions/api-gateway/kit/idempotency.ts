@@ -2,12 +2,13 @@
  * `Idempotency-Key` on every POST, PATCH and DELETE (draft-ietf-httpapi-idempotency-key-header-07,
  * as Stripe and LeadLex use it), for every endpoint the kit serves, with nothing per endpoint.
  *
- * With the header the request's one database call is public.api_idempotent_call (its migration
- * says what it does), handed the endpoint's function and arguments, the key's value and the
- * request as canonical JSON (method, path template, path parameters, query, body with sorted keys:
- * whitespace and key order do not count). There, in that call, the value gives the lookup hash
- * (SHA-256; the record is the org's: another org's use of the same value is another record), and
- * through HKDF-SHA-256 the keys the answer is sealed with and the fingerprint's (an HMAC of the
+ * With the header the request's one database call is the endpoint function's Idempotency-Key form,
+ * public.<fn>_idempotent (generated for every endpoint function: migration 20261206008000; what it
+ * does: 20261206006100 and 20261206007000), handed the endpoint's arguments, the key's value and
+ * the request as canonical JSON (method, path template, path parameters, query, body with sorted
+ * keys: whitespace and key order do not count). There, in that call, the value gives the lookup
+ * hash (SHA-256; the record is the org's: another org's use of the same value is another record),
+ * and through HKDF-SHA-512 the keys the answer is sealed with and the fingerprint's (an HMAC of the
  * request, so another request under the key is told apart, 422): the database never holds the
  * value, the answer or the body in a form readable without it.
  */
@@ -81,7 +82,10 @@ export interface RequestIdentity {
   body: unknown;
 }
 
-/** api_idempotent_call's own arguments (besides the endpoint's, the key's hash and the clock). */
+/** The endpoint function's Idempotency-Key form: its arguments, and the header's below. */
+export const idempotentForm = (fn: string) => `${fn}_idempotent`;
+
+/** The form's own arguments (besides the endpoint's, the permission, the key's hash, the clock). */
 export interface IdempotencyArguments {
   p_idempotency_key: string;
   p_request: string;

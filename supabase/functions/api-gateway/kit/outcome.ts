@@ -9,7 +9,7 @@ export interface Outcome<D = unknown> {
   data?: D;
   /** A refusal's own wait, in seconds (delivery_retry_limited). */
   retry_after?: number;
-  /** api_idempotent_call's mark on a stored result it answers again. */
+  /** The Idempotency-Key form's mark on a stored result it answers again. */
   replayed?: boolean;
 }
 
