@@ -8,14 +8,15 @@
 --
 -- Why: what api_idempotent_call does besides the record is read its arguments from one jsonb
 -- (parsed from the call's text, a case over every endpoint to find the branch, a composite type
--- filled by jsonb_populate_record: each re-initialised in every transaction), and that is where
--- the header cost the most per instruction. Measured on the link at batch 10, `deno task bench
--- --idempotency`, alternating builds, four runs each: 0.90, 0.85, 0.88, 0.87 through
--- api_idempotent_call; 0.93, 0.80, 0.94, 0.95 through a prototype of this form (with the gateway's
--- canonical JSON made cheaper too). In instructions (callgrind, as 20261206007000 measured, the
--- arguments sent as text as the gateway sends them): the link alone 3.42 M a call, through
--- api_idempotent_call 3.78 M, through the prototype 3.75 M; the CPU the runs measure moved further
--- (what a transaction runs once runs cold).
+-- filled by jsonb_populate_record: each re-initialised in every transaction), work the call
+-- without the header does not do. Measured on the link at batch 10, `deno task bench
+-- --idempotency`, alternating builds, seven runs each: 0.90, 0.85, 0.88, 0.87, 0.87, 0.94, 0.84
+-- through api_idempotent_call (mean 0.88); 0.93, 0.80, 0.94, 0.95 through a prototype of this form,
+-- then 0.90, 0.87, 0.92 through this one (mean 0.90; the gateway's canonical JSON made cheaper
+-- too). In instructions (callgrind, as 20261206007000 measured, the arguments sent as text as the
+-- gateway sends them): the link alone 3.42 M a call, through api_idempotent_call 3.78 M, through
+-- the prototype 3.75 M. The runs moved by more than the instructions did (what a transaction runs
+-- once runs cold), and by less than one run's spread: a few hundredths, on the line still.
 --
 -- Nothing is written by hand per endpoint: internal.build_dispatch_endpoint() now also makes (and
 -- remakes, and drops with its function) each endpoint function's form. Its arguments are
@@ -25,9 +26,11 @@
 --   select internal.build_dispatch_endpoint();
 -- and the database tests check that what is in place is what a build makes now. An endpoint
 -- function is one of schema public returning jsonb and taking p_key_hash, not named api_*
--- (api_authorize and api_idempotent_call are the gateway's own). One that cannot have a form
--- (overloaded, OUT or VARIADIC arguments, a name over 52 characters, an argument named as one of
--- the header's) makes the build fail, naming it: the gateway would call a form that is not there.
+-- (api_authorize and api_idempotent_call are the gateway's own); a read gets its form too, which
+-- the gateway never calls (a GET ignores the header), so that the rule is one. One that cannot
+-- have a form (overloaded, OUT or VARIADIC arguments, a name over 52 characters, an argument named
+-- as one of the header's) makes the build fail, naming it: the gateway would call a form that is
+-- not there (and the gateway refuses a route whose arguments name the header's: KIT_ARGUMENTS).
 --
 -- public.api_idempotent_call stays, unchanged in what it answers, for gateways deployed before
 -- this migration; its arguments' guard moves to its dispatch, the one part the forms do not share.

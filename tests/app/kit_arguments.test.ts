@@ -1,11 +1,13 @@
-// The kit sets p_key_hash (and p_now, under a test clock) itself: a route whose SQL arguments name
-// either could act as another key or move the clock, so such a route is refused, a 500 with no
-// database call, whatever its request.
+// The kit sets p_key_hash (and p_now, under a test clock) itself, and the Idempotency-Key form's
+// arguments: a route whose SQL arguments name one could act as another key, move the clock or
+// collide with the form, so such a route is refused, a 500 with no database call, whatever its
+// request.
 import assert from "node:assert/strict";
 import { Hono } from "hono";
 import type { AppEnv } from "../../supabase/functions/api-gateway/context.ts";
 import type { GatewayDb } from "../../supabase/functions/api-gateway/db/port.ts";
 import { errorResponse } from "../../supabase/functions/api-gateway/errors.ts";
+import { KIT_ARGUMENTS } from "../../supabase/functions/api-gateway/kit/authorize.ts";
 import { createRefusals } from "../../supabase/functions/api-gateway/kit/refusals.ts";
 import {
   defineEndpoint,
@@ -14,7 +16,7 @@ import {
 import { generateApiKey } from "../../supabase/functions/api-gateway/kit/key.ts";
 import type { Zod } from "../../supabase/functions/api-gateway/kit/zod.ts";
 
-for (const name of ["p_key_hash", "p_now"]) {
+for (const name of KIT_ARGUMENTS) {
   Deno.test(`kit: a route whose SQL arguments name ${name} is refused before any call`, async () => {
     const calls: string[] = [];
     const logged: unknown[] = [];

@@ -16,8 +16,18 @@ export interface Caller {
   permission: Permission;
 }
 
-/** Arguments the kit passes itself: a route's own may not name them (registerEndpoint refuses). */
-export const KIT_ARGUMENTS = ["p_key_hash", "p_now"] as const;
+/** Arguments the kit passes itself: a route's own may not name them (the handler refuses, a 500
+ * before any call). The last five are the Idempotency-Key form's (kit/idempotency.ts), which the
+ * database's build refuses to make for a function with an argument of those names. */
+export const KIT_ARGUMENTS = [
+  "p_key_hash",
+  "p_now",
+  "p_permission",
+  "p_idempotency_key",
+  "p_request",
+  "p_method",
+  "p_path",
+] as const;
 
 /** Outcomes of api_authorize that are not error codes: "busy" is the workspace's own queue
  * (answered 429 like a spent quota, with Retry-After: 1). */

@@ -98,7 +98,8 @@ export interface Endpoint<
    * whose every field is optional (a rotation's grace period), so that `curl -X POST` works. */
   bodyOptional?: boolean;
   /** The SQL function (in schema public) and its named arguments; the kit adds p_key_hash (and
-   * p_now when the app has a clock), which the route's own may not name. */
+   * p_now when the app has a clock, and the Idempotency-Key form's own), which the route's own
+   * may not name (KIT_ARGUMENTS). */
   sql: {
     fn: string;
     /** May be async, and may read the app's deps (a secret to encrypt first). */
@@ -248,10 +249,11 @@ export function registerEndpoint(app: Hono<AppEnv>, endpoint: AnyEndpoint): void
   app.on(endpoint.method.toUpperCase(), honoPath(endpoint.path), endpointHandler(endpoint));
 }
 
-/** A route's SQL arguments named p_key_hash or p_now: a bug, refused before any call. */
+/** A route's SQL arguments naming one the kit sets (KIT_ARGUMENTS): a bug, refused before any
+ * call. */
 export class KitArgumentError extends Error {
   constructor() {
-    super(`A route's SQL arguments may not name ${KIT_ARGUMENTS.join(" or ")}: the kit sets them.`);
+    super(`A route's SQL arguments may not name ${KIT_ARGUMENTS.join(", ")}: the kit sets them.`);
     this.name = "KitArgumentError";
   }
 }
