@@ -216,37 +216,38 @@ ${d.before ? `\n"ratio before": ${d.before.label}\n` : ""}
   imports (the key endpoints, the cursor and Idempotency-Key kit) add ~44 KB evaluated before the
   first answer: the next thing to load lazily.
 - **Idempotency-Key ≥ 0.9**: ${ratioOf(d.rows, "idempotency:10")} in this run. Its rounds, one by
-  one, spread widely on this machine (from 0.70 to 1.16 in earlier runs), so a single run reads
-  a few hundredths either way. \`deno task bench --idempotency\`, run alternately on the build
-  before the endpoint functions' forms and on a prototype of them, four runs each: 0.90, 0.85,
-  0.88, 0.87 before, 0.93, 0.80, 0.94, 0.95 with them. In Postgres, the endpoint function's form
-  (\`<fn>_idempotent\`) adds to the work: the org's key read, the record's lookup and its insert
-  (three statements, each an executor started and ended), the advisory lock, seven pgcrypto calls
-  (SHA-256 of the value, HKDF-SHA-512's two HMACs, the request's HMAC, the IV, AES, the tag's HMAC:
-  ~1-3 µs each in a loop, ~7 µs each in a transaction under load, OpenSSL 3 looking up each
-  algorithm by name), and a function with its settings. Counted in instructions (callgrind, one
-  backend, 100 calls, the arguments sent as text as the gateway sends them), which this machine's
-  load does not move: the link function 3.42 M a call, through \`api_idempotent_call\` 3.78 M,
-  through the form 3.75 M; the CPU the runs measure grows by more than that (what a transaction
-  runs once runs cold: sampled with perf under load, the header's Postgres time was twice its share
-  of instructions). What it took to get here, each measured: the endpoint function's own form, its
-  arguments typed as the function takes them, where \`api_idempotent_call\` read them from one
-  JSON object through a case over every endpoint and a composite type, all set up again in every
-  transaction (the runs above); the request's canonical JSON written by \`JSON.stringify\` when its
-  keys are already in order (~3 µs to ~1.3 µs); the endpoint called by a static statement planned
-  once per session instead of one Postgres parsed and planned on every call (~100 µs); the keys
-  derived in Postgres (C) instead of the gateway's JavaScript (~33 µs of its CPU; node:crypto in
-  Deno took ~45 µs for the same five operations); four HMACs instead of six; the record's length
+  one, spread widely on this machine (from 0.70 to 1.16 over the runs so far), so a run reads a few
+  hundredths either way, and the header costs about a tenth: on the line. \`deno task bench
+  --idempotency\`, run alternately on the build before the endpoint functions' forms and on the
+  forms, seven runs each: 0.90, 0.85, 0.88, 0.87, 0.87, 0.94, 0.84 before (mean 0.88); 0.93, 0.80,
+  0.94, 0.95 (a prototype), 0.90, 0.87, 0.92 with them (mean 0.90). In Postgres, the endpoint
+  function's form (\`<fn>_idempotent\`) adds to the work: the org's key read, the record's lookup
+  and its insert (three statements, each an executor started and ended), the advisory lock, seven
+  pgcrypto calls (SHA-256 of the value, HKDF-SHA-512's two HMACs, the request's HMAC, the IV, AES,
+  the tag's HMAC: ~1-3 µs each in a loop, ~7 µs each in a transaction under load, OpenSSL 3 looking
+  up each algorithm by name), and a function with its settings. Counted in instructions (callgrind,
+  one backend, 100 calls, the arguments sent as text as the gateway sends them), which this
+  machine's load does not move: the link function 3.42 M a call, through \`api_idempotent_call\`
+  3.78 M, through the form 3.75 M; the CPU the runs measure grows by more than that (what a
+  transaction runs once runs cold: sampled with perf under load, the header's Postgres time was
+  twice its share of instructions). What it took to get here, each measured: the endpoint function's
+  own form, its arguments typed as the function takes them, where \`api_idempotent_call\` read them
+  from one JSON object through a case over every endpoint and a composite type, all set up again in
+  every transaction (the runs above); the request's canonical JSON written by \`JSON.stringify\`
+  when its keys are already in order (~3 µs to ~1.3 µs); the endpoint called by a static statement
+  planned once per session instead of one Postgres parsed and planned on every call (~100 µs); the
+  keys derived in Postgres (C) instead of the gateway's JavaScript (~33 µs of its CPU; node:crypto
+  in Deno took ~45 µs for the same five operations); four HMACs instead of six; the record's length
   checks on a domain, not the table (Postgres parses a table's CHECKs on every insert); wrk
   inserting the key into a pre-built request rather than building each one (wrk shares the two
   cores). Tried and dropped: the key's org kept in the session as a setting per key (PG 15 sorts its
   settings on every new one and walks them all at every exit from a function with SET clauses: 0.81
   on 1,000 keys), claiming the record row then updating it (+0.35 ms), a \`{64}\` hex pattern on
-  every row (~40 µs), a statement prepared per session (a \`DEALLOCATE ALL\` on the connection
-  would turn every later call into a 500). The
-  table holds ${s.idempotencyRecords.toLocaleString("en-US")} records before the pair, analyzed:
-  analyzed empty (as the loading leaves it, with autovacuum off), every session plans the record's
-  lookup as a sequential scan and keeps that plan while the table grows under it.
+  every row (~40 µs), a statement prepared per session (a \`DEALLOCATE ALL\` on the connection would
+  turn every later call into a 500). The table holds ${s.idempotencyRecords.toLocaleString("en-US")}
+  records before the pair, analyzed: analyzed empty (as the loading leaves it, with autovacuum off),
+  every session plans the record's lookup as a sequential scan and keeps that plan while the table
+  grows under it.
 - **Webhooks.** An event and its delivery are two rows written in the link's transaction, each
   with its indexes and the delivery's two foreign-key checks. The row with the target sends every
   batch to a random company of its org, so that nearly every link writes its event; on the bench's
