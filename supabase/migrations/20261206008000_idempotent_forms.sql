@@ -33,18 +33,19 @@
 -- not there (and the gateway refuses a route whose arguments name the header's: KIT_ARGUMENTS).
 --
 -- public.api_idempotent_call stays, unchanged in what it answers, for gateways deployed before
--- this migration; its arguments' guard moves to its dispatch, the one part the forms do not share.
+-- this migration: its body is the forms' with its own guard of p_args and its dispatch.
 
--- The body of every Idempotency-Key function: `p_work`, plpgsql that sets v_result to the endpoint
--- function's result, in its place.
-create function internal.idempotent_call_source(p_work text)
+-- The body of every Idempotency-Key function: `p_guard`, plpgsql that checks the function's own
+-- arguments before anything is done (api_idempotent_call's p_args; empty for a form), and
+-- `p_work`, plpgsql that sets v_result to the endpoint function's result, each in its place.
+create function internal.idempotent_call_source(p_guard text, p_work text)
 returns text
 language sql
 immutable
 security invoker
 set search_path = ''
 as $template$
-  select pg_catalog.replace($body$
+  select pg_catalog.replace(pg_catalog.replace($body$
 declare
   v_now constant timestamptz := coalesce(p_now, now());
   v_org uuid;
@@ -78,6 +79,7 @@ begin
      or p_request is null then
     raise exception 'Idempotency-Key call: malformed arguments' using errcode = '22023';
   end if;
+  -- @guard: the caller's own checks of its arguments
   v_value := convert_to(p_idempotency_key, 'UTF8');
   v_hash := extensions.digest(v_value, 'sha256');
   -- HKDF-SHA-512, Extract then one Expand block (hmac(data, key, type)); salt and info as bytes.
@@ -172,10 +174,12 @@ begin
           v_now, v_now + interval '24 hours');
   return v_result;
 end;
-$body$, E'  -- @work: sets v_result\n', p_work);
+$body$, E'  -- @guard: the caller''s own checks of its arguments\n', p_guard),
+    E'  -- @work: sets v_result\n', p_work);
 $template$;
 
--- api_idempotent_call's body: its arguments' guard and the dispatch, as the work.
+-- api_idempotent_call's body: its arguments' guard (where 20261206007000 had it), and the dispatch
+-- as the work.
 create or replace function internal.api_idempotent_call_body()
 returns text
 language sql
@@ -186,8 +190,8 @@ as $$
   select internal.idempotent_call_source(
     E'  if jsonb_typeof(p_args) is distinct from ''object'' or p_args ?| ''{p_key_hash,p_now}''::text[] then\n'
     || E'    raise exception ''api_idempotent_call: malformed arguments'' using errcode = ''22023'';\n'
-    || E'  end if;\n'
-    || internal.dispatch_block());
+    || E'  end if;\n',
+    internal.dispatch_block());
 $$;
 
 -- The endpoint functions, each with its form's name, arguments and call; `problem` says why one
@@ -370,7 +374,7 @@ begin
       set search_path = ''
       set lock_timeout = '1s'
       set statement_timeout = '5s'
-      as %L$f$, v_form.form, v_form.arguments, internal.idempotent_call_source(v_form.call));
+      as %L$f$, v_form.form, v_form.arguments, internal.idempotent_call_source('', v_form.call));
     select p.oid::regprocedure into v_oid
     from pg_catalog.pg_proc p
     where p.pronamespace = 'public'::regnamespace and p.proname::text = v_form.form;
@@ -401,11 +405,11 @@ as $$
                                        where p.pronamespace = 'public'::regnamespace
                                          and p.proname::text = f.form
                                          and pg_catalog.pg_get_function_arguments(p.oid) = f.arguments
-                                         and p.prosrc = internal.idempotent_call_source(f.call)))
+                                         and p.prosrc = internal.idempotent_call_source('', f.call)))
      and not exists (select 1 from internal.stale_idempotent_forms());
 $$;
 
-revoke execute on function internal.idempotent_call_source(text) from public, anon, authenticated;
+revoke execute on function internal.idempotent_call_source(text, text) from public, anon, authenticated;
 revoke execute on function internal.idempotent_forms() from public, anon, authenticated;
 revoke execute on function internal.stale_idempotent_forms() from public, anon, authenticated;
 

@@ -10,7 +10,7 @@ create schema if not exists tap;
 create extension if not exists pgtap with schema tap;
 set local search_path = tap, public;
 
-select plan(21);
+select plan(23);
 
 select ok(internal.dispatch_endpoint_is_current(),
   'the forms and api_idempotent_call are what internal.build_dispatch_endpoint() makes from the catalog now (else: end the migration that changed an endpoint function with that call)');
@@ -90,6 +90,15 @@ select is(public.tap_endpoint_idempotent(p_key_hash => repeat('14', 32),
 select is((select count(*)::int from public.idempotency_records
            where org_id = '0f140000-0000-4000-8000-000000000001'), 5,
   'each call that answered stored its record');
+
+-- api_idempotent_call's own guard of p_args comes before the record: a key with a stored answer
+-- does not replay it to a call whose p_args would name the key's hash.
+select is(public.api_idempotent_call('tap_endpoint', '{"p_n": 1}', repeat('14', 32), 'contacts:write',
+    'guarded', '["g"]', 'post', '/tap') #>> '{data,n}', '1', 'a first call under a key');
+select throws_ok($$select public.api_idempotent_call('tap_endpoint', '{"p_key_hash": "x"}',
+    repeat('14', 32), 'contacts:write', 'guarded', '["g"]', 'post', '/tap')$$,
+  '22023', 'api_idempotent_call: malformed arguments',
+  'p_args naming p_key_hash is refused, even under a key with a stored answer');
 
 create function public.tap_refused(p_key_hash text, p_path text) returns jsonb
 language sql set search_path = '' as $$ select '{}'::jsonb $$;
