@@ -8,6 +8,7 @@ import {
   workspaceBusy,
 } from "../errors.ts";
 import type { Permission } from "../permissions.ts";
+import { FORM_ARGUMENTS } from "./idempotency.ts";
 import { type Outcome, rateLimitHeaders } from "./outcome.ts";
 
 /** Who is asking: the hash of the presented key, and the scope the route needs. */
@@ -17,17 +18,9 @@ export interface Caller {
 }
 
 /** Arguments the kit passes itself: a route's own may not name them (the handler refuses, a 500
- * before any call). The last five are the Idempotency-Key form's (kit/idempotency.ts), which the
- * database's build refuses to make for a function with an argument of those names. */
-export const KIT_ARGUMENTS = [
-  "p_key_hash",
-  "p_now",
-  "p_permission",
-  "p_idempotency_key",
-  "p_request",
-  "p_method",
-  "p_path",
-] as const;
+ * before any call). With the Idempotency-Key form's, which the database's build refuses to make
+ * for a function with an argument of those names. */
+export const KIT_ARGUMENTS = ["p_key_hash", "p_now", ...FORM_ARGUMENTS] as const;
 
 /** Outcomes of api_authorize that are not error codes: "busy" is the workspace's own queue
  * (answered 429 like a spent quota, with Retry-After: 1). */

@@ -156,6 +156,7 @@ export const honoPath = (path: string) => path.replace(/\{(\w+)\}/g, ":$1");
 export function endpointHandler(endpoint: AnyEndpoint) {
   const { response } = endpoint;
   const status = response.status ?? 200;
+  const form = idempotentForm(endpoint.sql.fn);
   return async (c: Context<AppEnv>): Promise<Response> => {
     // 1. key
     const caller: Caller = {
@@ -188,10 +189,9 @@ export function endpointHandler(endpoint: AnyEndpoint) {
     const args = await endpoint.sql.args(input, c);
     if (KIT_ARGUMENTS.some((name) => Object.hasOwn(args, name))) throw new KitArgumentError();
     const outcome = idempotency
-      ? await callAuthorized(c, caller, idempotentForm(endpoint.sql.fn), {
+      ? await callAuthorized(c, caller, form, {
         ...args,
-        p_permission: endpoint.permission,
-        ...idempotencyArguments(idempotency.key, {
+        ...idempotencyArguments(idempotency.key, endpoint.permission, {
           method: endpoint.method,
           path: endpoint.path,
           params: c.req.param(),

@@ -82,22 +82,29 @@ export interface RequestIdentity {
   body: unknown;
 }
 
-/** The endpoint function's Idempotency-Key form: its arguments, and the header's below. */
+/** The endpoint function's Idempotency-Key form: its arguments, and these. */
 export const idempotentForm = (fn: string) => `${fn}_idempotent`;
+export const FORM_ARGUMENTS = [
+  "p_permission",
+  "p_idempotency_key",
+  "p_request",
+  "p_method",
+  "p_path",
+] as const;
 
-/** The form's own arguments (besides the endpoint's, the permission, the key's hash, the clock). */
-export interface IdempotencyArguments {
-  p_idempotency_key: string;
-  p_request: string;
-  p_method: string;
-  p_path: string;
-}
+/** The form's own arguments (besides the endpoint's, the key's hash and the clock). */
+export type IdempotencyArguments = Record<(typeof FORM_ARGUMENTS)[number], string>;
 
 /** The value itself goes with the call, where pgcrypto derives the keys (C, ~10 µs) rather than
  * the gateway (@noble/hashes in JavaScript took ~33 µs of CPU a request; Web Crypto's async
  * operations ~0.3 ms; node:crypto starts Deno's Node layer, kit/key.ts says why not). */
-export function idempotencyArguments(key: string, request: RequestIdentity): IdempotencyArguments {
+export function idempotencyArguments(
+  key: string,
+  permission: string,
+  request: RequestIdentity,
+): IdempotencyArguments {
   return {
+    p_permission: permission,
     p_idempotency_key: key,
     p_request: canonicalJson([
       request.method,
