@@ -194,10 +194,10 @@ as $$
     internal.dispatch_block());
 $$;
 
--- The endpoint functions, each with its form's name, arguments and call; `problem` says why one
+-- The endpoint functions, each with its form's name, arguments and source; `problem` says why one
 -- cannot have a form (null when it can).
 create function internal.idempotent_forms()
-returns table (fn text, form text, arguments text, call text, problem text)
+returns table (fn text, form text, arguments text, source text, problem text)
 language sql
 stable
 security invoker
@@ -209,9 +209,10 @@ as $$
            || pg_catalog.pg_get_function_arguments(p.oid)
            || case when 'p_now' = any (p.proargnames) then ''
                    else ', p_now timestamp with time zone DEFAULT NULL::timestamp with time zone' end,
-         pg_catalog.format(E'  v_result := public.%I(%s);\n', p.proname,
-           (select string_agg(pg_catalog.format('%I => %I', a.name, a.name), ', ' order by a.ord)
-            from unnest(p.proargnames[1:p.pronargs]) with ordinality as a (name, ord))),
+         internal.idempotent_call_source('',
+           pg_catalog.format(E'  v_result := public.%I(%s);\n', p.proname,
+             (select string_agg(pg_catalog.format('%I => %I', a.name, a.name), ', ' order by a.ord)
+              from unnest(p.proargnames[1:p.pronargs]) with ordinality as a (name, ord)))),
          case
            when p.proargmodes is not null or p.provariadic <> 0 then 'OUT or VARIADIC arguments'
            when exists (select 1 from pg_catalog.pg_proc o
@@ -308,6 +309,37 @@ as $$
   order by b.fn;
 $$;
 
+-- An Idempotency-Key function, made or remade: its settings, and execute for service_role only.
+-- `p_arguments` as pg_get_function_arguments writes them, which finds the one made among overloads.
+create function internal.make_idempotent_function(p_name text, p_arguments text, p_source text)
+returns void
+language plpgsql
+volatile
+security invoker
+set search_path = ''
+as $$
+declare
+  v_oid regprocedure;
+begin
+  execute pg_catalog.format($f$
+    create or replace function public.%I(%s)
+    returns jsonb
+    language plpgsql
+    volatile
+    security invoker
+    set search_path = ''
+    set lock_timeout = '1s'
+    set statement_timeout = '5s'
+    as %L$f$, p_name, p_arguments, p_source);
+  select p.oid::regprocedure into strict v_oid
+  from pg_catalog.pg_proc p
+  where p.pronamespace = 'public'::regnamespace and p.proname::text = p_name
+    and pg_catalog.pg_get_function_arguments(p.oid) = p_arguments;
+  execute pg_catalog.format('revoke execute on function %s from public, anon, authenticated', v_oid);
+  execute pg_catalog.format('grant execute on function %s to service_role', v_oid);
+end;
+$$;
+
 -- The build: api_idempotent_call and its argument types as before (20261206007000), then every
 -- endpoint function's form, made or remade, and the stale ones dropped.
 create or replace function internal.build_dispatch_endpoint()
@@ -321,7 +353,6 @@ declare
   v_type record;
   v_form record;
   v_stale regprocedure;
-  v_oid regprocedure;
 begin
   for v_type in
     select t.typname as name
@@ -340,22 +371,11 @@ begin
     execute pg_catalog.format('create type internal.%I as (%s)', v_type.name, v_type.columns);
   end loop;
 
-  execute pg_catalog.format($f$
-    create or replace function public.api_idempotent_call(
-      p_fn text, p_args jsonb, p_key_hash text, p_permission text, p_idempotency_key text,
-      p_request text, p_method text, p_path text, p_now timestamptz default null)
-    returns jsonb
-    language plpgsql
-    volatile
-    security invoker
-    set search_path = ''
-    set lock_timeout = '1s'
-    set statement_timeout = '5s'
-    as %L$f$, internal.api_idempotent_call_body());
-  revoke execute on function public.api_idempotent_call(text, jsonb, text, text, text, text, text, text, timestamptz)
-    from public, anon, authenticated;
-  grant execute on function public.api_idempotent_call(text, jsonb, text, text, text, text, text, text, timestamptz)
-    to service_role;
+  perform internal.make_idempotent_function('api_idempotent_call',
+    'p_fn text, p_args jsonb, p_key_hash text, p_permission text, p_idempotency_key text, '
+    || 'p_request text, p_method text, p_path text, '
+    || 'p_now timestamp with time zone DEFAULT NULL::timestamp with time zone',
+    internal.api_idempotent_call_body());
 
   for v_form in select f.fn, f.problem from internal.idempotent_forms() f where f.problem is not null loop
     raise exception 'internal.build_dispatch_endpoint: public.% cannot have an Idempotency-Key form: %',
@@ -364,22 +384,8 @@ begin
   for v_stale in select s from internal.stale_idempotent_forms() s loop
     execute pg_catalog.format('drop function %s', v_stale);
   end loop;
-  for v_form in select f.form, f.arguments, f.call from internal.idempotent_forms() f loop
-    execute pg_catalog.format($f$
-      create or replace function public.%I(%s)
-      returns jsonb
-      language plpgsql
-      volatile
-      security invoker
-      set search_path = ''
-      set lock_timeout = '1s'
-      set statement_timeout = '5s'
-      as %L$f$, v_form.form, v_form.arguments, internal.idempotent_call_source('', v_form.call));
-    select p.oid::regprocedure into v_oid
-    from pg_catalog.pg_proc p
-    where p.pronamespace = 'public'::regnamespace and p.proname::text = v_form.form;
-    execute pg_catalog.format('revoke execute on function %s from public, anon, authenticated', v_oid);
-    execute pg_catalog.format('grant execute on function %s to service_role', v_oid);
+  for v_form in select f.form, f.arguments, f.source from internal.idempotent_forms() f loop
+    perform internal.make_idempotent_function(v_form.form, v_form.arguments, v_form.source);
   end loop;
 end;
 $$;
@@ -405,12 +411,13 @@ as $$
                                        where p.pronamespace = 'public'::regnamespace
                                          and p.proname::text = f.form
                                          and pg_catalog.pg_get_function_arguments(p.oid) = f.arguments
-                                         and p.prosrc = internal.idempotent_call_source('', f.call)))
+                                         and p.prosrc = f.source))
      and not exists (select 1 from internal.stale_idempotent_forms());
 $$;
 
 revoke execute on function internal.idempotent_call_source(text, text) from public, anon, authenticated;
 revoke execute on function internal.idempotent_forms() from public, anon, authenticated;
 revoke execute on function internal.stale_idempotent_forms() from public, anon, authenticated;
+revoke execute on function internal.make_idempotent_function(text, text, text) from public, anon, authenticated;
 
 select internal.build_dispatch_endpoint();
