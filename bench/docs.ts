@@ -217,22 +217,24 @@ ${d.before ? `\n"ratio before": ${d.before.label}\n` : ""}
   first answer: the next thing to load lazily.
 - **Idempotency-Key ≥ 0.9**: ${ratioOf(d.rows, "idempotency:10")} in this run. Its rounds, one by
   one, spread widely on this machine (from 0.70 to 1.16 over the runs so far), so a run reads a few
-  hundredths either way, and the header costs about a tenth: on the line. \`deno task bench
-  --idempotency\`, run alternately on the build before the endpoint functions' forms and on the
-  forms, seven runs each: 0.90, 0.85, 0.88, 0.87, 0.87, 0.94, 0.84 before (mean 0.88); 0.93, 0.80,
-  0.94, 0.95 (a prototype), 0.90, 0.87, 0.92 with them (mean 0.90). In Postgres, the endpoint
-  function's form (\`<fn>_idempotent\`) adds to the work: the org's key read, the record's lookup
-  and its insert (three statements, each an executor started and ended), the advisory lock, seven
-  pgcrypto calls (SHA-256 of the value, HKDF-SHA-512's two HMACs, the request's HMAC, the IV, AES,
-  the tag's HMAC: ~1-3 µs each in a loop, ~7 µs each in a transaction under load, OpenSSL 3 looking
-  up each algorithm by name), and a function with its settings. Counted in instructions (callgrind,
-  one backend, 100 calls, the arguments sent as text as the gateway sends them), which this
-  machine's load does not move: the link function 3.42 M a call, through \`api_idempotent_call\`
-  3.78 M, through the form 3.75 M; the CPU the runs measure grows by more than that (what a
-  transaction runs once runs cold: sampled with perf under load, the header's Postgres time was
-  twice its share of instructions). What it took to get here, each measured: the endpoint function's
-  own form, its arguments typed as the function takes them, where \`api_idempotent_call\` read them
-  from one JSON object through a case over every endpoint and a composite type, all set up again in
+  hundredths either way, and the header costs about a tenth: on the line. Measured alone with
+  \`deno task bench --idempotency\`: on the build before the endpoint functions' forms, seven runs:
+  0.90, 0.85, 0.88, 0.87, 0.87, 0.94, 0.84 (mean 0.88); on the forms as they are, eleven runs at machine loads from
+  0.1 to 5: 0.90, 0.87, 0.92, 0.86, 0.91, 0.91, 0.92, 0.89, 0.91, 0.92, 0.89 (mean 0.90). Where the
+  header's cost is in Postgres, counted in instructions, which this machine's load does not move
+  (callgrind, one backend, the link at batch 10 called 120 times and 20 times, the difference per
+  call): the link function 3.63 M a call, through its form (\`<fn>_idempotent\`) 3.98 M. Of the
+  0.35 M the form adds: pgcrypto's seven calls 0.15 M (SHA-256 of the value, HKDF-SHA-512's two
+  HMACs and the request's HMAC 83 k; the IV, AES and the tag's HMAC 62 k; OpenSSL 3 looks each
+  algorithm up by name on every call), the record's insert 75 k, its lookup 36 k, the org's key
+  read 31 k, the function around the call with its settings 28 k, the advisory lock 11 k, the
+  value's guard 4 k. Much of each share is set up again in every transaction: an executor per
+  statement, and every function in an expression initialized and checked for EXECUTE. The CPU the
+  runs measure grows by more than the instructions under load (what a transaction runs once runs
+  cold: sampled with perf under load, the header's Postgres time was twice its share of
+  instructions). What it took to get here, each measured: the endpoint function's own form, its
+  arguments typed as the function takes them, where \`api_idempotent_call\` read them from one JSON
+  object through a case over every endpoint and a composite type, all set up again in
   every transaction (the runs above); the request's canonical JSON written by \`JSON.stringify\`
   when its keys are already in order (~3 µs to ~1.3 µs); the endpoint called by a static statement
   planned once per session instead of one Postgres parsed and planned on every call (~100 µs); the
