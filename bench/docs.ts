@@ -219,8 +219,10 @@ ${d.before ? `\n"ratio before": ${d.before.label}\n` : ""}
   one, spread widely on this machine (from 0.70 to 1.16 over the runs so far), so a run reads a few
   hundredths either way, and the header costs about a tenth: on the line. Measured alone with
   \`deno task bench --idempotency\`: on the build before the endpoint functions' forms, seven runs:
-  0.90, 0.85, 0.88, 0.87, 0.87, 0.94, 0.84 (mean 0.88); on the forms as they are, eleven runs at machine loads from
-  0.1 to 5: 0.90, 0.87, 0.92, 0.86, 0.91, 0.91, 0.92, 0.89, 0.91, 0.92, 0.89 (mean 0.90). Where the
+  0.90, 0.85, 0.88, 0.87, 0.87, 0.94, 0.84 (mean 0.88); on the forms as they are, eleven runs at
+  machine loads from 0.1 to 5: 0.90, 0.87, 0.92, 0.86, 0.91, 0.91, 0.92, 0.89, 0.91, 0.92, 0.89
+  (mean 0.90); six more on another day (loads 0.4 to 4.6 before each run): 0.90, 0.91, 0.88, 0.85,
+  0.92, 0.87 (mean 0.89). Seventeen runs, mean 0.895: on the line. Where the
   header's cost is in Postgres, counted in instructions, which this machine's load does not move
   (callgrind, one backend, the link at batch 10 called 120 times and 20 times, the difference per
   call): the link function 3.63 M a call, through its form (\`<fn>_idempotent\`) 3.98 M. Of the
