@@ -49,6 +49,9 @@ function launcherChain(): { self: ProcStat; launchers: number[] } | null {
   return { self, launchers };
 }
 
+/** How long after a launcher is seen gone `onGone` is called: see watchLaunchers. */
+const GRACE_MS = 250;
+
 /** Calls `onGone` once, when a process that launched this one (in its process group) exits. */
 export function watchLaunchers(onGone: () => void, intervalMs = 1_000): void {
   const chain = launcherChain();
@@ -58,7 +61,10 @@ export function watchLaunchers(onGone: () => void, intervalMs = 1_000): void {
     const alive = ps(launchers).filter((p) => !p.zombie && p.pgid === self.pgid);
     if (alive.length === launchers.length) return;
     clearInterval(timer);
-    onGone();
+    // A Ctrl-C reaches the whole group at once, and npm's deno shim dies of it at once: when
+    // this (blocking) ps ran just then, the server's own SIGINT is still queued. A moment's grace
+    // lets it be handled first, so the stop names the signal, not its consequence.
+    Deno.unrefTimer(setTimeout(onGone, GRACE_MS));
   }, intervalMs);
   Deno.unrefTimer(timer);
 }
