@@ -222,26 +222,31 @@ ${d.before ? `\n"ratio before": ${d.before.label}\n` : ""}
   0.90, 0.85, 0.88, 0.87, 0.87, 0.94, 0.84 (mean 0.88); on the forms as they are, eleven runs at
   machine loads from 0.1 to 5: 0.90, 0.87, 0.92, 0.86, 0.91, 0.91, 0.92, 0.89, 0.91, 0.92, 0.89
   (mean 0.90); six more on another day (loads 0.4 to 4.6 before each run): 0.90, 0.91, 0.88, 0.85,
-  0.92, 0.87 (mean 0.89). Seventeen runs, mean 0.895: on the line. Where the
-  header's cost is in Postgres, counted in instructions, which this machine's load does not move
-  (callgrind, one backend, the link at batch 10 called 120 times and 20 times, the difference per
-  call): the link function 3.63 M a call, through its form (\`<fn>_idempotent\`) 3.98 M. Of the
-  0.35 M the form adds: pgcrypto's seven calls 0.15 M (SHA-256 of the value, HKDF-SHA-512's two
-  HMACs and the request's HMAC 83 k; the IV, AES and the tag's HMAC 62 k; OpenSSL 3 looks each
-  algorithm up by name on every call), the record's insert 75 k, its lookup 36 k, the org's key
-  read 31 k, the function around the call with its settings 28 k, the advisory lock 11 k, the
-  value's guard 4 k. Much of each share is set up again in every transaction: an executor per
-  statement, and every function in an expression initialized and checked for EXECUTE. The CPU the
-  runs measure grows by more than the instructions under load (what a transaction runs once runs
-  cold: sampled with perf under load, the header's Postgres time was twice its share of
+  0.92, 0.87 (mean 0.89); one more a day later: 0.87. Eighteen runs, mean 0.894: on the line. Where
+  the header's cost is in Postgres, counted in instructions, which this machine's load does not move
+  (callgrind, one backend, the link at batch 10 called 100 times and 20 times, the difference per
+  call): the link function 4.01 M a call, through its form (\`<fn>_idempotent\`) 4.40 M. Of the
+  0.39 M the form adds, each part the instructions a variant without it saves: pgcrypto's seven
+  calls 0.17 M (SHA-256 of the value, HKDF-SHA-512's two HMACs and the request's HMAC 96 k; the IV,
+  AES and the tag's HMAC 72 k; OpenSSL 3 looks each algorithm up by name on every call), the
+  record's insert 91 k, the org's key read 43 k, the record's lookup 39 k, the advisory lock 11 k,
+  the value's guard 11 k, and ~30 k the function around the call with its settings. (An earlier
+  count, 3.63 M and 3.98 M, was a tenth low in every figure: 10 of its 100 calls found no batch.)
+  Cuts still open, each counted and each within a run's spread: a record format of five pgcrypto
+  calls instead of seven (the lookup id from the HKDF output, AES-128, the tag binding the request
+  in place of the fingerprint's HMAC) saves 32 k; the form without its own lock_timeout and
+  statement_timeout settings 7 k. Much of each share is set up again in every transaction: an
+  executor per statement, and every function in an expression initialized and checked for EXECUTE.
+  The CPU the runs measure grows by more than the instructions under load (what a transaction runs
+  once runs cold: sampled with perf under load, the header's Postgres time was twice its share of
   instructions). What it took to get here, each measured: the endpoint function's own form, its
   arguments typed as the function takes them, where \`api_idempotent_call\` read them from one JSON
-  object through a case over every endpoint and a composite type, all set up again in
-  every transaction (the runs above); the request's canonical JSON written by \`JSON.stringify\`
-  when its keys are already in order (~3 µs to ~1.3 µs); the endpoint called by a static statement
-  planned once per session instead of one Postgres parsed and planned on every call (~100 µs); the
-  keys derived in Postgres (C) instead of the gateway's JavaScript (~33 µs of its CPU; node:crypto
-  in Deno took ~45 µs for the same five operations); four HMACs instead of six; the record's length
+  object through a case over every endpoint and a composite type, all set up again in every
+  transaction (the runs above); the request's canonical JSON written by \`JSON.stringify\` when its
+  keys are already in order (~3 µs to ~1.3 µs); the endpoint called by a static statement planned
+  once per session instead of one Postgres parsed and planned on every call (~100 µs); the keys
+  derived in Postgres (C) instead of the gateway's JavaScript (~33 µs of its CPU; node:crypto in
+  Deno took ~45 µs for the same five operations); four HMACs instead of six; the record's length
   checks on a domain, not the table (Postgres parses a table's CHECKs on every insert); wrk
   inserting the key into a pre-built request rather than building each one (wrk shares the two
   cores). Tried and dropped: the key's org kept in the session as a setting per key (PG 15 sorts its
