@@ -1,7 +1,7 @@
 // A Ctrl-C reaches the whole process group at once, and npm's deno shim (node, blocked in
 // spawnSync) dies of it at once: the server's launcher watch may see it gone before the server
 // has handled its own SIGINT. The stop is the signal's (tests/e2e/dev_signals.test.ts checks the
-// line the dev server prints; its once-a-second watch met this race about once in fifty runs).
+// line the dev server prints; its once-a-second watch met this race once in a fresh-clone run).
 import assert from "node:assert/strict";
 import { collectOutput } from "../resilience/support.ts";
 
