@@ -174,7 +174,7 @@ function open() {
   let sql;
   try {
     // A command a person waits for: a slow machine is not an unreachable database.
-    sql = connectPostgres(url, { role: null, max: 1, waits: "patient" });
+    sql = connectPostgres(url, { role: null, max: 1, waits: "patient", prepare: false });
   } catch (err) {
     throw new KeyError(`DATABASE_URL is not a connection URL: ${(err as Error).message}`);
   }

@@ -40,6 +40,11 @@ export interface ConnectOptions {
    * stretch (a busy core, an embedded PGlite computing on the caller's thread) are not failures;
    * the functions still bound their own lock waits. */
   waits?: "prompt" | "patient";
+  /** Statements prepared once per connection (named, as PostgREST prepares them), not parsed and
+   * planned on every call: ~10% of Postgres's CPU a gateway call (docs/benchmarks.md). postgres.js
+   * prepares again after a DEALLOCATE ALL or DISCARD ALL. False for a client of a few statements
+   * (the keys and secrets CLIs), which then works through a transaction-mode pooler too. */
+  prepare?: boolean;
 }
 
 const WAITS = {
@@ -60,7 +65,7 @@ export function connectPostgres(url: string, options: ConnectOptions = {}): post
     max: options.max ?? 10,
     connect_timeout: waits.connect_timeout,
     idle_timeout: waits.idle_timeout,
-    prepare: true,
+    prepare: options.prepare ?? true,
     onnotice: () => {},
     connection: {
       statement_timeout: waits.statement_timeout,

@@ -36,7 +36,7 @@ async function reencrypt(): Promise<string> {
         `(\`${TASK} dev\` prints the one of its database)`,
     );
   }
-  const sql = connectPostgres(url, { role: null, max: 1, waits: "patient" });
+  const sql = connectPostgres(url, { role: null, max: 1, waits: "patient", prepare: false });
   try {
     const r = await reencryptWebhookSecrets(postgresJsQuery(sql), keyring);
     return `re-encrypted the secrets of ${r.reencrypted} of ${r.endpoints} webhook endpoints ` +

@@ -67,11 +67,15 @@ async function mapUnavailable<T>(run: () => Promise<T>): Promise<T> {
   }
 }
 
-/** postgres.js; the pool's connections are opened as `role` (see connectPostgres). */
+/** postgres.js; the pool's connections are opened as `role`, and its statements prepared as the
+ * pool's `prepare` option says (see connectPostgres): `unsafe` alone never prepares. */
 export function postgresJsQuery(sql: postgres.Sql): Query {
+  const prepare = sql.options.prepare;
   return <T>(text: string, params: unknown[]) =>
     mapUnavailable(async () =>
-      (await sql.unsafe(text, params as postgres.ParameterOrJSON<never>[])) as unknown as T[]
+      (await sql.unsafe(text, params as postgres.ParameterOrJSON<never>[], {
+        prepare,
+      })) as unknown as T[]
     );
 }
 

@@ -141,6 +141,37 @@ Deno.test(
           });
         }
       }
+
+      // The calls above were each one statement, prepared once on the pool's one connection (as
+      // PostgREST prepares them), not parsed and planned every time; and a DEALLOCATE ALL on the
+      // connection (a pooler's reset) costs a request nothing but a new preparation.
+      await stepWithOutput(t, "the calls' statements are prepared once per connection", [
+        server,
+      ], async () => {
+        const prepared = async () =>
+          (await pool<{ statement: string }[]>`
+            select statement from pg_prepared_statements where not from_sql`)
+            .map((r) => r.statement).filter((s) => s.startsWith("select public."));
+        const statements = await prepared();
+        for (const fn of new Set(ROUTES.map((r) => r.endpoint.sql.fn))) {
+          assert.ok(
+            statements.some((s) => s.startsWith(`select public.${fn}(`)),
+            `${fn}: not prepared (${statements.length} prepared)`,
+          );
+        }
+        assert.equal(new Set(statements).size, statements.length, "a statement prepared twice");
+
+        await pool.unsafe("deallocate all");
+        assert.deepEqual(await prepared(), []);
+        // after() holds each answer to the route's success status.
+        const route = ROUTES.find((r) => r.endpoint.sql.fn === "link_contacts_to_company")!;
+        await after(route, 2);
+        assert.equal(
+          (await prepared()).filter((s) => s.startsWith("select public.link_contacts_to_company("))
+            .length,
+          1,
+        );
+      });
     } finally {
       await pool.end();
       await server.destroy();
