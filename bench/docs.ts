@@ -218,36 +218,36 @@ ${d.before ? `\n"ratio before": ${d.before.label}\n` : ""}
   first answer: the next thing to load lazily.
 - **Idempotency-Key ≥ 0.9**: ${ratioOf(d.rows, "idempotency:10")} in this run. Its rounds, one by
   one, spread widely on this machine (from 0.70 to 1.16 over the runs so far), so a run reads a few
-  hundredths either way. Measured alone with \`deno task bench --idempotency\`, eight runs (machine
-  loads 2.1 to 5.4 before each): 0.96, 0.93, 1.02, 0.93, 0.93, 0.90, 0.95, 0.88 (mean 0.94). What
-  took it there: the gateway's statements prepared once per connection, as PostgREST prepares them
-  in production. postgres.js's \`unsafe()\`, which the SQL adapter calls, prepares nothing unless
-  told to (its own default, whatever the pool's), so every call took two round trips (postgres.js
-  has Postgres describe an unnamed statement before binding it) and was parsed, analysed and planned
-  again, the form's call, eight named arguments, at more cost than the link's three. Prepared,
-  Postgres's CPU per request read 0.66 ms without the header and 0.72 ms with it (the eight runs'
-  means), where the runs before read about 0.81 and 0.91 ms; alternating both ways in one run, with
-  the gateway in process, preparing saved ~11% of Postgres's CPU on either side. The gateway's part,
-  ~0.05 ms of its CPU a request, is mostly postgres.js writing a message of 1 KB or more to the
-  socket at once, where it writes a smaller one in the event loop's next turn: the form's call at
-  batch 10 crosses that size (the canonical request carries the body a second time). With that
-  threshold raised in a copy of postgres.js, the gateway's CPU per request grew by ~30 µs with the
-  header instead of ~60 µs; left as postgres.js has it (deployed, the call goes to PostgREST over
-  HTTP). Before that, eighteen runs of the same forms read 0.85 to 0.92 (mean 0.894: on the line).
-  Where the header's cost is in Postgres, counted in instructions, which this machine's load does
-  not move (callgrind, one backend, the link at batch 10 called 100 times and 20 times, the
-  difference per call, the statement sent as text then): the link function 4.01 M a call, through
-  its form (\`<fn>_idempotent\`) 4.40 M. Of the 0.39 M the form adds, each part the instructions a
-  variant without it saves: pgcrypto's seven calls 0.17 M (SHA-256 of the value, HKDF-SHA-512's two
-  HMACs and the request's HMAC 96 k; the IV, AES and the tag's HMAC 72 k; OpenSSL 3 looks each
-  algorithm up by name on every call), the record's insert 91 k, the org's key read 43 k, the
-  record's lookup 39 k, the advisory lock 11 k, the value's guard 11 k, and ~30 k the function
-  around the call with its settings. (An earlier count, 3.63 M and 3.98 M, was a tenth low in every
-  figure: 10 of its 100 calls found no batch.) Cuts still open, each counted and each within a run's
-  spread: a record format of five pgcrypto calls instead of seven (the lookup id from the HKDF
-  output, AES-128, the tag binding the request in place of the fingerprint's HMAC) saves 32 k; the
-  form without its own lock_timeout and statement_timeout settings 7 k. Much of each share is set up
-  again in every transaction: an executor per statement, and every function in an expression
+  hundredths either way. Measured alone with \`deno task bench --idempotency\`, twelve runs (machine
+  loads 2.1 to 5.4 before each): 0.96, 0.93, 1.02, 0.93, 0.93, 0.90, 0.95, 0.88, 0.92, 0.94, 0.92,
+  0.93 (mean 0.93). What took it there: the gateway's statements prepared once per connection, as
+  PostgREST prepares them in production. postgres.js's \`unsafe()\`, which the SQL adapter calls,
+  prepares nothing unless told to (its own default, whatever the pool's), so every call took two
+  round trips (postgres.js has Postgres describe an unnamed statement before binding it) and was
+  parsed, analysed and planned again, the form's call, eight named arguments, at more cost than the
+  link's three. Prepared, Postgres's CPU per request read 0.65 ms without the header and 0.72 ms
+  with it (the twelve runs' means), where the runs before read about 0.81 and 0.91 ms; alternating
+  both ways in one run, with the gateway in process, preparing saved ~11% of Postgres's CPU on
+  either side. The gateway's part, ~0.05 ms of its CPU a request, is mostly postgres.js writing a
+  message of 1 KB or more to the socket at once, where it writes a smaller one in the event loop's
+  next turn: the form's call at batch 10 crosses that size (the canonical request carries the body a
+  second time). With that threshold raised in a copy of postgres.js, the gateway's CPU per request
+  grew by ~30 µs with the header instead of ~60 µs; left as postgres.js has it (deployed, the call
+  goes to PostgREST over HTTP). Before that, eighteen runs of the same forms read 0.85 to 0.92 (mean
+  0.894: on the line). Where the header's cost is in Postgres, counted in instructions, which this
+  machine's load does not move (callgrind, one backend, the link at batch 10 called 100 times and 20
+  times, the difference per call, the statement sent as text then): the link function 4.01 M a call,
+  through its form (\`<fn>_idempotent\`) 4.40 M. Of the 0.39 M the form adds, each part the
+  instructions a variant without it saves: pgcrypto's seven calls 0.17 M (SHA-256 of the value,
+  HKDF-SHA-512's two HMACs and the request's HMAC 96 k; the IV, AES and the tag's HMAC 72 k; OpenSSL
+  3 looks each algorithm up by name on every call), the record's insert 91 k, the org's key read 43
+  k, the record's lookup 39 k, the advisory lock 11 k, the value's guard 11 k, and ~30 k the
+  function around the call with its settings. (An earlier count, 3.63 M and 3.98 M, was a tenth low
+  in every figure: 10 of its 100 calls found no batch.) Cuts still open, each counted and each
+  within a run's spread: a record format of five pgcrypto calls instead of seven (the lookup id from
+  the HKDF output, AES-128, the tag binding the request in place of the fingerprint's HMAC) saves 32
+  k; the form without its own lock_timeout and statement_timeout settings 7 k. Much of each share is
+  set up again in every transaction: an executor per statement, and every function in an expression
   initialized and checked for EXECUTE. The CPU the runs measure grows by more than the instructions
   under load (what a transaction runs once runs cold: sampled with perf under load, the header's
   Postgres time was twice its share of instructions). What it took to get here, each measured: the

@@ -1,8 +1,9 @@
 // One database call per request, counted by Postgres itself: committed transactions per valid
-// request on every route (and on every write with an Idempotency-Key, first requests and replays), through the SQL adapter over postgres.js. On a server of its own with
-// autovacuum off: an autovacuum worker visiting the database (each does, about once a minute on
-// a shared server, catalogs and shared catalogs included) commits transactions there too, and
-// once made a run count 0.9 per request.
+// request on every route (and on every write with an Idempotency-Key, first requests and
+// replays), through the SQL adapter over postgres.js; and each call's statement prepared once on
+// its connection. On a server of its own with autovacuum off: an autovacuum worker visiting the
+// database (each does, about once a minute on a shared server, catalogs and shared catalogs
+// included) commits transactions there too, and once made a run count 0.9 per request.
 import assert from "node:assert/strict";
 import { pgClient } from "../../local/postgres.ts";
 import { connectPostgres } from "../../local/postgres.ts";
